@@ -1,0 +1,321 @@
+"""Settings from environment variables and an optional `.env` file.
+
+Every setting has a default that works on a fresh machine (embedded SQLite, the
+built-in Massive simulator). A wrong value raises `ConfigError` whose message is
+one line naming the variable and what it accepts; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_DATA_DIR = "./data"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot accept."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={raw!r} is invalid: expected true/false (1/0, yes/no)")
+
+
+def _int_range(lo: int, hi: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: expected an integer {lo}..{hi}"
+            )
+        return value
+
+    return parse
+
+
+def _float_range(lo: float, hi: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: expected a number {lo}..{hi}"
+            )
+        return value
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper()
+        if value not in choices:
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: expected one of {', '.join(choices)}"
+            )
+        return value
+
+    return parse
+
+
+def _lower_choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: expected one of {', '.join(choices)}"
+            )
+        return value
+
+    return parse
+
+
+def _database_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value[len("postgres://") :]
+    ok = value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://"))
+    if not ok:
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
+        )
+    return value
+
+
+def _redis_url(name: str, raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected redis://HOST:PORT/DB (or empty)"
+        )
+    return value
+
+
+def _ws_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith(("ws://", "wss://")):
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a ws:// or wss:// URL")
+    return value
+
+
+def _http_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected an http:// or https:// URL"
+        )
+    return value
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    items = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in items:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: expected comma-separated "
+                "http(s):// origins or *"
+            )
+    return items
+
+
+def _text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_text(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or " " in value:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a host name or IP")
+    return value
+
+
+def _spec(env: str, parse: Callable[[str, str], Any], doc: str) -> Any:
+    return field(default=None, metadata={"env": env, "parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated runtime configuration; build it with `load_settings`."""
+
+    database_url: str = _spec(
+        "DATABASE_URL",
+        _database_url,
+        "Database: `sqlite:///PATH` (default `sqlite:///./data/tickstock.db`) or "
+        "`postgresql://user@host:5432/db` (psycopg 3).",
+    )
+    redis_url: str | None = _spec(
+        "REDIS_URL", _redis_url, "Redis for cache, pub/sub, leader lock (optional)."
+    )
+    massive_api_key: str | None = _spec(
+        "MASSIVE_API_KEY",
+        _optional_text,
+        "Massive API key. Unset: ingest from the built-in simulator.",
+    )
+    massive_ws_url: str = _spec(
+        "MASSIVE_WS_URL",
+        _ws_url,
+        "Massive WebSocket (`wss://socket.massive.com/stocks`; "
+        "`wss://delayed.massive.com/stocks` for delayed plans).",
+    )
+    massive_rest_url: str = _spec(
+        "MASSIVE_REST_URL", _http_url, "Massive REST base (`https://api.massive.com`)."
+    )
+    ingest_enabled: bool = _spec(
+        "INGEST_ENABLED", _bool, "Co-start live ingest with the app (default true)."
+    )
+    ingest_universe: str = _spec(
+        "INGEST_UNIVERSE",
+        _text,
+        "What to stream: a universe name (`sp500`), a comma list of symbols, or `*`.",
+    )
+    ingest_seconds: str = _spec(
+        "INGEST_SECONDS",
+        _lower_choice("auto", "true", "false"),
+        "Also subscribe `A.` per-second bars: auto (up to 500 symbols), true, false.",
+    )
+    secret_key: str = _spec(
+        "SECRET_KEY",
+        _text,
+        "Flask session signing key (random per start when unset; set in production).",
+    )
+    host: str = _spec("HOST", _host, "Bind address (default 127.0.0.1).")
+    port: int = _spec("PORT", _int_range(1, 65535), "Port (default 8050).")
+    log_level: str = _spec("LOG_LEVEL", _choice(*LOG_LEVELS), "Log level (INFO).")
+    log_format: str = _spec(
+        "LOG_FORMAT", _lower_choice("text", "json"), "Log format: text or json."
+    )
+    log_file_enabled: bool = _spec(
+        "LOG_FILE_ENABLED", _bool, "Also log to a rotating file under `./data/logs`."
+    )
+    log_db_enabled: bool = _spec(
+        "LOG_DB_ENABLED", _bool, "Store log records in the `error_log` table."
+    )
+    log_db_severity_threshold: str = _spec(
+        "LOG_DB_SEVERITY_THRESHOLD",
+        _choice(*LOG_LEVELS),
+        "Lowest level stored in `error_log` (ERROR).",
+    )
+    redis_error_channel: str = _spec(
+        "REDIS_ERROR_CHANNEL", _text, "Pub/sub channel for errors (`tickstock:errors`)."
+    )
+    redis_monitoring_channel: str = _spec(
+        "REDIS_MONITORING_CHANNEL",
+        _text,
+        "Pub/sub channel for health records (`tickstock:monitoring`).",
+    )
+    websocket_cors_origins: tuple[str, ...] = _spec(
+        "WEBSOCKET_CORS_ORIGINS",
+        _origins,
+        "Comma-separated origins allowed by CORS (empty: same origin only).",
+    )
+    data_dir: str = _spec(
+        "TICKSTOCK_DATA_DIR", _text, "Directory for the SQLite file, spill, logs."
+    )
+    demo_data: bool = _spec(
+        "TICKSTOCK_DEMO_DATA",
+        _bool,
+        "Generate labelled demo history on first start when the database is empty.",
+    )
+    admin_password: str | None = _spec(
+        "TICKSTOCK_ADMIN_PASSWORD",
+        _optional_text,
+        "Creates the first admin user `admin` on first start (no default password).",
+    )
+    poll_seconds: float = _spec(
+        "POLL_SECONDS", _float_range(1, 600), "Browser polling interval (5 s)."
+    )
+    secure_cookies: bool = _spec(
+        "SESSION_COOKIE_SECURE", _bool, "Mark the session cookie Secure (HTTPS only)."
+    )
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed (tests and the CLI)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def data_path(self) -> Path:
+        """Return the data directory as a Path."""
+        return Path(self.data_dir)
+
+
+DEFAULTS: dict[str, str] = {
+    "DATABASE_URL": "",
+    "REDIS_URL": "",
+    "MASSIVE_API_KEY": "",
+    "MASSIVE_WS_URL": "wss://socket.massive.com/stocks",
+    "MASSIVE_REST_URL": "https://api.massive.com",
+    "INGEST_ENABLED": "true",
+    "INGEST_UNIVERSE": "sp500+index+sectors",
+    "INGEST_SECONDS": "auto",
+    "SECRET_KEY": "",
+    "HOST": "127.0.0.1",
+    "PORT": "8050",
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",
+    "LOG_FILE_ENABLED": "false",
+    "LOG_DB_ENABLED": "true",
+    "LOG_DB_SEVERITY_THRESHOLD": "ERROR",
+    "REDIS_ERROR_CHANNEL": "tickstock:errors",
+    "REDIS_MONITORING_CHANNEL": "tickstock:monitoring",
+    "WEBSOCKET_CORS_ORIGINS": "",
+    "TICKSTOCK_DATA_DIR": DEFAULT_DATA_DIR,
+    "TICKSTOCK_DEMO_DATA": "true",
+    "TICKSTOCK_ADMIN_PASSWORD": "",
+    "POLL_SECONDS": "5",
+    "SESSION_COOKIE_SECURE": "false",
+}
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """Return (variable, default, description) rows for the README."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        env = f.metadata["env"]
+        rows.append((env, DEFAULTS[env], f.metadata["doc"]))
+    return rows
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build Settings from `.env` (if present) overlaid by the environment."""
+    merged: dict[str, str] = dict(DEFAULTS)
+    if env_file and Path(env_file).is_file():
+        merged.update({k: v or "" for k, v in dotenv_values(env_file).items()})
+    source = os.environ if environ is None else environ
+    merged.update({k: v for k, v in source.items() if k in DEFAULTS})
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        env = f.metadata["env"]
+        values[f.name] = f.metadata["parse"](env, merged[env])
+    if not values["database_url"]:
+        db_file = Path(values["data_dir"]) / "tickstock.db"
+        values["database_url"] = f"sqlite:///{db_file}"
+    if not values["secret_key"]:
+        values["secret_key"] = secrets.token_hex(32)
+    return Settings(**values)

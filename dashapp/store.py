@@ -1,0 +1,743 @@
+"""Storage: the one module that owns the schema and every SQL statement.
+
+Works the same on SQLite (embedded default: WAL, foreign keys on) and PostgreSQL
+(psycopg 3). On PostgreSQL with the `timescaledb` extension available,
+`ohlcv_1min` becomes a hypertable. Bar upserts replace on conflict, never add:
+Massive re-sends corrected bars and imports may be re-run.
+
+Timestamps: `ohlcv_1min.ts` is the bar START in UTC. On SQLite it is stored as
+text in SQLAlchemy's DATETIME format (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) so that
+text order is time order; on PostgreSQL it is `timestamptz`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+DEFAULT_BATCH_SIZE = 5_000
+SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+BAR_FIELDS = ("open", "high", "low", "close", "volume")
+MINUTE_COLUMNS = ("symbol", "ts", *BAR_FIELDS, "vwap", "trades")
+DAILY_COLUMNS = ("symbol", "date", *BAR_FIELDS, "source")
+DATA_SEQ_KEY = "data_seq"
+DEMO_KEY = "demo_data"
+ROLES = ("admin", "user")
+
+metadata = MetaData()
+Double = Float(precision=53)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+app_meta = Table(
+    "app_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+symbols = Table(
+    "symbols",
+    metadata,
+    Column("symbol", String(24), primary_key=True),
+    Column("name", String(200)),
+    Column("kind", String(16), nullable=False, default="stock"),
+    Column("sector", String(64)),
+    Column("sub_industry", String(128)),
+    Column("sector_etf", String(8)),
+)
+universes = Table(
+    "universes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("label", String(200)),
+    Column("builtin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+universe_members = Table(
+    "universe_members",
+    metadata,
+    Column(
+        "universe_id",
+        Integer,
+        ForeignKey("universes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "symbol",
+        String(24),
+        ForeignKey("symbols.symbol", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+ohlcv_1min = Table(
+    "ohlcv_1min",
+    metadata,
+    Column("symbol", String(24), primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("open", Double, nullable=False),
+    Column("high", Double, nullable=False),
+    Column("low", Double, nullable=False),
+    Column("close", Double, nullable=False),
+    Column("volume", Double, nullable=False),
+    Column("vwap", Double),
+    Column("trades", Integer),
+    Index("ix_ohlcv_1min_ts", "ts"),
+)
+ohlcv_daily = Table(
+    "ohlcv_daily",
+    metadata,
+    Column("symbol", String(24), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("open", Double, nullable=False),
+    Column("high", Double, nullable=False),
+    Column("low", Double, nullable=False),
+    Column("close", Double, nullable=False),
+    Column("volume", Double, nullable=False),
+    Column("source", String(16)),
+    Index("ix_ohlcv_daily_date", "date"),
+)
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False, default="user"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
+)
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+error_log = Table(
+    "error_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("source", String(128)),
+    Column("message", Text, nullable=False),
+    Column("context", Text),
+    Index("ix_error_log_ts", "ts"),
+)
+
+BAR_TABLES = {"ohlcv_1min": ("ts", ohlcv_1min), "ohlcv_daily": ("date", ohlcv_daily)}
+
+
+class StoreError(RuntimeError):
+    """A storage operation failed in a way the caller should report."""
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """What identifies the stored data: bumps whenever bars are written."""
+
+    seq: int
+    newest_minute: pd.Timestamp | None
+    newest_daily: dt.date | None
+
+    @property
+    def key(self) -> str:
+        """Return a compact string usable as a cache key or ETag."""
+        return f"{self.seq}-{self.newest_minute}-{self.newest_daily}"
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _normalise_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an Engine for a SQLite or PostgreSQL URL with the right pragmas."""
+    url = _normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _to_utc_series(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_datetime(values, unit="ms", utc=True)
+    return pd.to_datetime(values, utc=True)
+
+
+def _frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    return pd.DataFrame(list(rows))
+
+
+def _nullable(values: np.ndarray) -> list[Any]:
+    return [None if v is None or v != v else v for v in values.tolist()]
+
+
+class Store:
+    """Database access for TickStock: schema, bars, reference data, users, logs."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = _normalise_url(url)
+        self.engine = engine or make_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        self.is_sqlite = self.dialect == "sqlite"
+        self.hypertable = False
+        self._seq_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- schema
+    def init_schema(self) -> int:
+        """Create or upgrade the schema without losing data; return the version."""
+        with self.engine.begin() as conn:
+            existing = set(inspect(conn).get_table_names())
+            current = self._read_schema_version(conn) if existing else None
+            if current is not None and current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database schema v{current} is newer than this app "
+                    f"(v{SCHEMA_VERSION}); upgrade TickStock"
+                )
+            if current is not None and current < SCHEMA_VERSION:
+                self._migrate(conn, current)
+            metadata.create_all(conn, checkfirst=True)
+            self._write_schema_version(conn, SCHEMA_VERSION)
+        if not self.is_sqlite:
+            self.hypertable = self._try_hypertable()
+        return SCHEMA_VERSION
+
+    def _read_schema_version(self, conn: Connection) -> int | None:
+        if not inspect(conn).has_table("schema_version"):
+            # Tables from before versioning existed: treat as v1.
+            return 1 if inspect(conn).has_table("ohlcv_daily") else None
+        row = conn.execute(text("SELECT max(version) FROM schema_version")).first()
+        return row[0] if row else None
+
+    def _write_schema_version(self, conn: Connection, version: int) -> None:
+        conn.execute(schema_version.delete())
+        conn.execute(
+            schema_version.insert().values(id=1, version=version, updated_at=utcnow())
+        )
+
+    def _migrate(self, conn: Connection, current: int) -> None:
+        """Apply in-place migrations from `current` up to SCHEMA_VERSION."""
+        if current < 2:
+            cols = {c["name"] for c in inspect(conn).get_columns("ohlcv_daily")}
+            if "source" not in cols:
+                conn.execute(
+                    text("ALTER TABLE ohlcv_daily ADD COLUMN source VARCHAR(16)")
+                )
+            log.info("migrated schema v%s -> v2 (ohlcv_daily.source)", current)
+
+    def _try_hypertable(self) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                available = conn.execute(
+                    text(
+                        "SELECT 1 FROM pg_available_extensions "
+                        "WHERE name = 'timescaledb'"
+                    )
+                ).first()
+                if not available:
+                    return False
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+                conn.execute(
+                    text(
+                        "SELECT create_hypertable('ohlcv_1min', 'ts', "
+                        "if_not_exists => TRUE, migrate_data => TRUE)"
+                    )
+                )
+            log.info("ohlcv_1min is a TimescaleDB hypertable")
+            return True
+        except Exception as exc:  # extension present but not loadable
+            log.warning("timescaledb available but not usable: %s", exc)
+            return False
+
+    def schema_version(self) -> int | None:
+        """Return the stored schema version (None when uninitialised)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("schema_version"):
+                return None
+            return self._read_schema_version(conn)
+
+    def ping(self) -> None:
+        """Run a trivial query; raise when the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def drop_all(self) -> None:
+        """Drop every TickStock table (tests only)."""
+        metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS schema_version"))
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+    # ------------------------------------------------------------- meta/version
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """Return one app_meta value."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT value FROM app_meta WHERE key = :k"), {"k": key}
+            ).first()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str, conn: Connection | None = None) -> None:
+        """Set one app_meta value (inside `conn`'s transaction when given)."""
+        sql = text(
+            "INSERT INTO app_meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        if conn is not None:
+            conn.execute(sql, {"k": key, "v": value})
+            return
+        with self.engine.begin() as c:
+            c.execute(sql, {"k": key, "v": value})
+
+    def _bump_seq(self, conn: Connection) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO app_meta (key, value) VALUES (:k, '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = "
+                "CAST(CAST(app_meta.value AS INTEGER) + 1 AS TEXT)"
+            ),
+            {"k": DATA_SEQ_KEY},
+        )
+
+    def data_version(self) -> DataVersion:
+        """Return the data version: write sequence and newest bar times."""
+        with self.engine.connect() as conn:
+            seq = conn.execute(
+                text("SELECT value FROM app_meta WHERE key = :k"), {"k": DATA_SEQ_KEY}
+            ).scalar()
+            newest_min = conn.execute(text("SELECT max(ts) FROM ohlcv_1min")).scalar()
+            newest_day = conn.execute(
+                text("SELECT max(date) FROM ohlcv_daily")
+            ).scalar()
+        return DataVersion(
+            seq=int(seq or 0),
+            newest_minute=pd.Timestamp(newest_min, tz="UTC")
+            if newest_min is not None and pd.Timestamp(newest_min).tzinfo is None
+            else (pd.Timestamp(newest_min) if newest_min is not None else None),
+            newest_daily=pd.Timestamp(newest_day).date()
+            if newest_day is not None
+            else None,
+        )
+
+    # ------------------------------------------------------------------- bars
+    def upsert_minute_bars(
+        self,
+        bars: pd.DataFrame | Iterable[Mapping[str, Any]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> int:
+        """Insert or replace minute bars keyed (symbol, ts = bar start UTC)."""
+        frame = _frame(bars)
+        if frame.empty:
+            return 0
+        rows = self._minute_rows(frame)
+        return self._upsert(
+            "ohlcv_1min", ("symbol", "ts"), MINUTE_COLUMNS, rows, batch_size
+        )
+
+    def upsert_daily_bars(
+        self,
+        bars: pd.DataFrame | Iterable[Mapping[str, Any]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        source: str = "import",
+    ) -> int:
+        """Insert or replace daily bars keyed (symbol, date)."""
+        frame = _frame(bars)
+        if frame.empty:
+            return 0
+        rows = self._daily_rows(frame, source)
+        return self._upsert(
+            "ohlcv_daily", ("symbol", "date"), DAILY_COLUMNS, rows, batch_size
+        )
+
+    def _minute_rows(self, frame: pd.DataFrame) -> list[tuple]:
+        ts = _to_utc_series(frame["ts"])
+        if self.is_sqlite:
+            ts_values = ts.dt.tz_convert(None).dt.strftime(SQLITE_TS_FORMAT).to_numpy()
+        else:
+            ts_values = ts.dt.to_pydatetime()
+        cols = [frame["symbol"].astype(str).to_numpy(), ts_values]
+        cols += [frame[c].astype(float).to_numpy() for c in BAR_FIELDS]
+        for optional in ("vwap", "trades"):
+            if optional in frame:
+                cols.append(
+                    np.asarray(_nullable(frame[optional].to_numpy()), dtype=object)
+                )
+            else:
+                cols.append(np.full(len(frame), None, dtype=object))
+        if "trades" in frame:
+            cols[-1] = np.array(
+                [None if v is None else int(v) for v in cols[-1]], dtype=object
+            )
+        return list(zip(*(c.tolist() for c in cols), strict=True))
+
+    def _daily_rows(self, frame: pd.DataFrame, source: str) -> list[tuple]:
+        dates = pd.to_datetime(frame["date"]).dt.date
+        if self.is_sqlite:
+            date_values = [d.isoformat() for d in dates]
+        else:
+            date_values = list(dates)
+        cols: list[list[Any]] = [frame["symbol"].astype(str).tolist(), date_values]
+        cols += [frame[c].astype(float).tolist() for c in BAR_FIELDS]
+        src = frame["source"].tolist() if "source" in frame else [source] * len(frame)
+        cols.append(src)
+        return list(zip(*cols, strict=True))
+
+    def _upsert(
+        self,
+        table: str,
+        key: Sequence[str],
+        columns: Sequence[str],
+        rows: list[tuple],
+        batch_size: int,
+    ) -> int:
+        batch_size = max(1, int(batch_size))
+        names = ", ".join(columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        total = 0
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            with self.engine.begin() as conn:
+                if self.is_sqlite:
+                    marks = ", ".join("?" for _ in columns)
+                    sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}"
+                    conn.exec_driver_sql(sql, chunk)
+                else:
+                    self._pg_copy_upsert(conn, table, columns, conflict, chunk)
+                self._bump_seq(conn)
+            total += len(chunk)
+        return total
+
+    @staticmethod
+    def _pg_copy_upsert(
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        conflict: str,
+        rows: list[tuple],
+    ) -> None:
+        """COPY rows into a temp table, then upsert them in one statement."""
+        names = ", ".join(columns)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS _stage_{table} "
+                f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            with cur.copy(f"COPY _stage_{table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            # Last write wins inside one batch, as with row-by-row upserts.
+            cur.execute(
+                f"INSERT INTO {table} ({names}) "
+                f"SELECT DISTINCT ON ({columns[0]}, {columns[1]}) {names} "
+                f"FROM (SELECT *, row_number() OVER () AS _n FROM _stage_{table}) s "
+                f"ORDER BY {columns[0]}, {columns[1]}, _n DESC {conflict}"
+            )
+
+    def read_minute(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: Any = None,
+        end: Any = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> pd.DataFrame:
+        """Return minute bars (ts tz-aware UTC) for symbols in [start, end]."""
+        where, params = self._bar_filter("ts", symbols, start, end, self._ts_param)
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            f"SELECT {', '.join(MINUTE_COLUMNS)} FROM ohlcv_1min {where} "
+            f"ORDER BY ts {order}, symbol"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        frame = self._read(sql, params, MINUTE_COLUMNS)
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        return frame
+
+    def read_daily(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: Any = None,
+        end: Any = None,
+    ) -> pd.DataFrame:
+        """Return daily bars (date as datetime64, midnight) for symbols in range."""
+        where, params = self._bar_filter("date", symbols, start, end, self._date_param)
+        sql = (
+            f"SELECT {', '.join(DAILY_COLUMNS)} FROM ohlcv_daily {where} "
+            "ORDER BY symbol, date"
+        )
+        frame = self._read(sql, params, DAILY_COLUMNS)
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
+    def _ts_param(self, value: Any) -> Any:
+        ts = pd.Timestamp(value)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if self.is_sqlite:
+            return ts.tz_convert(None).strftime(SQLITE_TS_FORMAT)
+        return ts.to_pydatetime()
+
+    def _date_param(self, value: Any) -> Any:
+        day = pd.Timestamp(value).date()
+        return day.isoformat() if self.is_sqlite else day
+
+    def _bar_filter(
+        self, col: str, syms: Sequence[str] | None, start: Any, end: Any, conv: Any
+    ) -> tuple[str, dict[str, Any]]:
+        clauses, params = [], {}
+        if syms is not None:
+            names = [f":s{i}" for i in range(len(syms))]
+            if not names:
+                return "WHERE 1 = 0", {}
+            clauses.append(f"symbol IN ({', '.join(names)})")
+            params.update({f"s{i}": s for i, s in enumerate(syms)})
+        if start is not None:
+            clauses.append(f"{col} >= :start")
+            params["start"] = conv(start)
+        if end is not None:
+            clauses.append(f"{col} <= :end")
+            params["end"] = conv(end)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _read(
+        self, sql: str, params: Mapping[str, Any], columns: Sequence[str]
+    ) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(text(sql), dict(params))
+            rows = result.fetchall()
+        return pd.DataFrame(rows, columns=list(columns))
+
+    def delete_daily(self, source: str) -> int:
+        """Delete daily bars that came from one source (e.g. demo data)."""
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                text("DELETE FROM ohlcv_daily WHERE source = :s"), {"s": source}
+            ).rowcount
+            self._bump_seq(conn)
+        return n
+
+    def table_stats(self) -> pd.DataFrame:
+        """Return rows, distinct symbols and newest bar time per bar table."""
+        out = []
+        with self.engine.connect() as conn:
+            for table, (col, _t) in BAR_TABLES.items():
+                rows, syms, newest = conn.execute(
+                    text(
+                        f"SELECT count(*), count(DISTINCT symbol), max({col}) "
+                        f"FROM {table}"
+                    )
+                ).one()
+                out.append(
+                    {"table": table, "rows": rows, "symbols": syms, "newest": newest}
+                )
+            for table in ("symbols", "universes", "users", "error_log"):
+                rows = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                out.append(
+                    {"table": table, "rows": rows, "symbols": None, "newest": None}
+                )
+        return pd.DataFrame(out)
+
+    # ---------------------------------------------------------- reference data
+    def upsert_symbols(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert or update symbol metadata rows."""
+        cols = ("symbol", "name", "kind", "sector", "sub_industry", "sector_etf")
+        data = [tuple(r.get(c) for c in cols) for r in rows]
+        if not data:
+            return 0
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+        marks = ", ".join(f":{c}" for c in cols)
+        sql = text(
+            f"INSERT INTO symbols ({', '.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT (symbol) DO UPDATE SET {updates}"
+        )
+        with self.engine.begin() as conn:
+            conn.execute(sql, [dict(zip(cols, d, strict=True)) for d in data])
+        return len(data)
+
+    def ensure_symbols(self, names: Iterable[str]) -> None:
+        """Insert bare symbol rows for names not yet known."""
+        sql = text(
+            "INSERT INTO symbols (symbol, kind) VALUES (:s, 'stock') "
+            "ON CONFLICT (symbol) DO NOTHING"
+        )
+        params = [{"s": n} for n in sorted(set(names))]
+        if params:
+            with self.engine.begin() as conn:
+                conn.execute(sql, params)
+
+    def symbols_frame(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return symbol metadata (optionally only for `names`)."""
+        cols = ("symbol", "name", "kind", "sector", "sub_industry", "sector_etf")
+        where, params = self._bar_filter("symbol", names, None, None, str)
+        sql = f"SELECT {', '.join(cols)} FROM symbols {where} ORDER BY symbol"
+        return self._read(sql, params, cols)
+
+    def set_universe(
+        self,
+        name: str,
+        members: Iterable[str],
+        label: str | None = None,
+        builtin: bool = False,
+    ) -> int:
+        """Create or replace a universe with exactly `members`; return its size."""
+        key = name.strip().lower()
+        members = sorted(set(members))
+        self.ensure_symbols(members)
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO universes (name, label, builtin, created_at) "
+                    "VALUES (:n, :l, :b, :c) ON CONFLICT (name) DO UPDATE SET "
+                    "label = COALESCE(excluded.label, universes.label)"
+                ),
+                {"n": key, "l": label, "b": builtin, "c": utcnow()},
+            )
+            uid = conn.execute(
+                text("SELECT id FROM universes WHERE name = :n"), {"n": key}
+            ).scalar_one()
+            conn.execute(
+                text("DELETE FROM universe_members WHERE universe_id = :u"), {"u": uid}
+            )
+            if members:
+                conn.execute(
+                    text("INSERT INTO universe_members VALUES (:u, :s)"),
+                    [{"u": uid, "s": s} for s in members],
+                )
+        return len(members)
+
+    def universe_symbols(self, spec: str) -> list[str]:
+        """Return the sorted members of `spec` (case-insensitive; `a+b` = union)."""
+        names = [p.strip().lower() for p in spec.split("+") if p.strip()]
+        if not names:
+            return []
+        marks = ", ".join(f":n{i}" for i in range(len(names)))
+        sql = text(
+            "SELECT DISTINCT m.symbol FROM universe_members m "
+            f"JOIN universes u ON u.id = m.universe_id WHERE u.name IN ({marks}) "
+            "ORDER BY m.symbol"
+        )
+        with self.engine.connect() as conn:
+            known = conn.execute(
+                text(f"SELECT name FROM universes WHERE name IN ({marks})"),
+                {f"n{i}": n for i, n in enumerate(names)},
+            ).scalars()
+            missing = set(names) - set(known)
+            if missing:
+                raise KeyError(f"unknown universe: {', '.join(sorted(missing))}")
+            rows = conn.execute(sql, {f"n{i}": n for i, n in enumerate(names)})
+            return [r[0] for r in rows]
+
+    def list_universes(self) -> pd.DataFrame:
+        """Return universes with member counts and how many members have data."""
+        sql = text(
+            "SELECT u.name, u.label, u.builtin, count(m.symbol) AS members, "
+            "count(d.symbol) AS with_data FROM universes u "
+            "LEFT JOIN universe_members m ON m.universe_id = u.id "
+            "LEFT JOIN (SELECT DISTINCT symbol FROM ohlcv_daily) d "
+            "ON d.symbol = m.symbol GROUP BY u.id, u.name, u.label, u.builtin "
+            "ORDER BY u.name"
+        )
+        cols = ("name", "label", "builtin", "members", "with_data")
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql).fetchall()
+        return pd.DataFrame(rows, columns=list(cols))
+
+    # ------------------------------------------------------------------- logs
+    def insert_error_logs(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Insert log records (ts, level, source, message, context) in one batch."""
+        if not records:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(error_log.insert(), [dict(r) for r in records])
+        return len(records)
+
+    def recent_errors(self, limit: int = 100) -> pd.DataFrame:
+        """Return the newest error_log rows."""
+        cols = ("id", "ts", "level", "source", "message", "context")
+        sql = f"SELECT {', '.join(cols)} FROM error_log ORDER BY id DESC LIMIT :n"
+        return self._read(sql, {"n": int(limit)}, cols)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """Yield a connection in a transaction (for other modules' queries)."""
+        with self.engine.begin() as conn:
+            yield conn
