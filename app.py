@@ -1,1 +1,59 @@
-print("placeholder")
+"""TickStock entry point: build the app, co-start ingest, run the server.
+
+`create_app()` is the app factory (tests pass their own Settings);
+`create_server()` is what gunicorn loads (`gunicorn 'app:create_server()'`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+
+from dashapp.reference import load_reference
+from dashapp.settings import Settings, load_settings
+from dashapp.store import Store
+from dashapp.web import build_dash
+
+log = logging.getLogger("tickstock")
+
+
+def prepare_store(settings: Settings) -> Store:
+    """Open the database, create or upgrade the schema, load reference data."""
+    store = Store(settings.database_url)
+    store.init_schema()
+    load_reference(store)
+    return store
+
+
+def create_app(
+    settings: Settings | None = None, *, ingest: bool | None = None
+) -> dash.Dash:
+    """Build the TickStock Dash app; start live ingest unless told not to."""
+    settings = settings or load_settings()
+    store = prepare_store(settings)
+    app = build_dash(settings, store)
+    if ingest if ingest is not None else settings.ingest_enabled:
+        start_ingest(app, settings, store)
+    return app
+
+
+def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
+    """Co-start live ingest in daemon threads (provided by the ingest package)."""
+    try:
+        from ingest.service import start_service
+    except ImportError:
+        log.info("live ingest not available in this build")
+        return
+    app.server.extensions["tickstock_ingest"] = start_service(settings, store)
+
+
+def create_server():
+    """Return the Flask server for WSGI servers such as gunicorn."""
+    return create_app().server
+
+
+if __name__ == "__main__":
+    from dashapp.cli import main
+
+    main(["serve"])

@@ -90,6 +90,8 @@ def _lower_choice(*choices: str) -> Callable[[str, str], str]:
 
 def _database_url(name: str, raw: str) -> str:
     value = raw.strip()
+    if not value:
+        return ""
     if value.startswith("postgres://"):
         value = "postgresql://" + value[len("postgres://") :]
     ok = value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://"))

@@ -1,0 +1,65 @@
+"""Navbar built from the Dash page registry."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc
+
+BRAND = "TickStock"
+
+
+def nav_links(registry: dict | None = None) -> list:
+    """Return one NavLink per registered page that asks to be in the navbar."""
+    registry = dash.page_registry if registry is None else registry
+    pages = sorted(
+        (p for p in registry.values() if p.get("nav", True)),
+        key=lambda p: p.get("order", 99),
+    )
+    return [
+        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
+        for p in pages
+    ]
+
+
+def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
+    """Return the top navbar: brand, page links, symbol search, theme toggle."""
+    search = dbc.InputGroup(
+        [
+            dbc.Input(
+                id="nav-symbol-search",
+                placeholder="Symbol…",
+                type="search",
+                debounce=True,
+                size="sm",
+                style={"maxWidth": "9rem"},
+            ),
+        ],
+        size="sm",
+        className="me-2",
+    )
+    toggle = dbc.Switch(
+        id="theme-switch", label="Dark", value=False, className="ms-2 mb-0"
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(BRAND, href="/", className="fw-bold"),
+                dbc.NavbarToggler(id="navbar-toggler"),
+                dbc.Collapse(
+                    [
+                        dbc.Nav(nav_links(registry), navbar=True, className="me-auto"),
+                        search,
+                        toggle,
+                    ],
+                    id="navbar-collapse",
+                    navbar=True,
+                ),
+                dcc.Location(id="nav-location", refresh="callback-nav"),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        className="mb-3",
+    )

@@ -1,0 +1,107 @@
+"""The `tickstock` command line.
+
+Like `app.py`, the CLI is a composition root: its handlers import `app` and
+`ingest` lazily, so `dashapp` itself never depends on them at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from dashapp.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("tickstock.cli")
+EXIT_CONFIG = 2
+
+
+def cmd_init_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Create or upgrade the schema and load reference data."""
+    from app import prepare_store
+
+    store = prepare_store(settings)
+    stats = store.table_stats()
+    print(f"database ready: {settings.database_url} (schema v{store.schema_version()})")
+    for row in stats.itertuples():
+        print(f"  {row.table:<12} {row.rows:>10,} rows")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the web app (development server, or gunicorn with --workers)."""
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.workers and args.workers > 1:
+        from dashapp.gunicorn_conf import run_gunicorn
+
+        return run_gunicorn(settings, host, port, args.workers)
+    from app import create_app
+
+    app = create_app(settings, ingest=not args.no_ingest and settings.ingest_enabled)
+    log.info("serving on http://%s:%s", host, port)
+    app.run(host=host, port=port, debug=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tickstock", description="TickStock market-state dashboard."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init-db", help="create/upgrade the schema, load reference data")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--workers", type=int, default=0, help="gunicorn workers (>1)")
+    p.add_argument("--no-ingest", action="store_true", help="do not co-start ingest")
+    p.set_defaults(func=cmd_serve)
+
+    for register in _plugin_registrars():
+        register(sub)
+    return parser
+
+
+def _plugin_registrars() -> list:
+    """Return `add_cli(subparsers)` functions of the other packages' commands."""
+    import importlib
+
+    registrars = []
+    for module in PLUGIN_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            log.debug("CLI plugin %s unavailable: %s", module, exc)
+            continue
+        registrars.append(mod.add_cli)
+    return registrars
+
+
+# Modules that contribute subcommands through `add_cli(subparsers)`; each
+# subparser sets `func(settings, args) -> int`.
+PLUGIN_MODULES: tuple[str, ...] = ()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; exit 2 with one clear line on a configuration error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"tickstock: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    from dashapp.logs import configure_logging
+
+    configure_logging(settings)
+    code = args.func(settings, args)
+    raise SystemExit(code or 0)
+
+
+if __name__ == "__main__":
+    main()
