@@ -10,6 +10,7 @@ import logging
 
 import dash
 
+from dashapp.cache import LocalCache
 from dashapp.reference import load_reference
 from dashapp.settings import Settings, load_settings
 from dashapp.store import Store
@@ -32,10 +33,15 @@ def create_app(
     """Build the TickStock Dash app; start live ingest unless told not to."""
     settings = settings or load_settings()
     store = prepare_store(settings)
-    app = build_dash(settings, store)
+    app = build_dash(settings, store, cache=make_cache(settings))
     if ingest if ingest is not None else settings.ingest_enabled:
         start_ingest(app, settings, store)
     return app
+
+
+def make_cache(settings: Settings):
+    """Return the snapshot cache (in-process; Redis-backed when configured)."""
+    return LocalCache()
 
 
 def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
