@@ -84,7 +84,7 @@ def _plugin_registrars() -> list:
 
 # Modules that contribute subcommands through `add_cli(subparsers)`; each
 # subparser sets `func(settings, args) -> int`.
-PLUGIN_MODULES: tuple[str, ...] = ()
+PLUGIN_MODULES: tuple[str, ...] = ("dashapp.export",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

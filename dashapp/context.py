@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from dashapp.settings import Settings
 from dashapp.store import Store
@@ -19,5 +19,7 @@ def current_settings() -> Settings:
 
 
 def extension(name: str, default=None):
-    """Return a named TickStock extension object (live bars, ingest status...)."""
+    """Return a named TickStock extension (live bars, cache...), if in an app."""
+    if not has_app_context():
+        return default
     return current_app.extensions.get(f"tickstock_{name}", default)
