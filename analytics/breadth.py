@@ -1,0 +1,254 @@
+"""Market breadth per session and the classic 11-row breadth panel.
+
+Definitions (all "in sessions" of the panel, counting real symbols):
+
+* advancers / decliners / unchanged: close vs the previous session's close, among
+  symbols with both closes; the first session has no prior close, so all are 0.
+  `ad_line` is the running sum of advancers - decliners.
+* `pct_above_smaN` = 100 * (symbols with close > SMA_N) / (symbols with a valid SMA_N);
+  an SMA needs N closes with no gap ending that session (null when no symbol has one).
+* `new_highs`: high >= max of the prior 251 sessions' highs; `new_lows`: low <= min of
+  the prior 251 lows. A symbol counts only with all 251 prior values and today's.
+* McClellan: ratio = 1000 * (A - D) / (A + D) (missing when A + D = 0); EMA19 and
+  EMA39 with alpha 0.10 and 0.05, each seeded with the first ratio; a missing ratio
+  holds the EMAs; `mcclellan_osc` = EMA19 - EMA39; `mcclellan_sum` = running sum of
+  the oscillator.
+* up_volume / down_volume: total volume of advancers / decliners (missing volume = 0).
+
+The 11-row panel compares, for each symbol with both values: day = close vs previous
+close; open = close vs today's open; week/month/quarter/half/year = close vs the close
+5/21/63/126/252 sessions earlier; EMA10/EMA20 = close vs its EMA (alpha 2/(n+1), seeded
+with the symbol's first close, gaps skipped, needs n closes); SMA50/SMA200 = close vs
+its SMA. "up" means strictly above, "down" strictly below; total counts symbols with
+both values, so unchanged = total - up - down; pct_up = 100 * up / total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics._numeric import (
+    NAN,
+    ArrayInfo,
+    ema_last,
+    ema_series,
+    prior_extreme,
+    safe_div,
+    window_mean_last,
+)
+from analytics.constants import (
+    BREADTH_SMA_WINDOWS,
+    MCCLELLAN_FAST_ALPHA,
+    MCCLELLAN_SCALE,
+    MCCLELLAN_SLOW_ALPHA,
+    NEW_HIGH_LOOKBACK,
+    PANEL_CHANGE_WINDOWS,
+    PANEL_EMA_WINDOWS,
+    PANEL_SMA_WINDOWS,
+    PERCENT,
+)
+
+BREADTH_COLUMNS = [
+    "advancers",
+    "decliners",
+    "unchanged",
+    "ad_line",
+    *[f"pct_above_sma{n}" for n in BREADTH_SMA_WINDOWS],
+    "new_highs",
+    "new_lows",
+    "mcclellan_osc",
+    "mcclellan_sum",
+    "up_volume",
+    "down_volume",
+]
+INT_COLUMNS = (
+    "advancers",
+    "decliners",
+    "unchanged",
+    "ad_line",
+    "new_highs",
+    "new_lows",
+)
+PANEL_COLUMNS = ["label", "up", "down", "total", "pct_up"]
+
+
+def ema_alpha(n: int) -> float:
+    """Return the smoothing factor 2 / (n + 1) of an n-period EMA."""
+    return 2.0 / (n + 1)
+
+
+def mcclellan_ratio(adv: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Return 1000 * (A - D) / (A + D), NaN where A + D = 0."""
+    return MCCLELLAN_SCALE * safe_div(adv - dec, adv + dec)
+
+
+def mcclellan(adv: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (oscillator, summation index) from advancer and decliner counts."""
+    ratio = mcclellan_ratio(adv, dec)
+    osc = ema_series(ratio, MCCLELLAN_FAST_ALPHA) - ema_series(
+        ratio, MCCLELLAN_SLOW_ALPHA
+    )
+    summ = np.where(np.isnan(osc), NAN, np.cumsum(np.where(np.isnan(osc), 0.0, osc)))
+    return osc, summ
+
+
+def _count(mask: np.ndarray, full: np.ndarray | None) -> np.ndarray:
+    if full is not None:
+        mask &= full
+    return np.count_nonzero(mask, axis=1).astype(np.float64)
+
+
+def breadth_arrays(
+    close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Compute the per-session breadth columns from (session x symbol) arrays."""
+    t, n = close.shape
+    info = ArrayInfo(close)
+    out = {c: np.zeros(t) for c in BREADTH_COLUMNS}
+    if t > 1:
+        diff = close[1:] - close[:-1]
+        with np.errstate(invalid="ignore"):
+            up = diff > 0
+            down = diff < 0
+        pairs = np.count_nonzero(~np.isnan(diff), axis=1) if info.any_nan else n
+        out["advancers"][1:] = np.count_nonzero(up, axis=1)
+        out["decliners"][1:] = np.count_nonzero(down, axis=1)
+        out["unchanged"][1:] = pairs - out["advancers"][1:] - out["decliners"][1:]
+        vol = volume[1:]
+        if np.isnan(vol).any():
+            vol = np.where(np.isnan(vol), 0.0, vol)
+        out["up_volume"][1:] = np.einsum("ij,ij->i", vol, up.astype(np.float64))
+        out["down_volume"][1:] = np.einsum("ij,ij->i", vol, down.astype(np.float64))
+    out["ad_line"] = np.cumsum(out["advancers"] - out["decliners"])
+    for w in BREADTH_SMA_WINDOWS:
+        col = out[f"pct_above_sma{w}"]
+        col[:] = NAN
+        if t < w:
+            continue
+        sma = info.rolling_mean(w)[w - 1 :]
+        full = info.full_windows(w)
+        with np.errstate(invalid="ignore"):
+            above = _count(close[w - 1 :] > sma, full)
+        have = np.count_nonzero(full, axis=1) if full is not None else n
+        col[w - 1 :] = PERCENT * safe_div(above, np.broadcast_to(have, above.shape))
+    hi = prior_extreme(high, NEW_HIGH_LOOKBACK, np.maximum)[NEW_HIGH_LOOKBACK:]
+    lo = prior_extreme(low, NEW_HIGH_LOOKBACK, np.minimum)[NEW_HIGH_LOOKBACK:]
+    with np.errstate(invalid="ignore"):
+        out["new_highs"][NEW_HIGH_LOOKBACK:] = _count(
+            high[NEW_HIGH_LOOKBACK:] >= hi, None
+        )
+        out["new_lows"][NEW_HIGH_LOOKBACK:] = _count(
+            low[NEW_HIGH_LOOKBACK:] <= lo, None
+        )
+    out["mcclellan_osc"], out["mcclellan_sum"] = mcclellan(
+        out["advancers"], out["decliners"]
+    )
+    return out
+
+
+def breadth_frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """Wrap breadth columns in a DataFrame indexed by date with integer counts."""
+    data = {
+        c: cols[c].astype(np.int64) if c in INT_COLUMNS else cols[c]
+        for c in BREADTH_COLUMNS
+    }
+    return pd.DataFrame(data, index=pd.DatetimeIndex(index, name="date"))
+
+
+def aligned_array(frame: pd.DataFrame | None, like: pd.DataFrame) -> np.ndarray:
+    """Return frame's values aligned to `like` (all NaN when frame is None)."""
+    if frame is None:
+        return np.full(like.shape, NAN)
+    if frame.index.equals(like.index) and frame.columns.equals(like.columns):
+        return frame.to_numpy(dtype=np.float64)
+    aligned = frame.reindex(index=like.index, columns=like.columns)
+    return aligned.to_numpy(dtype=np.float64)
+
+
+def breadth(
+    close: pd.DataFrame,
+    high: pd.DataFrame | None = None,
+    low: pd.DataFrame | None = None,
+    volume: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return per-session breadth of the panel's symbols (see module docstring)."""
+    a = close.to_numpy(dtype=np.float64)
+    cols = breadth_arrays(
+        a,
+        aligned_array(high, close),
+        aligned_array(low, close),
+        aligned_array(volume, close),
+    )
+    return breadth_frame(cols, close.index)
+
+
+def panel_table(last: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> pd.DataFrame:
+    """Count up/down/total per panel row from the last closes and reference values."""
+    out = []
+    last_ok = ~np.isnan(last)
+    for label, ref in rows:
+        with np.errstate(invalid="ignore"):
+            up = int(np.count_nonzero(last > ref))
+            down = int(np.count_nonzero(last < ref))
+        total = int(np.count_nonzero(last_ok & ~np.isnan(ref)))
+        pct = PERCENT * up / total if total else NAN
+        out.append((label, up, down, total, pct))
+    return pd.DataFrame(out, columns=PANEL_COLUMNS)
+
+
+def panel_references(
+    history: np.ndarray,
+    last: np.ndarray,
+    last_open: np.ndarray | None,
+    emas: dict[int, np.ndarray],
+    smas: dict[int, np.ndarray] | None = None,
+) -> list[tuple[str, np.ndarray]]:
+    """Return (label, reference per symbol) for the 11 rows given the prior sessions.
+
+    `history` holds the sessions before the last one, `emas` the EMA10/EMA20 values
+    including the last session (NaN where not yet valid), `smas` optional
+    precomputed SMA50/SMA200 values at the last session.
+    """
+    t, n = history.shape
+    blank = np.full(n, NAN)
+
+    def lag(k: int) -> np.ndarray:
+        return history[t - k] if 0 < k <= t else blank
+
+    rows: list[tuple[str, np.ndarray]] = [("day", lag(1))]
+    rows.append(("open", blank if last_open is None else last_open))
+    rows += [(label, lag(k)) for label, k in PANEL_CHANGE_WINDOWS]
+    rows += [(f"ema{k}", emas[k]) for k in PANEL_EMA_WINDOWS]
+    smas = smas or {}
+    for k in PANEL_SMA_WINDOWS:
+        sma = smas[k] if k in smas else window_mean_last(history, last, k)
+        rows.append((f"sma{k}", sma))
+    return rows
+
+
+def panel_emas(close: np.ndarray) -> dict[int, np.ndarray]:
+    """Return EMA10 and EMA20 at the last row (NaN below n valid closes)."""
+    info = ArrayInfo(close)
+    out = {}
+    for k in PANEL_EMA_WINDOWS:
+        state, count = ema_last(close, ema_alpha(k), info)
+        out[k] = np.where(count >= k, state, NAN)
+    return out
+
+
+def breadth_panel(
+    close: pd.DataFrame, opens: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Return the classic 11-row breadth panel at the panel's last session."""
+    a = close.to_numpy(dtype=np.float64)
+    n = a.shape[1]
+    if a.shape[0] == 0:
+        blank = np.full(n, NAN)
+        rows = panel_references(
+            np.zeros((0, n)), blank, None, dict.fromkeys(PANEL_EMA_WINDOWS, blank)
+        )
+        return panel_table(blank, rows)
+    o = None if opens is None else aligned_array(opens, close)[-1]
+    rows = panel_references(a[:-1], a[-1], o, panel_emas(a))
+    return panel_table(a[-1], rows)

@@ -1,0 +1,151 @@
+"""Returns over sessions, IBD-style RS score and rating, RS line and its new highs.
+
+Conventions:
+
+* `R_n = C_t / C_{t-n} - 1` where t is the panel's last session and n counts sessions
+  (rows) of the panel. A symbol with no close at t or at t-n gets NaN for R_n; prices
+  are never carried forward across gaps.
+* YTD = C_t / (the symbol's last close in the previous calendar year) - 1, NaN if the
+  symbol has no close in that year.
+* RS score `S = 0.4*R63 + 0.2*R126 + 0.2*R189 + 0.2*R252`.
+* RS rating = `round(rank(pct=True) * 98 + 1)` over the symbols that have at least
+  253 sessions of closes and a score (pandas "average" rank for ties, so tied scores
+  share a rating). `round` is numpy's round-half-to-even applied to the float64 value,
+  the same rule as Python's built-in `round`: 1.5 -> 2, 2.5 -> 2. The result is 1..99
+  (Int64, null for symbols outside the ranking population).
+* RS line = `100 * P / B`; "RS new high" is true when today's RS line is >= the max of
+  the prior 251 sessions' RS line (a 252-session, 52-week window), all of them valid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics._numeric import NAN, ArrayInfo, as_2d, safe_div
+from analytics.constants import (
+    RETURN_WINDOWS,
+    RS_LINE_SCALE,
+    RS_MIN_SESSIONS,
+    RS_NEW_HIGH_WINDOW,
+    RS_RATING_MIN,
+    RS_RATING_SPAN,
+    RS_WEIGHTS,
+)
+
+
+def return_column(n: int) -> str:
+    """Return the column name of the n-session return."""
+    return f"ret_{n}d"
+
+
+def lag_return(a: np.ndarray, n: int) -> np.ndarray:
+    """Return C_t / C_{t-n} - 1 at the last row of a (time, symbol) array."""
+    t = a.shape[0]
+    if t == 0 or n >= t:
+        return np.full(a.shape[1], NAN)
+    return safe_div(a[t - 1], a[t - 1 - n]) - 1.0
+
+
+def ytd_base(a: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
+    """Return each symbol's last close in the calendar year before the last session."""
+    if len(index) == 0:
+        return np.full(a.shape[1], NAN)
+    years = index.year.to_numpy()
+    prior = np.flatnonzero(years == years[-1] - 1)
+    if len(prior) == 0:
+        return np.full(a.shape[1], NAN)
+    last = a[prior[-1]]
+    if not np.isnan(last).any():
+        return last.copy()
+    info = ArrayInfo(a[prior[0] : prior[-1] + 1])
+    pos = info.last_valid_pos[-1]
+    vals = info.a[np.maximum(pos, 0), np.arange(a.shape[1])]
+    return np.where(pos >= 0, vals, NAN)
+
+
+def returns_array(
+    a: np.ndarray,
+    index: pd.DatetimeIndex,
+    windows: tuple[int, ...] = RETURN_WINDOWS,
+    ytd: bool = True,
+) -> dict[str, np.ndarray]:
+    """Return {column: per-symbol return} for the last row of a close array."""
+    out = {return_column(n): lag_return(a, n) for n in windows}
+    if ytd:
+        last = a[-1] if a.shape[0] else np.full(a.shape[1], NAN)
+        out["ret_ytd"] = safe_div(last, ytd_base(a, index)) - 1.0
+    return out
+
+
+def returns(
+    close: pd.DataFrame,
+    windows: tuple[int, ...] = RETURN_WINDOWS,
+    ytd: bool = True,
+) -> pd.DataFrame:
+    """Return per-symbol returns over `windows` sessions and YTD at the last session."""
+    a = as_2d(close.to_numpy(dtype=np.float64))
+    cols = returns_array(a, pd.DatetimeIndex(close.index), windows, ytd)
+    frame = pd.DataFrame(cols, index=close.columns.copy())
+    frame.index.name = "symbol"
+    return frame
+
+
+def rs_score_array(a: np.ndarray) -> np.ndarray:
+    """Return S = 0.4*R63 + 0.2*R126 + 0.2*R189 + 0.2*R252 at the last row."""
+    score = np.zeros(a.shape[1])
+    for i, (n, w) in enumerate(RS_WEIGHTS):
+        term = w * lag_return(a, n)
+        score = term if i == 0 else score + term
+    return score
+
+
+def rs_scores(close: pd.DataFrame) -> pd.Series:
+    """Return the IBD-style RS score of each symbol at the last session."""
+    a = as_2d(close.to_numpy(dtype=np.float64))
+    return pd.Series(rs_score_array(a), index=close.columns.copy(), name="rs_score")
+
+
+def sessions_available(close: pd.DataFrame) -> pd.Series:
+    """Return the number of sessions with a close, per symbol."""
+    counts = close.notna().sum(axis=0).astype(np.int64)
+    return counts.rename("sessions")
+
+
+def rs_ratings(scores: pd.Series, sessions_available: pd.Series) -> pd.Series:
+    """Return RS ratings 1..99 (Int64); null below 253 sessions or without a score."""
+    sessions = sessions_available.reindex(scores.index).fillna(0)
+    eligible = scores.notna().to_numpy() & (sessions.to_numpy() >= RS_MIN_SESSIONS)
+    out = pd.Series(pd.NA, index=scores.index, dtype="Int64", name="rs_rating")
+    if eligible.any():
+        pct = scores[eligible].astype(np.float64).rank(method="average", pct=True)
+        rating = np.round(pct.to_numpy() * RS_RATING_SPAN + RS_RATING_MIN)
+        out[eligible] = rating.astype(np.int64)
+    return out
+
+
+def rs_line(close: pd.DataFrame, bench: pd.Series) -> pd.DataFrame:
+    """Return the RS line 100 * P / B (NaN where B is missing)."""
+    b = bench.reindex(close.index).to_numpy(dtype=np.float64)
+    a = close.to_numpy(dtype=np.float64)
+    rs = RS_LINE_SCALE * safe_div(a, b[:, None]) if a.size else a.copy()
+    return pd.DataFrame(rs, index=close.index, columns=close.columns)
+
+
+def new_high_last(a: np.ndarray, window: int) -> np.ndarray:
+    """Return a[-1] >= max(a[-window:-1]) per column; False unless all are valid."""
+    t = a.shape[0]
+    if t < window or window < 2:
+        return np.zeros(a.shape[1], dtype=bool)
+    prior = np.max(a[t - window : t - 1], axis=0)
+    with np.errstate(invalid="ignore"):
+        return a[t - 1] >= prior
+
+
+def rs_new_high(
+    close: pd.DataFrame, bench: pd.Series, window: int = RS_NEW_HIGH_WINDOW
+) -> pd.Series:
+    """Flag symbols whose RS line is at a new `window`-session high today."""
+    rs = rs_line(close, bench).to_numpy()
+    flags = new_high_last(rs, window)
+    return pd.Series(flags, index=close.columns.copy(), name="rs_new_high")

@@ -1,0 +1,339 @@
+"""Weinstein stage classification on weekly bars.
+
+Method (the text below is what the methodology page shows):
+
+* Weekly bars are ISO weeks (`weekly_bars`): close = last close of the week.
+* `MA30` = simple mean of the last 30 weekly closes (all 30 must exist);
+  `pv = 100 * (C - MA30) / MA30`; `slope = 100 * (MA30_t / MA30_{t-4} - 1)`.
+  A week "has enough history" when both pv and slope exist, i.e. from the 34th
+  weekly close of the symbol.
+* Candidate stage of a week with enough history: 2 if `pv > 2` and `slope > 0.5`;
+  4 if `pv < -2` and `slope < -0.5`; otherwise 3 if the last confirmed trending stage
+  (2 or 4, confirmed before this week) was 2, 1 if it was 4, and, with no trending
+  stage confirmed yet, 1 if `pv < 0` else 3.
+* Confirmation: a run is a stretch of consecutive weeks with the same candidate.
+  When a run reaches 2 weeks and its candidate differs from the current stage, the
+  candidate becomes the stage in that week. A run shorter than 2 weeks (a one-week
+  blip) changes nothing. With no stage yet, the first run of 2 weeks confirms the
+  first stage; normally that is the first 2 weeks with enough history, which
+  therefore only establish the starting stage: it is not reported as a stage change
+  (`stage_changed_this_week` is false and `prior_stage` is null).
+* `weeks_in_stage` counts weeks from the first week of the run that became the stage
+  up to and including the current week: 2 in the week a stage is confirmed, 3 the
+  week after, and so on; later one-week blips inside the stage do not reset it.
+* A week without enough history (for example, a week with no close) has no
+  candidate: it breaks the current run, keeps the confirmed stage in memory and is
+  shown as no stage (null) for that week.
+* `mansfield_rs = 100 * (RP / SMA52(RP) - 1)` with `RP = 100 * C / B` on weekly closes.
+* `volume_ratio` = this week's volume / mean volume of the prior 4 weeks (null when
+  that mean is 0 or any of those weeks is missing). The current week may be partial.
+* `prior_stage` is the stage that the current stage replaced (null for the first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from analytics._numeric import NAN, ArrayInfo, safe_div, window_mean_last
+from analytics.constants import (
+    MANSFIELD_WEEKS,
+    PERCENT,
+    RS_LINE_SCALE,
+    STAGE_CONFIRM_WEEKS,
+    STAGE_MA_WEEKS,
+    STAGE_PV_THRESHOLD,
+    STAGE_SLOPE_LAG,
+    STAGE_SLOPE_THRESHOLD,
+    VOLUME_RATIO_WEEKS,
+)
+
+NO_STAGE = 0
+STAGE_COLUMNS = [
+    "stage",
+    "weeks_in_stage",
+    "ma30",
+    "pv",
+    "slope",
+    "mansfield_rs",
+    "volume_ratio",
+    "stage_changed_this_week",
+    "prior_stage",
+    "candidate_stage",
+]
+CHANGE_COLUMNS = ["symbol", "date", "from_stage", "to_stage"]
+
+
+@dataclass
+class StageState:
+    """Per-symbol state of the stage machine after week `week` (vectorised)."""
+
+    stage: np.ndarray
+    stage_start: np.ndarray
+    prior: np.ndarray
+    last_trend: np.ndarray
+    candidate: np.ndarray
+    run_len: np.ndarray
+    run_start: np.ndarray
+    changed: np.ndarray
+    week: int = -1
+
+    @classmethod
+    def empty(cls, n: int) -> StageState:
+        """Return the state before any week for n symbols."""
+
+        def z() -> np.ndarray:
+            return np.zeros(n, dtype=np.int64)
+
+        return cls(z(), z(), z(), z(), z(), z(), z(), np.zeros(n, dtype=bool))
+
+    def copy(self) -> StageState:
+        """Return an independent copy (the arrays are replaced, never mutated)."""
+        return replace(self)
+
+
+@dataclass
+class WeekInputs:
+    """Pre-computed per-week candidate parts: base 2/4/0, untrended 1/3, has data."""
+
+    base: np.ndarray
+    untrended: np.ndarray
+    has: np.ndarray
+    extras: dict = field(default_factory=dict)
+
+
+def week_inputs(pv: np.ndarray, slope: np.ndarray) -> WeekInputs:
+    """Split the candidate rule into its state-free parts (any leading shape)."""
+    with np.errstate(invalid="ignore"):
+        up = (pv > STAGE_PV_THRESHOLD) & (slope > STAGE_SLOPE_THRESHOLD)
+        down = (pv < -STAGE_PV_THRESHOLD) & (slope < -STAGE_SLOPE_THRESHOLD)
+        untrended = np.where(pv < 0, 1, 3)
+    base = np.where(up, 2, np.where(down, 4, 0))
+    has = ~(np.isnan(pv) | np.isnan(slope))
+    return WeekInputs(base, untrended, has)
+
+
+def stage_step(
+    state: StageState, base: np.ndarray, untrended: np.ndarray, has: np.ndarray
+) -> StageState:
+    """Return the state after one more week (see the module docstring for the rule)."""
+    t = state.week + 1
+    lt = state.last_trend
+    # 5 - last_trend maps a confirmed 2 to stage 3 and a confirmed 4 to stage 1.
+    other = np.where(lt == NO_STAGE, untrended, 5 - lt)
+    cand = np.where(has, np.where(base != 0, base, other), NO_STAGE)
+    cont = has & (cand == state.candidate)
+    run_len = np.where(cont, state.run_len + 1, has.astype(np.int64))
+    run_start = np.where(cont, state.run_start, t)
+    confirm = (run_len >= STAGE_CONFIRM_WEEKS) & (cand != state.stage) & has
+    trending = confirm & ((cand == 2) | (cand == 4))
+    return StageState(
+        stage=np.where(confirm, cand, state.stage),
+        stage_start=np.where(confirm, run_start, state.stage_start),
+        prior=np.where(confirm, state.stage, state.prior),
+        last_trend=np.where(trending, cand, lt),
+        candidate=cand,
+        run_len=run_len,
+        run_start=run_start,
+        changed=confirm & (state.stage != NO_STAGE),
+        week=t,
+    )
+
+
+@dataclass
+class MachineRun:
+    """Result of running the stage machine over a block of weeks."""
+
+    hist: np.ndarray  # stage per week (0 = none)
+    transitions: np.ndarray  # stage left in that week (0 = no change)
+    state: StageState  # after the last week
+    before_last: StageState  # after the week before the last one
+
+
+def run_stage_machine(
+    pv: np.ndarray, slope: np.ndarray, state: StageState | None = None
+) -> MachineRun:
+    """Run the stage machine over all weeks of (weeks x symbols) pv and slope."""
+    weeks, n = pv.shape
+    state = StageState.empty(n) if state is None else state
+    hist = np.zeros((weeks, n), dtype=np.int64)
+    transitions = np.zeros((weeks, n), dtype=np.int64)
+    parts = week_inputs(pv, slope)
+    has_any = parts.has.any(axis=1)
+    first = int(np.argmax(has_any)) if has_any.any() else weeks
+    if state.week == -1 and first > 0:
+        # Weeks before any symbol has a candidate only reset runs: skip them.
+        state = replace(state, week=first - 1)
+    else:
+        first = 0
+    before = state
+    for w in range(first, weeks):
+        before = state
+        state = stage_step(state, parts.base[w], parts.untrended[w], parts.has[w])
+        hist[w] = np.where(parts.has[w], state.stage, NO_STAGE)
+        transitions[w] = np.where(state.changed, before.stage, NO_STAGE)
+    if weeks and first == weeks:
+        before = replace(state, week=state.week - 1)
+    return MachineRun(hist, transitions, state, before)
+
+
+def ma_slope_pv(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (MA30, pv, slope) for every week of a weekly close array."""
+    ma30 = ArrayInfo(close).rolling_mean(STAGE_MA_WEEKS)
+    lagged = np.full(ma30.shape, NAN)
+    lagged[STAGE_SLOPE_LAG:] = ma30[:-STAGE_SLOPE_LAG]
+    pv = PERCENT * safe_div(close - ma30, ma30)
+    slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
+    return ma30, pv, slope
+
+
+def mansfield_last(close: np.ndarray, bench: np.ndarray | None) -> np.ndarray:
+    """Return Mansfield RS 100 * (RP / SMA52(RP) - 1) at the last week."""
+    n = close.shape[1]
+    if bench is None or close.shape[0] < MANSFIELD_WEEKS:
+        return np.full(n, NAN)
+    rp = RS_LINE_SCALE * safe_div(
+        close[-MANSFIELD_WEEKS:], bench[-MANSFIELD_WEEKS:, None]
+    )
+    sma = window_mean_last(rp[:-1], rp[-1], MANSFIELD_WEEKS)
+    return PERCENT * (safe_div(rp[-1], sma) - 1.0)
+
+
+def volume_ratio_last(volume: np.ndarray | None, n: int) -> np.ndarray:
+    """Return this week's volume / mean volume of the prior 4 weeks."""
+    if volume is None or volume.shape[0] < VOLUME_RATIO_WEEKS + 1:
+        return np.full(n, NAN)
+    prior = window_mean_last(volume[:-2], volume[-2], VOLUME_RATIO_WEEKS)
+    return safe_div(volume[-1], prior)
+
+
+def stage_inputs_last(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (MA30, pv, slope) of the last week only, from its trailing windows."""
+    n = close.shape[1]
+    ma30 = window_mean_last(close[:-1], close[-1], STAGE_MA_WEEKS)
+    lag = STAGE_SLOPE_LAG
+    if close.shape[0] > lag:
+        cut = close.shape[0] - lag
+        lagged = window_mean_last(close[: cut - 1], close[cut - 1], STAGE_MA_WEEKS)
+    else:
+        lagged = np.full(n, NAN)
+    pv = PERCENT * safe_div(close[-1] - ma30, ma30)
+    slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
+    return ma30, pv, slope
+
+
+def _nullable(values: np.ndarray, mask: np.ndarray) -> pd.arrays.IntegerArray:
+    data = np.where(mask, values, 0).astype(np.int64)
+    return pd.arrays.IntegerArray(data, ~np.asarray(mask, dtype=bool))
+
+
+def current_frame(
+    last_stage: np.ndarray,
+    state: StageState,
+    values: dict[str, np.ndarray],
+    symbols: pd.Index,
+) -> pd.DataFrame:
+    """Assemble the per-symbol current stage frame from the last week's values."""
+    has = last_stage != NO_STAGE
+    weeks = state.week - state.stage_start + 1
+    frame = pd.DataFrame(
+        {
+            "stage": _nullable(last_stage, has),
+            "weeks_in_stage": _nullable(weeks, has),
+            "ma30": values["ma30"],
+            "pv": values["pv"],
+            "slope": values["slope"],
+            "mansfield_rs": values["mansfield_rs"],
+            "volume_ratio": values["volume_ratio"],
+            "stage_changed_this_week": has & state.changed,
+            "prior_stage": _nullable(state.prior, has & (state.prior != NO_STAGE)),
+            "candidate_stage": _nullable(state.candidate, state.candidate != NO_STAGE),
+        },
+        index=pd.Index(symbols, name="symbol"),
+    )
+    return frame
+
+
+def history_frame(
+    hist: np.ndarray, index: pd.DatetimeIndex, symbols: pd.Index
+) -> pd.DataFrame:
+    """Return the weeks x symbols stage history as Int64 with NA for no stage."""
+    data = {
+        j: pd.arrays.IntegerArray(hist[:, j].copy(), hist[:, j] == NO_STAGE)
+        for j in range(len(symbols))
+    }
+    frame = pd.DataFrame(data, index=pd.DatetimeIndex(index, name="date"))
+    frame.columns = pd.Index(symbols, name="symbol")
+    return frame
+
+
+def stage_changes(
+    hist: np.ndarray,
+    transitions: np.ndarray,
+    index: pd.DatetimeIndex,
+    symbols: pd.Index,
+) -> pd.DataFrame:
+    """Return one row per confirmed stage change: symbol, date, from/to stage."""
+    weeks, cols = np.nonzero(transitions)
+    frame = pd.DataFrame(
+        {
+            "symbol": np.asarray(symbols, dtype=object)[cols],
+            "date": pd.DatetimeIndex(index)[weeks],
+            "from_stage": transitions[weeks, cols],
+            "to_stage": hist[weeks, cols],
+        }
+    )
+    return frame.sort_values(["date", "symbol"], kind="stable").reset_index(drop=True)
+
+
+def weinstein_stages(
+    weekly_close: pd.DataFrame,
+    weekly_volume: pd.DataFrame | None = None,
+    bench_weekly_close: pd.Series | None = None,
+    with_history: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Classify Weinstein stages; return (current by symbol, weeks x symbols history).
+
+    With `with_history=False` the history frame is empty (building a wide Int64 frame
+    costs ~35 ms per 1,000 symbols).
+    """
+    symbols = weekly_close.columns
+    index = pd.DatetimeIndex(weekly_close.index)
+    close = weekly_close.to_numpy(dtype=np.float64)
+    n = close.shape[1]
+    if close.shape[0] == 0 or n == 0:
+        blank = np.full(n, NAN)
+        values = dict.fromkeys(
+            ("ma30", "pv", "slope", "mansfield_rs", "volume_ratio"), blank
+        )
+        current = current_frame(
+            np.zeros(n, np.int64), StageState.empty(n), values, symbols
+        )
+        return current, history_frame(
+            np.zeros((len(index), n), np.int64), index, symbols
+        )
+    volume = None
+    if weekly_volume is not None:
+        volume = weekly_volume.reindex(index=index, columns=symbols).to_numpy(
+            dtype=np.float64
+        )
+    bench = None
+    if bench_weekly_close is not None:
+        bench = bench_weekly_close.reindex(index).to_numpy(dtype=np.float64)
+    ma30, pv, slope = ma_slope_pv(close)
+    run = run_stage_machine(pv, slope)
+    hist, state = run.hist, run.state
+    values = {
+        "ma30": ma30[-1],
+        "pv": pv[-1],
+        "slope": slope[-1],
+        "mansfield_rs": mansfield_last(close, bench),
+        "volume_ratio": volume_ratio_last(volume, n),
+    }
+    current = current_frame(hist[-1], state, values, symbols)
+    if not with_history:
+        hist = hist[:0]
+        index = index[:0]
+    return current, history_frame(hist, index, symbols)
