@@ -80,7 +80,7 @@ def ema_alpha(n: int) -> float:
 
 def mcclellan_ratio(adv: np.ndarray, dec: np.ndarray) -> np.ndarray:
     """Return 1000 * (A - D) / (A + D), NaN where A + D = 0."""
-    return MCCLELLAN_SCALE * safe_div(adv - dec, adv + dec)
+    return safe_div(MCCLELLAN_SCALE * (adv - dec), adv + dec)
 
 
 def mcclellan(adv: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +131,7 @@ def breadth_arrays(
         with np.errstate(invalid="ignore"):
             above = _count(close[w - 1 :] > sma, full)
         have = np.count_nonzero(full, axis=1) if full is not None else n
-        col[w - 1 :] = PERCENT * safe_div(above, np.broadcast_to(have, above.shape))
+        col[w - 1 :] = safe_div(PERCENT * above, np.broadcast_to(have, above.shape))
     hi = prior_extreme(high, NEW_HIGH_LOOKBACK, np.maximum)[NEW_HIGH_LOOKBACK:]
     lo = prior_extreme(low, NEW_HIGH_LOOKBACK, np.minimum)[NEW_HIGH_LOOKBACK:]
     with np.errstate(invalid="ignore"):

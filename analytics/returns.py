@@ -128,7 +128,7 @@ def rs_line(close: pd.DataFrame, bench: pd.Series) -> pd.DataFrame:
     """Return the RS line 100 * P / B (NaN where B is missing)."""
     b = bench.reindex(close.index).to_numpy(dtype=np.float64)
     a = close.to_numpy(dtype=np.float64)
-    rs = RS_LINE_SCALE * safe_div(a, b[:, None]) if a.size else a.copy()
+    rs = safe_div(RS_LINE_SCALE * a, b[:, None]) if a.size else a.copy()
     return pd.DataFrame(rs, index=close.index, columns=close.columns)
 
 

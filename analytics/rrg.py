@@ -54,11 +54,11 @@ def quadrant_of(ratio: np.ndarray, momentum: np.ndarray) -> np.ndarray:
 
 def rrg_arrays(p: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (RS-Ratio, RS-Momentum) for prices p (bars x symbols) and bench b."""
-    rs = RS_LINE_SCALE * safe_div(p, b[:, None])
-    ratio = RRG_CENTER * safe_div(
-        rolling_mean(rs, RRG_SHORT), rolling_mean(rs, RRG_LONG)
+    rs = safe_div(RS_LINE_SCALE * p, b[:, None])
+    ratio = safe_div(
+        RRG_CENTER * rolling_mean(rs, RRG_SHORT), rolling_mean(rs, RRG_LONG)
     )
-    momentum = RRG_CENTER * safe_div(ratio, shift(ratio, RRG_MOMENTUM_LAG))
+    momentum = safe_div(RRG_CENTER * ratio, shift(ratio, RRG_MOMENTUM_LAG))
     return ratio, momentum
 
 

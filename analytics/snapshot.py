@@ -270,7 +270,7 @@ class SnapshotEngine:
         else:
             self.hi_prior = self.lo_prior = np.full(n, NAN)
         if self.has_bench and t >= RS_PRIOR:
-            rs = RS_LINE_SCALE * safe_div(c[-RS_PRIOR:], self.bench[-RS_PRIOR:, None])
+            rs = safe_div(RS_LINE_SCALE * c[-RS_PRIOR:], self.bench[-RS_PRIOR:, None])
             self.rs_prior = np.max(rs, axis=0)
         else:
             self.rs_prior = np.full(n, NAN)
@@ -388,7 +388,7 @@ class SnapshotEngine:
         out["rs_score"] = score
         out["sessions"] = self.sessions + ~np.isnan(xc)
         out["close"] = xc
-        rs_t = RS_LINE_SCALE * safe_div(xc, np.float64(xb))
+        rs_t = safe_div(RS_LINE_SCALE * xc, np.float64(xb))
         with np.errstate(invalid="ignore"):
             out["rs_new_high"] = rs_t >= self.rs_prior
         return out

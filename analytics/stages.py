@@ -184,7 +184,7 @@ def ma_slope_pv(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ma30 = ArrayInfo(close).rolling_mean(STAGE_MA_WEEKS)
     lagged = np.full(ma30.shape, NAN)
     lagged[STAGE_SLOPE_LAG:] = ma30[:-STAGE_SLOPE_LAG]
-    pv = PERCENT * safe_div(close - ma30, ma30)
+    pv = safe_div(PERCENT * (close - ma30), ma30)
     slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
     return ma30, pv, slope
 
@@ -194,8 +194,8 @@ def mansfield_last(close: np.ndarray, bench: np.ndarray | None) -> np.ndarray:
     n = close.shape[1]
     if bench is None or close.shape[0] < MANSFIELD_WEEKS:
         return np.full(n, NAN)
-    rp = RS_LINE_SCALE * safe_div(
-        close[-MANSFIELD_WEEKS:], bench[-MANSFIELD_WEEKS:, None]
+    rp = safe_div(
+        RS_LINE_SCALE * close[-MANSFIELD_WEEKS:], bench[-MANSFIELD_WEEKS:, None]
     )
     sma = window_mean_last(rp[:-1], rp[-1], MANSFIELD_WEEKS)
     return PERCENT * (safe_div(rp[-1], sma) - 1.0)
@@ -219,7 +219,7 @@ def stage_inputs_last(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
         lagged = window_mean_last(close[: cut - 1], close[cut - 1], STAGE_MA_WEEKS)
     else:
         lagged = np.full(n, NAN)
-    pv = PERCENT * safe_div(close[-1] - ma30, ma30)
+    pv = safe_div(PERCENT * (close[-1] - ma30), ma30)
     slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
     return ma30, pv, slope
 
