@@ -85,6 +85,14 @@ def _plugin_registrars() -> list:
 # Modules that contribute subcommands through `add_cli(subparsers)`; each
 # subparser sets `func(settings, args) -> int`.
 PLUGIN_MODULES: tuple[str, ...] = ("dashapp.export",)
+# History: file import, Massive backfill, EOD roll-up, demo data, universes.
+PLUGIN_MODULES += (
+    "ingest.history",
+    "ingest.history_backfill",
+    "ingest.eod",
+    "ingest.demo",
+    "ingest.universes_cli",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psycopg import errors as psycopg_errors
 from sqlalchemy import (
     Boolean,
     Column,
@@ -53,6 +54,10 @@ MINUTE_COLUMNS = ("symbol", "ts", *BAR_FIELDS, "vwap", "trades")
 DAILY_COLUMNS = ("symbol", "date", *BAR_FIELDS, "source")
 DATA_SEQ_KEY = "data_seq"
 DEMO_KEY = "demo_data"
+# Bulk loads (imports, demo): rows per executemany / COPY chunk, and the size
+# from which SQLite rebuilds secondary indexes instead of updating them per row.
+BULK_CHUNK_ROWS = 50_000
+BULK_REINDEX_ROWS = 100_000
 ROLES = ("admin", "user")
 
 metadata = MetaData()
@@ -244,6 +249,35 @@ def _frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def _nullable(values: np.ndarray) -> list[Any]:
     return [None if v is None or v != v else v for v in values.tolist()]
+
+
+def _iso_dates(values: pd.Series) -> np.ndarray:
+    """Return dates as `YYYY-MM-DD` strings (object array)."""
+    # Few distinct dates per load: format each once, then fan out.
+    codes, uniques = pd.factorize(values)
+    days = pd.to_datetime(pd.Series(uniques)).to_numpy().astype("datetime64[D]")
+    return days.astype(str).astype(object)[codes]
+
+
+def _pg_copy_csv(
+    cur: Any, copy_sql: str, frame: pd.DataFrame, progress: Callable[[int], None]
+) -> None:
+    """Stream `frame` as CSV into a COPY; a writer thread overlaps client and server."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from psycopg.copy import QueuedLibpqWriter
+
+    options = pacsv.WriteOptions(include_header=False)
+    with cur.copy(
+        f"{copy_sql} FROM STDIN (FORMAT csv)", writer=QueuedLibpqWriter(cur)
+    ) as copy:
+        for start in range(0, len(frame), BULK_CHUNK_ROWS):
+            chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+            sink = pa.BufferOutputStream()
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            pacsv.write_csv(table, sink, options)
+            copy.write(sink.getvalue().to_pybytes())
+            progress(len(chunk))
 
 
 class Store:
@@ -720,6 +754,297 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sql).fetchall()
         return pd.DataFrame(rows, columns=list(cols))
+
+    # ------------------------------------------------- bulk loads (issue 4)
+    def bulk_upsert_daily(
+        self,
+        bars: pd.DataFrame,
+        source: str = "import",
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Insert or replace many daily bars in ONE transaction (imports, demo)."""
+        if bars.empty:
+            return 0
+        frame = pd.DataFrame(
+            {
+                "symbol": bars["symbol"].astype(str).to_numpy(),
+                "date": _iso_dates(bars["date"]),
+                **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
+                "source": (
+                    bars["source"].astype(str).to_numpy()
+                    if "source" in bars
+                    else np.full(len(bars), source, dtype=object)
+                ),
+            }
+        )
+        self._bulk_upsert("ohlcv_daily", ("symbol", "date"), frame, progress)
+        return len(frame)
+
+    def bulk_upsert_minute(
+        self, bars: pd.DataFrame, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Insert or replace many minute bars (ts = bar start, UTC) in one commit."""
+        if bars.empty:
+            return 0
+        ts = _to_utc_series(bars["ts"]).dt.tz_convert(None).to_numpy()
+        stamps = np.char.replace(ts.astype("datetime64[us]").astype(str), "T", " ")
+        if not self.is_sqlite:
+            stamps = np.char.add(stamps, "+00")
+        frame = pd.DataFrame(
+            {
+                "symbol": bars["symbol"].astype(str).to_numpy(),
+                "ts": stamps.astype(object),
+                **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
+                "vwap": (
+                    bars["vwap"].to_numpy(dtype=np.float64)
+                    if "vwap" in bars
+                    else np.full(len(bars), np.nan)
+                ),
+                "trades": (
+                    pd.array(bars["trades"], dtype="Int64")
+                    if "trades" in bars
+                    else pd.array([pd.NA] * len(bars), dtype="Int64")
+                ),
+            }
+        )
+        self._bulk_upsert("ohlcv_1min", ("symbol", "ts"), frame, progress)
+        return len(frame)
+
+    def _bulk_upsert(
+        self,
+        table: str,
+        key: Sequence[str],
+        frame: pd.DataFrame,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        progress = progress or (lambda _n: None)
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                self._sqlite_bulk(conn, table, key, frame, progress)
+            else:
+                self._pg_bulk(conn, table, key, frame, progress)
+            self._bump_seq(conn)
+
+    @staticmethod
+    def _upsert_sql_tail(table: str, key: Sequence[str], columns: Sequence[str]) -> str:
+        values = [c for c in columns if c not in key]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in values)
+        # Skip identical rows: re-imports then rewrite nothing.
+        changed = " OR ".join(
+            f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values
+        )
+        return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {changed}"
+
+    def _sqlite_bulk(
+        self,
+        conn: Connection,
+        table: str,
+        key: Sequence[str],
+        frame: pd.DataFrame,
+        progress: Callable[[int], None],
+    ) -> None:
+        columns = list(frame.columns)
+        cols = []
+        for c in columns:
+            values = frame[c]
+            if values.hasnans:
+                cols.append(values.astype(object).where(values.notna(), None).tolist())
+            else:
+                cols.append(values.tolist())
+        rows = list(zip(*cols, strict=True))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            + self._upsert_sql_tail(table, key, columns)
+        )
+        indexes = [i for i in BAR_TABLES[table][1].indexes]
+        # Rebuilding a secondary index once is much faster than updating it per row.
+        rebuild = len(rows) >= BULK_REINDEX_ROWS
+        if rebuild:
+            for index in indexes:
+                index.drop(conn)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            for start in range(0, len(rows), BULK_CHUNK_ROWS):
+                chunk = rows[start : start + BULK_CHUNK_ROWS]
+                cursor.executemany(sql, chunk)
+                progress(len(chunk))
+        finally:
+            cursor.close()
+        if rebuild:
+            for index in indexes:
+                index.create(conn)
+
+    def _pg_bulk(
+        self,
+        conn: Connection,
+        table: str,
+        key: Sequence[str],
+        frame: pd.DataFrame,
+        progress: Callable[[int], None],
+    ) -> None:
+        """COPY straight into the table when no stored key can clash, else stage."""
+        columns = list(frame.columns)
+        names = ", ".join(columns)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            if not self._pg_overlaps(cur, table, key, frame):
+                try:
+                    with raw.transaction():  # savepoint: a racing writer may clash
+                        _pg_copy_csv(cur, f"COPY {table} ({names})", frame, progress)
+                    return
+                except psycopg_errors.UniqueViolation:
+                    log.info("bulk load into %s clashed with a writer; staging", table)
+            stage = f"_bulk_{table}"
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            cur.execute(f"TRUNCATE {stage}")
+            _pg_copy_csv(cur, f"COPY {stage} ({names})", frame, progress)
+            cur.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
+                + self._upsert_sql_tail(table, key, columns)
+            )
+
+    @staticmethod
+    def _pg_overlaps(
+        cur: Any, table: str, key: Sequence[str], frame: pd.DataFrame
+    ) -> bool:
+        sym, when = key
+        lo, hi = frame[when].min(), frame[when].max()
+        symbols = sorted(set(frame[sym].tolist()))
+        row = cur.execute(
+            f"SELECT 1 FROM {table} WHERE {when} BETWEEN %s AND %s "
+            f"AND {sym} = ANY(%s) LIMIT 1",
+            (lo, hi, symbols),
+        ).fetchone()
+        return row is not None
+
+    def delete_meta(self, key: str) -> None:
+        """Remove one app_meta value (no error when absent)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM app_meta WHERE key = :k"), {"k": key})
+
+    def daily_coverage(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return per-symbol daily row counts and first/last dates."""
+        where, params = self._bar_filter("date", names, None, None, str)
+        sql = (
+            "SELECT symbol, count(*), min(date), max(date) FROM ohlcv_daily "
+            f"{where} GROUP BY symbol ORDER BY symbol"
+        )
+        frame = self._read(sql, params, ("symbol", "rows", "first", "last"))
+        for col in ("first", "last"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    def latest_daily(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return each symbol's newest daily bar (symbol, date, close, source)."""
+        where, params = self._bar_filter("date", names, None, None, str)
+        sql = (
+            "SELECT d.symbol, d.date, d.close, d.source FROM ohlcv_daily d JOIN "
+            f"(SELECT symbol, max(date) AS date FROM ohlcv_daily {where} "
+            "GROUP BY symbol) m ON m.symbol = d.symbol AND m.date = d.date "
+            "ORDER BY d.symbol"
+        )
+        frame = self._read(sql, params, ("symbol", "date", "close", "source"))
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
+    def minute_day_spans(
+        self, names: Sequence[str] | None, start: Any, end: Any
+    ) -> pd.DataFrame:
+        """Return per (symbol, UTC day) the first/last minute bar start and count."""
+        where, params = self._bar_filter("ts", names, start, end, self._ts_param)
+        day = (
+            "substr(ts, 1, 10)"
+            if self.is_sqlite
+            else "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        )
+        sql = (
+            f"SELECT symbol, {day} AS day, min(ts), max(ts), count(*) "
+            f"FROM ohlcv_1min {where} GROUP BY symbol, {day} ORDER BY symbol, day"
+        )
+        cols = ("symbol", "day", "first_ts", "last_ts", "bars")
+        frame = self._read(sql, params, cols)
+        for col in ("first_ts", "last_ts"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
+    # ---------------------------------------------- universe edits (issue 4)
+    def universe_info(self, name: str) -> dict[str, Any] | None:
+        """Return one universe's name, label, builtin flag and creation time."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT name, label, builtin, created_at FROM universes "
+                    "WHERE name = :n"
+                ),
+                {"n": name.strip().lower()},
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def _editable_universe(self, conn: Connection, name: str, action: str) -> int:
+        key = name.strip().lower()
+        row = conn.execute(
+            text("SELECT id, builtin FROM universes WHERE name = :n"), {"n": key}
+        ).first()
+        if row is None:
+            raise KeyError(f"unknown universe: {key}")
+        if row.builtin:
+            raise StoreError(f"universe '{key}' is built in and cannot be {action}")
+        return row.id
+
+    def rename_universe(self, old: str, new: str) -> None:
+        """Rename a user-defined universe (names are case-insensitive)."""
+        new_key = new.strip().lower()
+        with self.engine.begin() as conn:
+            uid = self._editable_universe(conn, old, "renamed")
+            taken = conn.execute(
+                text("SELECT id FROM universes WHERE name = :n"), {"n": new_key}
+            ).scalar()
+            if taken is not None and taken != uid:
+                raise StoreError(f"universe '{new_key}' already exists")
+            conn.execute(
+                text("UPDATE universes SET name = :n WHERE id = :u"),
+                {"n": new_key, "u": uid},
+            )
+
+    def add_universe_members(self, name: str, members: Iterable[str]) -> int:
+        """Add symbols to a user-defined universe; return how many were new."""
+        members = sorted(set(members))
+        self.ensure_symbols(members)
+        with self.engine.begin() as conn:
+            uid = self._editable_universe(conn, name, "edited")
+            have = set(
+                conn.execute(
+                    text("SELECT symbol FROM universe_members WHERE universe_id = :u"),
+                    {"u": uid},
+                ).scalars()
+            )
+            new = [s for s in members if s not in have]
+            if new:
+                conn.execute(
+                    text("INSERT INTO universe_members VALUES (:u, :s)"),
+                    [{"u": uid, "s": s} for s in new],
+                )
+        return len(new)
+
+    def remove_universe_members(self, name: str, members: Iterable[str]) -> int:
+        """Remove symbols from a user-defined universe; return how many were removed."""
+        members = sorted(set(members))
+        with self.engine.begin() as conn:
+            uid = self._editable_universe(conn, name, "edited")
+            removed = 0
+            for sym in members:
+                removed += conn.execute(
+                    text(
+                        "DELETE FROM universe_members "
+                        "WHERE universe_id = :u AND symbol = :s"
+                    ),
+                    {"u": uid, "s": sym},
+                ).rowcount
+        return removed
 
     # ------------------------------------------------------------------- logs
     def insert_error_logs(self, records: Sequence[Mapping[str, Any]]) -> int:
