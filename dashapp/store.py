@@ -59,6 +59,17 @@ DEMO_KEY = "demo_data"
 BULK_CHUNK_ROWS = 50_000
 BULK_REINDEX_ROWS = 100_000
 ROLES = ("admin", "user")
+# Live ingest: rows per upsert transaction, SQLite's WAL auto-checkpoint size,
+# and the binary COPY types of MINUTE_COLUMNS.
+LIVE_BATCH_ROWS = 20_000
+SQLITE_AUTOCHECKPOINT_PAGES = 1000
+_PG_MINUTE_TYPES = (
+    "varchar",
+    "timestamptz",
+    *("float8",) * 6,
+    "int4",
+)
+
 
 metadata = MetaData()
 Double = Float(precision=53)
@@ -280,6 +291,14 @@ def _pg_copy_csv(
             progress(len(chunk))
 
 
+def _pg_binary_copy(cur: Any, target: str, rows: list[tuple]) -> None:
+    """COPY minute rows (ts as datetime) into `target` in binary format."""
+    with cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_PG_MINUTE_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
 class Store:
     """Database access for TickStock: schema, bars, reference data, users, logs."""
 
@@ -444,6 +463,114 @@ class Store:
         return self._upsert(
             "ohlcv_1min", ("symbol", "ts"), MINUTE_COLUMNS, rows, batch_size
         )
+
+    # --------------------------------------------------- live ingest (issue 3)
+    def upsert_minute_tuples(
+        self,
+        rows: Sequence[Sequence[Any]],
+        batch_size: int = LIVE_BATCH_ROWS,
+        fresh: bool = False,
+    ) -> int:
+        """Upsert (symbol, ts_ms, open, high, low, close, volume, vwap, trades) rows.
+
+        The fast path for live ingest: no DataFrame; `ts_ms` is the bar start in
+        epoch milliseconds UTC; duplicates keep the last row. `fresh=True` says
+        the caller expects none of the keys to exist yet: PostgreSQL then COPYs
+        straight into the table and falls back to the upsert on a conflict.
+        SQLite defers its WAL checkpoint to `checkpoint()`.
+        """
+        if not rows:
+            return 0
+        conv = self._ms_converter()
+        latest = {(r[0], r[1]): r for r in rows}
+        data = [
+            (r[0], conv(r[1]), *r[2:9])
+            for _k, r in sorted(latest.items(), key=lambda kv: kv[0])
+        ]
+        batch_size = max(1, int(batch_size))
+        for start in range(0, len(data), batch_size):
+            chunk = data[start : start + batch_size]
+            if self.is_sqlite:
+                self._sqlite_minute_upsert(chunk)
+            else:
+                self._pg_minute_upsert(chunk, fresh)
+        return len(data)
+
+    def _sqlite_minute_upsert(self, rows: list[tuple]) -> None:
+        names = ", ".join(MINUTE_COLUMNS)
+        marks = ", ".join("?" for _ in MINUTE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in MINUTE_COLUMNS[2:])
+        sql = (
+            f"INSERT INTO ohlcv_1min ({names}) VALUES ({marks}) "
+            f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
+        )
+        with self.engine.connect() as conn:
+            # The checkpoint would run inside this commit; `checkpoint()` runs it
+            # later, off the path that makes bars visible.
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            conn.commit()
+            try:
+                conn.exec_driver_sql(sql, rows)
+                self._bump_seq(conn)
+                conn.commit()
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql(
+                    f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}"
+                )
+                conn.commit()
+
+    def _pg_minute_upsert(self, rows: list[tuple], fresh: bool) -> None:
+        names = ", ".join(MINUTE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in MINUTE_COLUMNS[2:])
+        with self.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                if fresh:
+                    cur.execute("SAVEPOINT live_fresh")
+                    try:
+                        _pg_binary_copy(cur, f"ohlcv_1min ({names})", rows)
+                    except psycopg_errors.UniqueViolation:
+                        log.debug("fresh minute rows already stored; upserting")
+                        cur.execute("ROLLBACK TO SAVEPOINT live_fresh")
+                    else:
+                        cur.execute("RELEASE SAVEPOINT live_fresh")
+                        self._bump_seq(conn)
+                        return
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS _stage_live_1min "
+                    "(LIKE ohlcv_1min INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+                _pg_binary_copy(cur, f"_stage_live_1min ({names})", rows)
+                cur.execute(
+                    f"INSERT INTO ohlcv_1min ({names}) SELECT {names} "
+                    "FROM _stage_live_1min ORDER BY symbol, ts "
+                    f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
+                )
+            self._bump_seq(conn)
+
+    def checkpoint(self) -> None:
+        """Fold the SQLite write-ahead log into the database (no-op elsewhere)."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _ms_converter(self) -> Callable[[int], Any]:
+        """Return a cached epoch-ms -> stored-timestamp function for this dialect."""
+        cache: dict[int, Any] = {}
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        sqlite = self.is_sqlite
+
+        def conv(ms: int) -> Any:
+            value = cache.get(ms)
+            if value is None:
+                stamp = epoch + dt.timedelta(milliseconds=int(ms))
+                value = stamp.strftime(SQLITE_TS_FORMAT) if sqlite else stamp
+                cache[ms] = value
+            return value
+
+        return conv
 
     def upsert_daily_bars(
         self,

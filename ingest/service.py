@@ -1,0 +1,496 @@
+"""Live ingest service: stream client + bar assembler + writer + gap backfill.
+
+`start_service(settings, store)` starts everything in daemon threads and
+returns the `IngestService` (app.py keeps it in
+`app.server.extensions["tickstock_ingest"]`). With no `MASSIVE_API_KEY` it
+first starts the built-in Massive simulator in-process (real-time clock, the
+ingest universe, starting prices from the last stored daily closes) and
+ingests from it over the real protocol, so a fresh install shows live bars.
+
+Threads: `tickstock-ingest` (asyncio: socket reader, roll-up, timers),
+`tickstock-writer` (the only one that writes bars), `tickstock-backfill`
+(REST gap fills), plus the simulator's own thread when it runs in-process.
+`tickstock ingest` runs the same service in the foreground.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import dataclasses
+import datetime as dt
+import logging
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dashapp.livebars import LiveBarStore
+from dashapp.settings import Settings
+from ingest import sessions
+from ingest.backfill import GapBackfiller
+from ingest.bars import DEFAULT_GRACE_MS, MS_PER_MINUTE, BarAssembler
+from ingest.stream import StreamClient, StreamConfig
+from ingest.writer import BarWriter
+
+log = logging.getLogger(__name__)
+
+SECONDS_AUTO_MAX_SYMBOLS = 500
+SIMULATOR_API_KEY = "tickstock-simulator"
+SPILL_DIRNAME = "ingest-spill"
+SHUTDOWN_BUDGET_S = 10.0
+STALE_BAR_S = 180.0
+INITIAL_BACKFILL_MAX_MINUTES = 24 * 60
+SIM_DAILY_LOOKBACK_DAYS = 45
+TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+
+
+@dataclass
+class IngestOptions:
+    """Tunables; the defaults are for production, tests shrink the timings."""
+
+    grace_ms: int = DEFAULT_GRACE_MS
+    backoff_first_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    stable_after_s: float = 30.0
+    gap_wait_s: float = 90.0
+    handshake_timeout_s: float = 10.0
+    max_frame_bytes: int | None = None
+    publish_every_s: float = 0.25
+    max_queue_rows: int | None = None
+    batch_rows: int | None = None
+    backfill_workers: int = 4
+    backfill_backoff_first_s: float = 0.5
+    initial_backfill_max_minutes: int = INITIAL_BACKFILL_MAX_MINUTES
+    spill_dir: str | None = None
+    simulator: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_symbols(spec: str, store: Any) -> list[str] | None:
+    """Return the symbols INGEST_UNIVERSE names (None = the whole market)."""
+    text = (spec or "").strip()
+    if text == "*":
+        return None
+    if "," in text:
+        return sorted({s.strip().upper() for s in text.split(",") if s.strip()})
+    try:
+        return store.universe_symbols(text)
+    except KeyError:
+        if TICKER_RE.match(text.upper()):
+            return [text.upper()]
+        raise ValueError(
+            f"INGEST_UNIVERSE={spec!r}: no such universe (use a universe name, "
+            "a comma list of symbols, or *)"
+        ) from None
+
+
+def wants_seconds(mode: str, symbols: list[str] | None) -> bool:
+    """Tell whether to subscribe per-second `A` aggregates too."""
+    mode = (mode or "auto").lower()
+    if mode == "true":
+        return True
+    if mode == "false":
+        return False
+    return symbols is not None and len(symbols) <= SECONDS_AUTO_MAX_SYMBOLS
+
+
+class IngestService:
+    """Owns the live-ingest threads; `health()` and `ready_check()` report on them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Any,
+        *,
+        livebars: LiveBarStore | None = None,
+        options: IngestOptions | None = None,
+        simulator: Any = None,
+        symbols: list[str] | None | str = "settings",
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.options = options or IngestOptions()
+        self.livebars = livebars if livebars is not None else LiveBarStore()
+        self.simulator = simulator
+        self._own_simulator = False
+        self._symbols_arg = symbols
+        self._ws_url = ws_url
+        self._rest_url = rest_url
+        self._api_key = api_key
+        self.symbols: list[str] | None = None
+        self.source = "massive"
+        self.writer: BarWriter | None = None
+        self.assembler: BarAssembler | None = None
+        self.backfiller: GapBackfiller | None = None
+        self.client: StreamClient | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._stopped = False
+        self.started_at: float | None = None
+
+    # ---------------------------------------------------------------- start
+    def start(self) -> IngestService:
+        """Start the simulator (if needed), writer, backfill and stream threads."""
+        opts = self.options
+        if self._symbols_arg == "settings":
+            self.symbols = resolve_symbols(self.settings.ingest_universe, self.store)
+        else:
+            self.symbols = self._symbols_arg  # type: ignore[assignment]
+        url, rest, key = self._endpoints()
+        spill_dir = Path(opts.spill_dir or Path(self.settings.data_dir) / SPILL_DIRNAME)
+        writer_kw: dict[str, Any] = {}
+        if opts.max_queue_rows:
+            writer_kw["max_queue_rows"] = opts.max_queue_rows
+        if opts.batch_rows:
+            writer_kw["batch_rows"] = opts.batch_rows
+        self.writer = BarWriter(self.store, spill_dir, **writer_kw).start()
+        self.assembler = BarAssembler(self.writer.submit, self.livebars, opts.grace_ms)
+        self.backfiller = GapBackfiller(
+            key,
+            rest,
+            self.writer.submit,
+            workers=opts.backfill_workers,
+            backoff_first_s=opts.backfill_backoff_first_s,
+        ).start()
+        seconds = wants_seconds(self.settings.ingest_seconds, self.symbols)
+        config = StreamConfig(
+            url=url,
+            api_key=key,
+            symbols=self.symbols,
+            seconds=seconds,
+            handshake_timeout_s=opts.handshake_timeout_s,
+            backoff_first_s=opts.backoff_first_s,
+            backoff_cap_s=opts.backoff_cap_s,
+            stable_after_s=opts.stable_after_s,
+            gap_wait_s=opts.gap_wait_s,
+            publish_every_s=opts.publish_every_s,
+        )
+        if opts.max_frame_bytes:
+            config.max_frame_bytes = opts.max_frame_bytes
+        self.client = StreamClient(
+            config, self.assembler, self._on_gap, self._initial_gap_from()
+        )
+        self._thread = threading.Thread(
+            target=self._thread_main, name="tickstock-ingest", daemon=True
+        )
+        self._thread.start()
+        self._started.wait(5)
+        self.started_at = time.time()
+        atexit.register(self.stop)
+        return self
+
+    def _endpoints(self) -> tuple[str, str, str]:
+        s = self.settings
+        if self._ws_url:
+            self.source = "custom"
+            return (
+                self._ws_url,
+                self._rest_url or s.massive_rest_url,
+                self._api_key or "x",
+            )
+        if s.massive_api_key:
+            return s.massive_ws_url, s.massive_rest_url, s.massive_api_key
+        if self.simulator is None:
+            self.simulator = self._make_simulator()
+            self._own_simulator = True
+            self.simulator.start()
+        self.source = "simulator"
+        log.info(
+            "no MASSIVE_API_KEY: ingesting from the built-in simulator at %s",
+            self.simulator.ws_url,
+        )
+        return self.simulator.ws_url, self.simulator.rest_url, SIMULATOR_API_KEY
+
+    def _make_simulator(self) -> Any:
+        from ingest.simulator import Simulator
+
+        kwargs: dict[str, Any] = {"speed": 1.0, "seed": 0}
+        daily = self._recent_daily()
+        if daily is not None and len(daily):
+            kwargs["daily"] = daily
+        kwargs.update(self.options.simulator)
+        return Simulator(self.symbols, **kwargs)
+
+    def _recent_daily(self) -> Any:
+        """Return recent daily bars (the simulator starts from their closes)."""
+        start = dt.date.today() - dt.timedelta(days=SIM_DAILY_LOOKBACK_DAYS)
+        try:
+            frame = self.store.read_daily(self.symbols, start=start)
+        except Exception as exc:  # no daily history yet is fine
+            log.debug("no daily history for the simulator: %s", exc)
+            return None
+        return frame[["symbol", "date", "open", "high", "low", "close", "volume"]]
+
+    def _initial_gap_from(self) -> int | None:
+        """Return where to backfill from at start: the newest stored minute."""
+        try:
+            if self.symbols is None:
+                newest = self.store.data_version().newest_minute
+            else:
+                frame = self.store.read_minute(self.symbols, limit=1, newest_first=True)
+                newest = frame["ts"].iloc[0] if len(frame) else None
+        except Exception as exc:
+            log.warning("could not read the newest stored minute: %s", exc)
+            return None
+        if newest is None:
+            return None
+        newest_ms = int(newest.value // 1_000_000)
+        oldest_ok = int(time.time() * 1000) - (
+            self.options.initial_backfill_max_minutes * MS_PER_MINUTE
+        )
+        return max(newest_ms, oldest_ok - oldest_ok % MS_PER_MINUTE)
+
+    def _thread_main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop_event = asyncio.Event()
+            self._started.set()
+            assert self.client is not None
+            await self.client.run(self._stop_event)
+
+        try:
+            asyncio.run(main())
+        except Exception:
+            log.exception("live ingest loop crashed")
+        finally:
+            self._started.set()
+
+    def _on_gap(self, start_ms: int, end_ms: int) -> None:
+        assert self.assembler is not None and self.backfiller is not None
+        symbols = self.symbols
+        if symbols is None:
+            symbols = sorted(self.assembler.am_symbols)
+        self.backfiller.schedule(symbols, start_ms, end_ms, "gap")
+
+    # ----------------------------------------------------------------- stop
+    def stop(self, timeout: float = SHUTDOWN_BUDGET_S) -> bool:
+        """Stop streaming, flush live bars and the queue; return True when flushed."""
+        if self._stopped:
+            return True
+        self._stopped = True
+        atexit.unregister(self.stop)
+        deadline = time.monotonic() + timeout
+        loop, event = self._loop, self._stop_event
+        if loop is not None and event is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                pass
+        if self._thread is not None:
+            self._thread.join(max(0.0, min(3.0, deadline - time.monotonic())))
+        if self.backfiller is not None:
+            self.backfiller.stop(timeout=0.5)
+        flushed = True
+        if self.assembler is not None and self.writer is not None:
+            if self._thread is None or not self._thread.is_alive():
+                self.writer.submit(self.assembler.drain())
+            left = max(0.5, deadline - time.monotonic() - 0.5)
+            flushed = self.writer.stop(timeout=left)
+        if self._own_simulator and self.simulator is not None:
+            self.simulator.stop(timeout=max(0.1, deadline - time.monotonic()))
+        log.info("live ingest stopped (%s)", "flushed" if flushed else "spilled")
+        return flushed
+
+    # --------------------------------------------------------------- status
+    def wait_streaming(self, timeout: float = 10.0) -> bool:
+        """Block until the client is subscribed and streaming."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.client is not None and self.client.state == "streaming":
+                return True
+            if self.client is not None and self.client.auth_failed:
+                return False
+            time.sleep(0.01)
+        return False
+
+    def health(self) -> dict[str, Any]:
+        """Return the health figures for /ready and monitoring."""
+        client, asm, writer = self.client, self.assembler, self.writer
+        if client is None or asm is None or writer is None:
+            return {"state": "not started", "connected": False}
+        now = time.time()
+        stream_now = client.stream_now_ms()
+        w = writer.health()
+        newest = writer.newest_written_ts
+        return {
+            "state": client.state,
+            "connected": client.connected,
+            "source": self.source,
+            "url": client.config.url,
+            "symbols": "*" if self.symbols is None else len(self.symbols),
+            "seconds": client.config.seconds,
+            "session": sessions.session_of(int(now * 1000)),
+            "events_per_s": round(client.events_per_second(), 1),
+            "events": dict(asm.counts),
+            "unknown_kinds": dict(asm.unknown_kinds),
+            "last_event_age_s": {
+                feed: None if at is None else round(now - at, 3)
+                for feed, at in asm.last_wall.items()
+            },
+            "newest_bar": None
+            if newest is None
+            else dt.datetime.fromtimestamp(newest / 1000, dt.UTC).isoformat(),
+            "last_bar_age_s": None
+            if newest is None
+            else round((stream_now - newest - MS_PER_MINUTE) / 1000, 3),
+            "reconnects": client.stats["reconnects"],
+            "stream": dict(client.stats),
+            "last_error": client.last_error,
+            "queue_rows": w["queue_rows"],
+            "write_p50_ms": w["write_p50_ms"],
+            "write_p99_ms": w["write_p99_ms"],
+            "spilled_rows": w["spilled_rows"],
+            "writer": w,
+            "backfill": self.backfiller.health() if self.backfiller else None,
+            "live_bars": len(self.livebars),
+        }
+
+    def ready_check(self) -> tuple[str, str]:
+        """Return ("ok"|"degraded"|"fail", detail) for the /ready endpoint."""
+        client, writer = self.client, self.writer
+        if client is None or writer is None:
+            return "fail", "ingest not started"
+        if client.auth_failed:
+            return "fail", "Massive rejected MASSIVE_API_KEY; ingest stopped"
+        if (
+            self._thread is not None
+            and not self._thread.is_alive()
+            and not self._stopped
+        ):
+            return "fail", "ingest loop is not running"
+        w = writer.health()
+        if not w["db_ok"]:
+            return "degraded", f"database down; {w['spill_pending_rows']} bars spilled"
+        if not client.connected:
+            return (
+                "degraded",
+                f"reconnecting ({client.state}, attempt {client.attempt})",
+            )
+        last_am = client.assembler.last_wall.get("AM")
+        session = sessions.session_of(int(time.time() * 1000))
+        if self.source != "simulator" and session != sessions.CLOSED:
+            since = last_am if last_am is not None else self.started_at
+            quiet = time.time() - (since or time.time())
+            if quiet > STALE_BAR_S:
+                return "degraded", f"no minute bars for {int(quiet)}s in {session}"
+        what = "all" if self.symbols is None else len(self.symbols)
+        return "ok", f"streaming {what} symbols ({session})"
+
+
+def start_service(settings: Settings, store: Any, **kwargs: Any) -> IngestService:
+    """Start live ingest in daemon threads and return the running service."""
+    return IngestService(settings, store, **kwargs).start()
+
+
+def install_signal_handlers(service: IngestService) -> bool:
+    """Make SIGTERM/SIGINT stop the service gracefully (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping live ingest", signal.Signals(signum).name)
+        service.stop()
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    return True
+
+
+# --------------------------------------------------------------------- CLI
+def add_cli(subparsers: Any) -> None:
+    """Register `tickstock ingest`."""
+    p = subparsers.add_parser(
+        "ingest",
+        help="stream live minute bars from Massive (or the simulator) into the DB",
+        description="Run live ingest in the foreground until SIGINT/SIGTERM. "
+        "Without MASSIVE_API_KEY it ingests from the built-in simulator.",
+    )
+    p.add_argument("--universe", default=None, help="override INGEST_UNIVERSE")
+    p.add_argument(
+        "--seconds",
+        choices=("auto", "true", "false"),
+        default=None,
+        help="override INGEST_SECONDS",
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, help="stop after N seconds (testing)"
+    )
+    p.add_argument(
+        "--replay-spill",
+        action="store_true",
+        help="only write spilled bars back to the database, then exit",
+    )
+    p.add_argument(
+        "--status-every",
+        type=float,
+        default=60.0,
+        help="log a health line every N seconds (0: never)",
+    )
+    p.set_defaults(func=cmd_ingest)
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """Run live ingest in the foreground; exit 0 on a signal, 1 on a bad API key."""
+    from app import prepare_store
+
+    changes = {}
+    if args.universe:
+        changes["ingest_universe"] = args.universe
+    if args.seconds:
+        changes["ingest_seconds"] = args.seconds
+    settings = dataclasses.replace(settings, **changes)
+    store = prepare_store(settings)
+    if args.replay_spill:
+        return _replay_spill(settings, store)
+    service = start_service(settings, store)
+    install_signal_handlers(service)
+    print(
+        f"ingesting {settings.ingest_universe} from {service.health()['url']} "
+        f"({service.source}) into {settings.database_url}",
+        flush=True,
+    )
+    started = time.monotonic()
+    next_status = started + (args.status_every or float("inf"))
+    try:
+        while True:
+            time.sleep(0.2)
+            if service.client is not None and service.client.auth_failed:
+                service.stop()
+                print("tickstock: Massive rejected MASSIVE_API_KEY", flush=True)
+                return 1
+            if args.duration and time.monotonic() - started >= args.duration:
+                break
+            if time.monotonic() >= next_status:
+                next_status += args.status_every
+                h = service.health()
+                log.info(
+                    "ingest %s: %.0f ev/s, queue %s, newest %s, reconnects %s",
+                    h["state"],
+                    h["events_per_s"],
+                    h["queue_rows"],
+                    h["newest_bar"],
+                    h["reconnects"],
+                )
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0 if service.stop() else 1
+
+
+def _replay_spill(settings: Settings, store: Any) -> int:
+    spill_dir = Path(settings.data_dir) / SPILL_DIRNAME
+    writer = BarWriter(store, spill_dir).start()
+    pending = writer.stats["spill_pending_rows"]
+    ok = writer.wait_idle(timeout=3600)
+    writer.stop()
+    print(f"replayed {writer.stats['replayed_rows']} of {pending} spilled bar rows")
+    return 0 if ok else 1
