@@ -10,6 +10,7 @@ import logging
 
 import dash
 
+from dashapp.auth import ensure_first_admin
 from dashapp.cache import LocalCache
 from dashapp.reference import load_reference
 from dashapp.settings import Settings, load_settings
@@ -33,6 +34,7 @@ def create_app(
     """Build the TickStock Dash app; start live ingest unless told not to."""
     settings = settings or load_settings()
     store = prepare_store(settings)
+    ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     if ingest if ingest is not None else settings.ingest_enabled:
         start_ingest(app, settings, store)

@@ -13,7 +13,9 @@ def nav_links(registry: dict | None = None) -> list:
     """Return one NavLink per registered page that asks to be in the navbar."""
     registry = dash.page_registry if registry is None else registry
     pages = sorted(
-        (p for p in registry.values() if p.get("nav", True)),
+        # Pages with `roles` are linked only for those roles, by the user-menu
+        # callback in dashapp.auth that fills `nav-role-links`.
+        (p for p in registry.values() if p.get("nav", True) and not p.get("roles")),
         key=lambda p: p.get("order", 99),
     )
     return [
@@ -48,9 +50,11 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
                 dbc.NavbarToggler(id="navbar-toggler"),
                 dbc.Collapse(
                     [
-                        dbc.Nav(nav_links(registry), navbar=True, className="me-auto"),
+                        dbc.Nav(nav_links(registry), navbar=True),
+                        dbc.Nav(id="nav-role-links", navbar=True, className="me-auto"),
                         search,
                         toggle,
+                        dbc.Nav(id="nav-user", navbar=True, className="ms-2"),
                     ],
                     id="navbar-collapse",
                     navbar=True,

@@ -156,6 +156,21 @@ def _host(name: str, raw: str) -> str:
     return value
 
 
+def _rate_limit(name: str, raw: str) -> str:
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        if not parse_many(value):
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected a rate such as 600/minute "
+            "(several separated by ;)"
+        ) from None
+    return value
+
+
 def _spec(env: str, parse: Callable[[str, str], Any], doc: str) -> Any:
     return field(default=None, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -255,6 +270,48 @@ class Settings:
         "SESSION_COOKIE_SECURE", _bool, "Mark the session cookie Secure (HTTPS only)."
     )
 
+    cors_origins: tuple[str, ...] = _spec(
+        "CORS_ORIGINS",
+        _origins,
+        "Comma-separated origins allowed to call `/api` cross-origin (empty: none; "
+        "`WEBSOCKET_CORS_ORIGINS` are allowed too).",
+    )
+    session_idle_minutes: int = _spec(
+        "SESSION_IDLE_MINUTES",
+        _int_range(1, 10080),
+        "Log a browser session out after this many minutes without a request (60).",
+    )
+    session_max_hours: int = _spec(
+        "SESSION_MAX_HOURS",
+        _int_range(1, 720),
+        "Log a browser session out this many hours after login, active or not (12).",
+    )
+    login_max_failures: int = _spec(
+        "LOGIN_MAX_FAILURES",
+        _int_range(1, 100),
+        "Lock an account after this many failed logins in a row (5).",
+    )
+    login_lockout_minutes: int = _spec(
+        "LOGIN_LOCKOUT_MINUTES",
+        _int_range(1, 1440),
+        "How long a locked account stays locked (15 minutes).",
+    )
+    rate_limit_user: str = _spec(
+        "RATE_LIMIT_USER",
+        _rate_limit,
+        "REST rate limit per user or token, flask-limiter syntax (`600/minute`).",
+    )
+    rate_limit_ip: str = _spec(
+        "RATE_LIMIT_IP",
+        _rate_limit,
+        "REST rate limit per client IP, flask-limiter syntax (`1200/minute`).",
+    )
+    rate_limit_login: str = _spec(
+        "RATE_LIMIT_LOGIN",
+        _rate_limit,
+        "Login attempts per client IP, flask-limiter syntax (`10/minute`).",
+    )
+
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (tests and the CLI)."""
         return dataclasses.replace(self, **changes)
@@ -290,6 +347,14 @@ DEFAULTS: dict[str, str] = {
     "TICKSTOCK_ADMIN_PASSWORD": "",
     "POLL_SECONDS": "5",
     "SESSION_COOKIE_SECURE": "false",
+    "CORS_ORIGINS": "",
+    "SESSION_IDLE_MINUTES": "60",
+    "SESSION_MAX_HOURS": "12",
+    "LOGIN_MAX_FAILURES": "5",
+    "LOGIN_LOCKOUT_MINUTES": "15",
+    "RATE_LIMIT_USER": "600/minute",
+    "RATE_LIMIT_IP": "1200/minute",
+    "RATE_LIMIT_LOGIN": "10/minute",
 }
 
 

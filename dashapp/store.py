@@ -39,7 +39,10 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     inspect,
+    or_,
+    select,
     text,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -173,6 +176,19 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
+)
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the session id
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("ip", String(64)),
+    Index("ix_auth_sessions_user", "user_id"),
 )
 error_log = Table(
     "error_log",
@@ -418,6 +434,16 @@ class Store:
             return
         with self.engine.begin() as c:
             c.execute(sql, {"k": key, "v": value})
+
+    def list_meta(self, prefix: str) -> dict[str, str]:
+        """Return app_meta entries whose key starts with `prefix`."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT key, value FROM app_meta WHERE key LIKE :p ESCAPE '\\'"),
+                {"p": escaped + "%"},
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
 
     def _bump_seq(self, conn: Connection) -> None:
         conn.execute(
@@ -1193,3 +1219,304 @@ class Store:
         """Yield a connection in a transaction (for other modules' queries)."""
         with self.engine.begin() as conn:
             yield conn
+
+    # ------------------------------------------------------ users and tokens
+    # Core expressions (parameterised) so DateTime columns round-trip the same on
+    # SQLite and PostgreSQL; `_aware` restores UTC on SQLite's naive values.
+    def create_user(self, username: str, password_hash: str, role: str) -> int:
+        """Insert a user; return its id (raises StoreError if the name is taken)."""
+        if role not in ROLES:
+            raise StoreError(f"unknown role {role!r}")
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                select(users.c.id).where(users.c.username == username)
+            ).first()
+            if taken:
+                raise StoreError(f"user {username!r} already exists")
+            return conn.execute(
+                users.insert().values(
+                    username=username,
+                    password_hash=password_hash,
+                    role=role,
+                    disabled=False,
+                    failed_logins=0,
+                    created_at=utcnow(),
+                )
+            ).inserted_primary_key[0]
+
+    def get_user(
+        self, user_id: int | None = None, username: str | None = None
+    ) -> dict[str, Any] | None:
+        """Return one user row as a dict (by id or by username), or None."""
+        where = users.c.id == user_id if user_id is not None else None
+        if username is not None:
+            where = users.c.username == username
+        if where is None:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(where)).mappings().first()
+        return _user_dict(row) if row else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Return every user (without password hashes), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.id)).mappings().all()
+        out = []
+        for row in rows:
+            user = _user_dict(row)
+            user.pop("password_hash")
+            out.append(user)
+        return out
+
+    def count_users(self, role: str | None = None) -> int:
+        """Return how many (enabled, when role is given) users exist."""
+        query = select(func.count()).select_from(users)
+        if role is not None:
+            query = query.where(users.c.role == role, users.c.disabled.is_(False))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def update_user(self, user_id: int, **values: Any) -> bool:
+        """Update columns of one user; return whether it exists."""
+        allowed = {"password_hash", "role", "disabled", "failed_logins", "locked_until"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise StoreError(f"cannot update user columns {sorted(unknown)}")
+        if "role" in values and values["role"] not in ROLES:
+            raise StoreError(f"unknown role {values['role']!r}")
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                users.update().where(users.c.id == user_id).values(**values)
+            )
+        return result.rowcount > 0
+
+    def record_login_failure(
+        self, user_id: int, max_failures: int, lock_for: dt.timedelta
+    ) -> dict[str, Any]:
+        """Count a failed login atomically; lock the account at `max_failures`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.id == user_id)
+                .values(failed_logins=users.c.failed_logins + 1)
+            )
+            failures = conn.execute(
+                select(users.c.failed_logins).where(users.c.id == user_id)
+            ).scalar_one()
+            locked_until = None
+            if failures >= max_failures:
+                locked_until = utcnow() + lock_for
+                conn.execute(
+                    users.update()
+                    .where(users.c.id == user_id)
+                    .values(failed_logins=0, locked_until=locked_until)
+                )
+        return {"failed_logins": failures, "locked_until": locked_until}
+
+    def create_token(self, user_id: int, name: str, token_hash: str) -> int:
+        """Store a new API token hash for a user; return its id."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                api_tokens.insert().values(
+                    user_id=user_id, name=name, token_hash=token_hash,
+                    created_at=utcnow(),
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+
+    def token_principal(self, token_hash: str) -> dict[str, Any] | None:
+        """Return token and owner fields for a token hash (revoked ones included)."""
+        query = (
+            select(
+                api_tokens.c.id.label("token_id"),
+                api_tokens.c.name.label("token_name"),
+                api_tokens.c.revoked_at,
+                users.c.id.label("user_id"),
+                users.c.username,
+                users.c.role,
+                users.c.disabled,
+            )
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == token_hash)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        out = _plain_keys(row)
+        out["revoked_at"] = _aware(out["revoked_at"])
+        out["disabled"] = bool(out["disabled"])
+        return out
+
+    def list_tokens(self, user_id: int | None = None) -> list[dict[str, Any]]:
+        """Return API tokens (never their hashes) with their owner's name."""
+        query = (
+            select(
+                api_tokens.c.id,
+                api_tokens.c.name,
+                users.c.username.label("user"),
+                api_tokens.c.created_at,
+                api_tokens.c.last_used_at,
+                api_tokens.c.revoked_at,
+            )
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .order_by(api_tokens.c.id)
+        )
+        if user_id is not None:
+            query = query.where(api_tokens.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {str(k): _aware(v) if k.endswith("_at") else v for k, v in r.items()}
+            for r in rows
+        ]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Mark a token revoked; return False when it does not exist."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(api_tokens.c.id).where(api_tokens.c.id == token_id)
+            ).first()
+            conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return exists is not None
+
+    def touch_token(self, token_id: int) -> None:
+        """Record that a token was just used."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == token_id)
+                .values(last_used_at=utcnow())
+            )
+
+    def create_session(self, session_hash: str, user_id: int, ip: str | None) -> None:
+        """Record a new login session (keyed by the hash of its id)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                auth_sessions.insert().values(
+                    id=session_hash, user_id=user_id, created_at=now,
+                    last_seen_at=now, ip=(ip or "")[:64],
+                )
+            )  # fmt: skip
+
+    def get_session(self, session_hash: str) -> dict[str, Any] | None:
+        """Return a session joined with its user's role and state, or None."""
+        query = (
+            select(
+                auth_sessions.c.user_id,
+                auth_sessions.c.created_at,
+                auth_sessions.c.last_seen_at,
+                auth_sessions.c.revoked_at,
+                users.c.username,
+                users.c.role,
+                users.c.disabled,
+            )
+            .join(users, users.c.id == auth_sessions.c.user_id)
+            .where(auth_sessions.c.id == session_hash)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        out = _plain_keys(row)
+        for key in ("created_at", "last_seen_at", "revoked_at"):
+            out[key] = _aware(out[key])
+        out["disabled"] = bool(out["disabled"])
+        return out
+
+    def touch_session(self, session_hash: str) -> None:
+        """Move a session's last-seen time to now (idle timeout)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                auth_sessions.update()
+                .where(auth_sessions.c.id == session_hash)
+                .values(last_seen_at=utcnow())
+            )
+
+    def revoke_sessions(
+        self, session_hash: str | None = None, user_id: int | None = None
+    ) -> int:
+        """Revoke one session, or every session of a user; return how many."""
+        where = []
+        if session_hash is not None:
+            where.append(auth_sessions.c.id == session_hash)
+        if user_id is not None:
+            where.append(auth_sessions.c.user_id == user_id)
+        if not where:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(
+                auth_sessions.update()
+                .where(*where, auth_sessions.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
+
+    # ------------------------------------------------------ symbol look-ups
+    def search_symbols(
+        self,
+        search: str | None = None,
+        members: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> pd.DataFrame:
+        """Return symbols whose ticker starts with or whose name contains `search`."""
+        query = select(
+            symbols.c.symbol, symbols.c.name, symbols.c.kind, symbols.c.sector,
+            symbols.c.sub_industry, symbols.c.sector_etf,
+        ).order_by(symbols.c.symbol).limit(int(limit))  # fmt: skip
+        if search:
+            pattern = search.replace("\\", "\\\\").replace("%", "\\%")
+            pattern = pattern.replace("_", "\\_")
+            query = query.where(
+                or_(
+                    symbols.c.symbol.like(f"{pattern.upper()}%", escape="\\"),
+                    func.lower(symbols.c.name).like(
+                        f"%{pattern.lower()}%", escape="\\"
+                    ),
+                )
+            )
+        if members is not None:
+            query = query.where(symbols.c.symbol.in_(list(members)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).fetchall()
+        cols = ["symbol", "name", "kind", "sector", "sub_industry", "sector_etf"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def delete_universe(self, name: str) -> bool:
+        """Delete a user-defined universe; built-in ones cannot be deleted."""
+        key = name.strip().lower()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(universes.c.builtin).where(universes.c.name == key)
+            ).first()
+            if row is None:
+                return False
+            if row[0]:
+                raise StoreError(f"universe {key!r} is built in")
+            conn.execute(universes.delete().where(universes.c.name == key))
+        return True
+
+
+def _aware(value: Any) -> Any:
+    """Return a datetime as timezone-aware UTC (SQLite returns naive values)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _plain_keys(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a row mapping as a dict with plain `str` keys (not quoted_name)."""
+    return {str(k): v for k, v in row.items()}
+
+
+def _user_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    user = _plain_keys(row)
+    user["disabled"] = bool(user["disabled"])
+    user["locked_until"] = _aware(user["locked_until"])
+    user["created_at"] = _aware(user["created_at"])
+    return user

@@ -12,6 +12,7 @@ from dash import Input, Output, clientside_callback, dcc, html
 from dash import _callback as dash_callback
 
 from dashapp.health import bp as health_bp
+from dashapp.security import install as install_security
 from dashapp.settings import Settings
 from dashapp.store import Store
 
@@ -86,6 +87,7 @@ def build_dash(settings: Settings, store: Store, **extensions) -> dash.Dash:
     app._callback_list.extend(cb_list)
     app._inline_scripts.extend(scripts)
     app.layout = _shell(settings)
+    install_security(app, settings)  # auth, REST API, CSP/headers, CORS, limits
     return app
 
 

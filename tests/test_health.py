@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app import create_app
 from dashapp.store import Store
+from tests.auth_helpers import login
 
 
 def test_he01_health_and_ready(settings):
@@ -44,7 +45,7 @@ def test_he03_ready_503_when_schema_not_current(settings):
 
 def test_he04_home_callback_renders_tables(settings):
     app = create_app(settings, ingest=False)
-    client = app.server.test_client()
+    client = login(app.server.test_client(), app)  # pages need a login (issue 8)
     assert client.get("/").status_code == 200
     payload = {
         "output": "..home-db.children...home-universes.children..",

@@ -1,0 +1,189 @@
+"""Security wiring for the web app: headers, CSP, CORS, rate limits, auth, REST.
+
+`install(app, settings)` is called once by `build_dash` after the layout and
+callbacks are in place (the CSP hashes Dash's inline scripts):
+
+* CSP: scripts only from this origin plus the SHA-256 of Dash's inline scripts
+  (the renderer bootstrap `new DashRenderer()` and inline clientside callbacks);
+  `_dash-config` is a JSON data block, which CSP does not treat as a script.
+  Styles allow 'unsafe-inline' because Dash, Plotly and React set style attributes;
+  the external stylesheet hosts (Bootstrap theme and icons) are allowed for
+  styles and fonts only.
+* nosniff, frame-ancestors 'none' (+ X-Frame-Options DENY), Referrer-Policy,
+  Permissions-Policy, COOP; HSTS when the request is HTTPS or Secure cookies are on.
+* CORS on /api only, for the configured origins (no credentials: cross-origin
+  callers use bearer tokens).
+* flask-limiter per user (or token owner) and per IP on /api and on the login
+  form; Redis storage when REDIS_URL is set; 429 in the JSON error shape with
+  Retry-After.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import urlsplit
+
+import dash
+from flask import Flask, Response, request
+from flask_limiter import Limiter, RateLimitExceeded
+
+from dashapp import api, auth, openapi
+from dashapp.settings import Settings
+
+HSTS = "max-age=31536000; includeSubDomains"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, If-None-Match"
+CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
+CORS_MAX_AGE = "600"
+MAX_BODY_BYTES = 4 * 1024 * 1024
+LIMITER_PREFIX = "tickstock-rl"
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def build_csp(app: dash.Dash) -> str:
+    """Return the Content-Security-Policy for the app's pages."""
+    external = [
+        *(
+            s if isinstance(s, str) else s.get("href", "")
+            for s in app.config.external_stylesheets
+        ),
+    ]
+    style_hosts = sorted({o for o in map(_origin, external) if o})
+    scripts = [
+        s if isinstance(s, str) else s.get("src", "")
+        for s in app.config.external_scripts
+    ]
+    script_hosts = sorted({o for o in map(_origin, scripts) if o})
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *app.csp_hashes(), *script_hosts],
+        "style-src": ["'self'", "'unsafe-inline'", *style_hosts],
+        "font-src": ["'self'", "data:", *style_hosts],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
+
+
+def _security_headers(csp: str, settings: Settings):
+    def after(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            headers.setdefault("Content-Security-Policy", csp)
+        else:
+            headers.setdefault(
+                "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+            )
+        if request.is_secure or settings.secure_cookies:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+    return after
+
+
+def _cors(settings: Settings):
+    allowed = set(settings.cors_origins) | set(settings.websocket_cors_origins)
+    allow_any = "*" in allowed
+
+    def after(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if not origin or not request.path.startswith("/api/"):
+            return response
+        response.vary.add("Origin")
+        if not (allow_any or origin in allowed):
+            return response
+        response.headers["Access-Control-Allow-Origin"] = "*" if allow_any else origin
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+        return response
+
+    return after
+
+
+def user_or_ip_key() -> str:
+    """Return the rate-limit key: the authenticated user, else the client IP."""
+    principal = auth.current_principal()
+    return principal.rate_key if principal is not None else f"ip:{auth.client_ip()}"
+
+
+def ip_key() -> str:
+    """Return the rate-limit key of the client IP."""
+    return f"ip:{auth.client_ip()}"
+
+
+def make_limiter(server: Flask, settings: Settings) -> Limiter:
+    """Create the limiter (Redis storage when configured, memory otherwise)."""
+    limiter = Limiter(
+        key_func=ip_key,
+        app=server,
+        storage_uri=settings.redis_url or "memory://",
+        strategy="fixed-window",
+        headers_enabled=True,
+        swallow_errors=True,  # a Redis outage must not take the API down
+        in_memory_fallback_enabled=bool(settings.redis_url),
+        key_prefix=LIMITER_PREFIX,
+    )
+    limiter.limit(settings.rate_limit_user, key_func=user_or_ip_key, scope="user")(
+        api.bp
+    )
+    limiter.limit(settings.rate_limit_ip, key_func=ip_key, scope="ip")(api.bp)
+    limiter.limit(settings.rate_limit_login, key_func=ip_key, methods=["POST"])(
+        auth.login
+    )
+    return limiter
+
+
+def _rate_limited(limiter: Limiter):
+    def handler(exc: RateLimitExceeded) -> Response:
+        current = limiter.current_limit
+        reset = current.reset_at if current is not None else time.time() + 1
+        retry_after = max(1, math.ceil(reset - time.time()))
+        limit = str(exc.limit.limit) if getattr(exc, "limit", None) else exc.description
+        response = auth.json_error(
+            429,
+            "rate_limited",
+            f"too many requests: limit {limit}",
+            limit=limit,
+            retry_after=retry_after,
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    return handler
+
+
+def install(app: dash.Dash, settings: Settings) -> None:
+    """Install the limiter, auth gatekeeper, REST API, CORS and security headers."""
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # The limiter's check runs first so that refused requests count too.
+    limiter = make_limiter(server, settings)
+    server.extensions["tickstock_limiter"] = limiter
+    auth.install_auth(app, settings)
+    api.install_api(server)
+    server.register_blueprint(openapi.bp)
+    server.register_error_handler(RateLimitExceeded, _rate_limited(limiter))
+    server.after_request(_cors(settings))
+    server.after_request(_security_headers(build_csp(app), settings))
