@@ -84,6 +84,7 @@ REST_LOG_SIZE = 10_000
 MAX_CATCH_UP_MINUTES = 5
 LOOKAHEAD_SCAN_MINUTES = 60 * 24 * 30
 WRITE_LIMIT = 2**20
+CLOSE_TIMEOUT = 2.0
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _FAST = "fast"
 
@@ -656,7 +657,7 @@ class RestApi:
             headers: list = []
         except RestError as err:
             status, body, headers = err.status, err.body, err.headers
-        self.sim._log_rest(url.path, status)
+        self.sim._log_rest(request.path, status)
         return json_response(status, body, headers)
 
     def _check_faults(self) -> None:
@@ -1129,6 +1130,7 @@ class Simulator:
             compression=self.compression,
             max_size=2**20,
             write_limit=WRITE_LIMIT,
+            close_timeout=CLOSE_TIMEOUT,
             logger=_quiet_logger(),
         )
         self.port = self._server.sockets[0].getsockname()[1]
@@ -1411,6 +1413,9 @@ class Simulator:
         for conn in conns:
             conn.closed = True
             conn.discard_queue()
+        self._conns.clear()
+        self._pending.clear()
+        self._count_subscribers()
         if code is None:
             for conn in conns:
                 conn.ws.transport.abort()

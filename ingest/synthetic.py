@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import string
+import warnings
 import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -111,10 +112,12 @@ class SessionCalendar:
                 return None
             return REGULAR_OPEN_MIN, REGULAR_CLOSE_MIN
         day = pd.Timestamp(d)
-        if not cal.is_session(day):
-            return None
-        opened = cal.session_open(day).tz_convert(ET)
-        closed = cal.session_close(day).tz_convert(ET)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the library's own pandas deprecations
+            if not cal.is_session(day):
+                return None
+            opened = cal.session_open(day).tz_convert(ET)
+            closed = cal.session_close(day).tz_convert(ET)
         return opened.hour * 60 + opened.minute, closed.hour * 60 + closed.minute
 
     def _calendar(self, d: date):
@@ -125,7 +128,11 @@ class SessionCalendar:
 
             lo = min(d, date.today()) - timedelta(days=400)
             hi = max(d, date.today()) + timedelta(days=400)
-            cal = xcals.get_calendar("XNYS", start=lo.isoformat(), end=hi.isoformat())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cal = xcals.get_calendar(
+                    "XNYS", start=lo.isoformat(), end=hi.isoformat()
+                )
             first, last = cal.first_session.date(), cal.last_session.date()
         except Exception as exc:  # noqa: BLE001 - any calendar failure: weekday rule
             log.debug("exchange calendar unavailable for %s: %s", d, exc)
