@@ -26,23 +26,27 @@ from typing import Any
 import pandas as pd
 
 import analytics
+import analytics.constants
+from dashapp.cache import LocalCache
 from dashapp.context import current_store, extension
 from dashapp.reference import BENCHMARK, sector_etfs
-from dashapp.store import DEMO_KEY, Store
+from dashapp.store import BAR_FIELDS, DEMO_KEY, DataVersion, Store
 
 log = logging.getLogger(__name__)
 
 MARKET_TZ = "America/New_York"
 HISTORY_CALENDAR_DAYS = 640  # ~440 sessions: 253 for RS + 52 weeks for Mansfield
+ENGINE_CACHE_ENTRIES = 8
 SNAPSHOT_FRAMES = (
     "rankings",
     "stages",
-    "stage_history",
+    "stage_changes",
     "rotation",
     "breadth",
     "breadth_panel",
     "sectors",
     "industries",
+    "info",
 )
 
 
@@ -127,6 +131,12 @@ def parse_as_of(as_of: Any) -> tuple[str, pd.Timestamp | None, bool]:
     return ts.strftime("%Y-%m-%dT%H:%M"), ts, True
 
 
+# Settled-history engines are per process (large numpy state, cheap to reuse):
+# one per (universe, session, daily data version); a new minute only calls
+# `engine.update` with the session's running bar.
+_engines = LocalCache(max_entries=ENGINE_CACHE_ENTRIES)
+
+
 def market_state(
     universe: str = "sp500",
     as_of: Any = None,
@@ -138,67 +148,29 @@ def market_state(
     """Return the market state for a universe at `as_of` (cached per data version)."""
     store = store or current_store()
     cache = cache if cache is not None else extension("cache")
-    live = live if live is not None else extension("livebars")
-    universe = (universe or "sp500").strip().lower()
     label, ts, is_minute = parse_as_of(as_of)
+    live = (
+        (live if live is not None else extension("livebars"))
+        if label == "now"
+        else None
+    )
+    universe = (universe or "sp500").strip().lower()
     try:
         members = store.universe_symbols(universe)
     except KeyError as exc:
         raise BadRequest(str(exc.args[0])) from exc
-    version = store.data_version().key
-    if label == "now" and live is not None:
-        version += f"-live{live.version}"
+    dv = store.data_version()
+    version = dv.key + (f"-live{live.version}" if live is not None else "")
     key = f"market:{universe}:{label}:{version}"
 
     def compute() -> MarketState:
-        return _compute(store, universe, members, label, ts, is_minute, version, live)
+        return _compute(
+            store, universe, members, label, ts, is_minute, dv, version, live
+        )
 
     if cache is None:
         return compute()
     return cache.get_or_compute(key, compute)
-
-
-def _load_history(
-    store: Store, symbols: list[str], end: pd.Timestamp | None
-) -> pd.DataFrame:
-    end_date = None if end is None else end.date()
-    if end_date is None:
-        newest = store.data_version().newest_daily
-        end_date = newest or dt.date.today()
-    start = end_date - dt.timedelta(days=HISTORY_CALENDAR_DAYS)
-    return store.read_daily(symbols, start=start, end=end_date)
-
-
-def _intraday_bars(
-    store: Store,
-    symbols: list[str],
-    session: dt.date,
-    until: pd.Timestamp | None,
-    live: Any,
-) -> pd.DataFrame:
-    """Build one daily-shaped bar per symbol from minute bars (+ live bars)."""
-    day_start = pd.Timestamp(session).tz_localize(MARKET_TZ).tz_convert("UTC")
-    day_end = day_start + pd.Timedelta(days=1)
-    end = day_end if until is None else until.tz_convert("UTC")
-    minutes = store.read_minute(symbols, start=day_start, end=end)
-    if live is not None and until is None:
-        extra = live.snapshot(symbols)
-        if extra is not None and len(extra):
-            minutes = pd.concat([minutes, extra[minutes.columns]], ignore_index=True)
-            minutes = minutes.drop_duplicates(["symbol", "ts"], keep="last")
-    if minutes.empty:
-        return minutes
-    minutes = minutes.sort_values(["symbol", "ts"])
-    grouped = minutes.groupby("symbol", sort=False)
-    bars = grouped.agg(
-        open=("open", "first"),
-        high=("high", "max"),
-        low=("low", "min"),
-        close=("close", "last"),
-        volume=("volume", "sum"),
-    ).reset_index()
-    bars["date"] = pd.Timestamp(session)
-    return bars
 
 
 def _compute(
@@ -208,41 +180,24 @@ def _compute(
     label: str,
     ts: pd.Timestamp | None,
     is_minute: bool,
+    dv: DataVersion,
     version: str,
     live: Any,
 ) -> MarketState:
     etfs = sector_etfs()
     needed = sorted(set(members) | {BENCHMARK} | set(etfs["symbol"]))
-    if is_minute:
-        session = ts.date()
-        history = _load_history(
-            store, needed, pd.Timestamp(session) - pd.Timedelta(days=1)
-        )
-        today = _intraday_bars(store, needed, session, ts, None)
-        intraday = True
+    meta = store.symbols_frame(members)
+    session, row, intraday = _session_row(store, needed, dv, ts, is_minute, live)
+    if session is None:
+        frames = _empty_frames(meta, etfs)
     else:
-        history = _load_history(store, needed, ts)
-        newest_daily = history["date"].max() if len(history) else None
-        today = pd.DataFrame()
-        intraday = False
-        if ts is None:
-            newest_min = store.data_version().newest_minute
-            if newest_min is not None:
-                min_session = newest_min.tz_convert(MARKET_TZ).date()
-                if newest_daily is None or min_session > newest_daily.date():
-                    today = _intraday_bars(store, needed, min_session, None, live)
-                    intraday = len(today) > 0
-    bars = history
-    if len(today):
-        history = history[history["date"] < today["date"].iloc[0]]
-        bars = pd.concat([history, today[history.columns.intersection(today.columns)]])
-    panels = analytics.panels_from_bars(bars) if len(bars) else {}
-    close = panels.get("close")
-    session = None if close is None or close.empty else close.index[-1].date()
-    excluded = _stale(close, members)
-    usable = [s for s in members if s not in set(excluded["symbol"])]
-    meta = store.symbols_frame(needed)
-    frames = _analytics(panels, meta, usable, etfs)
+        engine = _engines.get_or_compute(
+            f"{universe}:{session}:{dv.daily_seq}",
+            lambda: _build_engine(store, needed, meta, etfs, session),
+        )
+        frames = engine.update(pd.Timestamp(session), row)
+    frames = {name: frames.get(name, pd.DataFrame()) for name in SNAPSHOT_FRAMES}
+    excluded = _excluded(frames["rankings"])
     return MarketState(
         universe=universe,
         as_of=label,
@@ -250,44 +205,139 @@ def _compute(
         intraday=intraday,
         version=version,
         demo=store.get_meta(DEMO_KEY) == "1",
-        symbols=len(usable),
+        symbols=len(members) - len(excluded),
         frames=frames,
         excluded=excluded,
     )
 
 
-def _stale(close: pd.DataFrame | None, members: list[str]) -> pd.DataFrame:
-    """List members with no price in the as-of session, with the reason."""
-    rows = []
-    if close is None or close.empty:
-        rows = [{"symbol": s, "reason": "no data"} for s in members]
+def _session_row(
+    store: Store,
+    symbols: list[str],
+    dv: DataVersion,
+    ts: pd.Timestamp | None,
+    is_minute: bool,
+    live: Any,
+) -> tuple[dt.date | None, pd.DataFrame, bool]:
+    """Return the as-of session, its bar per symbol (indexed by symbol), intraday?"""
+    if is_minute:
+        session = ts.date()
+        return session, _intraday_row(store, symbols, session, ts, None), True
+    if ts is not None:
+        session = ts.date()
     else:
-        last = close.iloc[-1]
-        for sym in members:
-            if sym not in close.columns or close[sym].isna().all():
-                rows.append({"symbol": sym, "reason": "no data"})
-            elif pd.isna(last.get(sym)):
-                seen = close[sym].last_valid_index()
-                rows.append({"symbol": sym, "reason": f"stale: last bar {seen.date()}"})
-    return pd.DataFrame(rows, columns=["symbol", "reason"])
+        session = _newest_session(dv, live)
+        if session is None:
+            return None, pd.DataFrame(), False
+    daily = store.read_daily(symbols, start=session, end=session)
+    if ts is None and (dv.newest_daily is None or session > dv.newest_daily):
+        return session, _intraday_row(store, symbols, session, None, live), True
+    if daily.empty:
+        row = _intraday_row(store, symbols, session, None, None)
+        return (session, row, True) if len(row) else (session, row, False)
+    return session, daily.set_index("symbol")[list(BAR_FIELDS)], False
 
 
-def _analytics(
-    panels: dict[str, pd.DataFrame],
+def _newest_session(dv: DataVersion, live: Any) -> dt.date | None:
+    """Return the newest session that has any stored or live bar."""
+    candidates = []
+    if dv.newest_daily is not None:
+        candidates.append(dv.newest_daily)
+    newest_min = dv.newest_minute
+    if live is not None and live.newest_ts() is not None:
+        live_ts = pd.Timestamp(live.newest_ts(), unit="ms", tz="UTC")
+        newest_min = live_ts if newest_min is None else max(newest_min, live_ts)
+    if newest_min is not None:
+        candidates.append(newest_min.tz_convert(MARKET_TZ).date())
+    return max(candidates) if candidates else None
+
+
+def _intraday_row(
+    store: Store,
+    symbols: list[str],
+    session: dt.date,
+    until: pd.Timestamp | None,
+    live: Any,
+) -> pd.DataFrame:
+    """Build the session's running bar per symbol from minute bars (+ live bars)."""
+    day_start = pd.Timestamp(session).tz_localize(MARKET_TZ).tz_convert("UTC")
+    end = day_start + pd.Timedelta(days=1) - pd.Timedelta(minutes=1)
+    if until is not None:
+        end = min(end, until.tz_convert("UTC"))
+    row = store.intraday_bars(symbols, day_start, end).set_index("symbol")
+    if live is not None:
+        row = _merge_live(row, live.bars(symbols), day_start, end)
+    return row[list(BAR_FIELDS)] if len(row) else pd.DataFrame(columns=BAR_FIELDS)
+
+
+def _merge_live(
+    row: pd.DataFrame, bars: dict, day_start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Fold in-progress live bars newer than the stored minutes into `row`."""
+    lo, hi = day_start.value // 1_000_000, end.value // 1_000_000
+    updates = {}
+    for sym, bar in bars.items():
+        if not lo <= bar.ts <= hi:
+            continue
+        if sym in row.index:
+            cur = row.loc[sym]
+            if bar.ts <= cur["last_ts"].value // 1_000_000:
+                continue  # already stored: the database copy wins
+            updates[sym] = {
+                "open": cur["open"],
+                "high": max(cur["high"], bar.high),
+                "low": min(cur["low"], bar.low),
+                "close": bar.close,
+                "volume": cur["volume"] + bar.volume,
+            }
+        else:
+            updates[sym] = {
+                "open": bar.open,
+                "high": bar.high,
+                "low": bar.low,
+                "close": bar.close,
+                "volume": bar.volume,
+            }
+    if not updates:
+        return row
+    extra = pd.DataFrame.from_dict(updates, orient="index")
+    return extra.combine_first(row[list(BAR_FIELDS)])
+
+
+def _build_engine(
+    store: Store,
+    symbols: list[str],
     meta: pd.DataFrame,
-    usable: list[str],
     etfs: pd.DataFrame,
-) -> dict[str, pd.DataFrame]:
-    if not panels:
-        return {name: pd.DataFrame() for name in SNAPSHOT_FRAMES}
-    extra = [s for s in [BENCHMARK, *etfs["symbol"]] if s in panels["close"].columns]
-    keep = list(dict.fromkeys([*usable, *extra]))
-    sub = {k: v.reindex(columns=keep) for k, v in panels.items()}
-    result = analytics.market_snapshot(
-        sub,
-        meta,
-        bench_symbol=BENCHMARK,
-        sector_etfs=dict(zip(etfs["symbol"], etfs["sector"], strict=True)),
-        universe=usable,
+    session: dt.date,
+) -> analytics.SnapshotEngine:
+    """Load settled daily history before `session` and precompute on it."""
+    end = session - dt.timedelta(days=1)
+    start = session - dt.timedelta(days=HISTORY_CALENDAR_DAYS)
+    history = store.read_daily(symbols, start=start, end=end)
+    panels = analytics.panels_from_bars(history) if len(history) else {}
+    return analytics.SnapshotEngine(
+        panels, meta, bench_symbol=BENCHMARK, sector_etfs=_etf_map(etfs)
     )
-    return {name: result.get(name, pd.DataFrame()) for name in SNAPSHOT_FRAMES}
+
+
+def _etf_map(etfs: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(etfs["symbol"], etfs["sector"], strict=True))
+
+
+def _empty_frames(meta: pd.DataFrame, etfs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return analytics.market_snapshot(
+        {}, meta, bench_symbol=BENCHMARK, sector_etfs=_etf_map(etfs)
+    )
+
+
+STALE_REASONS = (analytics.constants.REASON_STALE, analytics.constants.REASON_NO_DATA)
+
+
+def _excluded(rankings: pd.DataFrame) -> pd.DataFrame:
+    """List members left out for having no price in the as-of session."""
+    if rankings.empty or "excluded_reason" not in rankings:
+        return pd.DataFrame(columns=["symbol", "reason"])
+    mask = rankings["excluded_reason"].isin(STALE_REASONS)
+    out = rankings.loc[mask, ["symbol", "excluded_reason"]]
+    return out.rename(columns={"excluded_reason": "reason"}).reset_index(drop=True)
