@@ -341,3 +341,63 @@ def _excluded(rankings: pd.DataFrame) -> pd.DataFrame:
     mask = rankings["excluded_reason"].isin(STALE_REASONS)
     out = rankings.loc[mask, ["symbol", "excluded_reason"]]
     return out.rename(columns={"excluded_reason": "reason"}).reset_index(drop=True)
+
+
+ROTATION_CALENDAR_DAYS = 760  # 30 weekly bars of SMA + 4 of momentum + tails
+
+
+def sector_rotation(
+    period: str = "weekly",
+    tail: int = analytics.constants.RRG_DEFAULT_TAIL,
+    as_of: Any = None,
+    symbols: list[str] | None = None,
+    benchmark: str = BENCHMARK,
+    *,
+    store: Store | None = None,
+    cache: Any = None,
+    live: Any = None,
+) -> pd.DataFrame:
+    """Return RRG points (symbol, date, rs_ratio, rs_momentum, quadrant, heading).
+
+    Defaults to the 11 SPDR sector ETFs against SPY; any symbol list against any
+    benchmark works. The as-of session's running bar is included intraday.
+    """
+    if period not in analytics.constants.RRG_PERIODS:
+        raise BadRequest(f"period={period!r}: use weekly or daily")
+    if not 1 <= int(tail) <= 260:
+        raise BadRequest(f"tail={tail!r}: use 1..260")
+    store = store or current_store()
+    cache = cache if cache is not None else extension("cache")
+    label, ts, is_minute = parse_as_of(as_of)
+    live = (
+        (live if live is not None else extension("livebars"))
+        if label == "now"
+        else None
+    )
+    symbols = list(symbols or sector_etfs()["symbol"])
+    dv = store.data_version()
+    version = dv.key + (f"-live{live.version}" if live is not None else "")
+    key = f"rrg:{period}:{tail}:{label}:{benchmark}:{','.join(symbols)}:{version}"
+
+    def compute() -> pd.DataFrame:
+        needed = sorted({*symbols, benchmark})
+        session, row, _intraday = _session_row(store, needed, dv, ts, is_minute, live)
+        if session is None:
+            return analytics.rrg(pd.DataFrame(), None, period=period, tail=tail)
+        start = session - dt.timedelta(days=ROTATION_CALENDAR_DAYS)
+        end = session - dt.timedelta(days=1)
+        history = store.read_daily(needed, start=start, end=end)
+        close = analytics.panel_from_bars(history) if len(history) else pd.DataFrame()
+        if len(row):
+            last = row["close"].rename(pd.Timestamp(session)).to_frame().T
+            close = pd.concat(
+                [close, last.reindex(columns=close.columns.union(last.columns))]
+            )
+        if benchmark not in close:
+            return analytics.rrg(pd.DataFrame(), None, period=period, tail=tail)
+        prices = close.reindex(columns=[s for s in symbols if s in close.columns])
+        return analytics.rrg(prices, close[benchmark], period=period, tail=int(tail))
+
+    if cache is None:
+        return compute()
+    return cache.get_or_compute(key, compute)

@@ -169,3 +169,24 @@ def test_mk07_empty_database_defined_result(sqlite_store):
     assert state.session is None and state.symbols == 0
     assert set(state.excluded.symbol) == {"AAA", "BBB"}
     assert state.breadth.empty
+
+
+def test_mk08_rotation_any_symbols_any_benchmark(sqlite_store, slice_bars, sectors):
+    from dashapp.market import sector_rotation
+
+    load(sqlite_store, slice_bars, sectors)
+    got = sector_rotation(
+        "weekly", 5, "2021-04-21", ["AAPL", "MSFT"], "JNJ", store=sqlite_store
+    )
+    close = analytics.panel_from_bars(
+        slice_bars[
+            slice_bars.date >= pd.Timestamp("2021-04-21") - pd.Timedelta(days=760)
+        ]
+    )
+    want = analytics.rrg(close[["AAPL", "MSFT"]], close["JNJ"], "weekly", 5)
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+    assert len(got) == 10 and set(got.quadrant) <= {
+        "Leading", "Weakening", "Lagging", "Improving"
+    }  # fmt: skip
+    with pytest.raises(BadRequest):
+        sector_rotation("monthly", store=sqlite_store)
