@@ -53,7 +53,32 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     except ImportError:
         log.info("live ingest not available in this build")
         return
-    app.server.extensions["tickstock_ingest"] = start_service(settings, store)
+    from dashapp.health import register_ready_check
+    from dashapp.livebars import LiveBarStore
+
+    server = app.server
+    # One live-bar store per app, kept across ingest restarts (leader changes).
+    livebars = server.extensions.setdefault("tickstock_livebars", LiveBarStore())
+    register_ready_check(server, "ingest", lambda: _ingest_ready(server))
+    try:
+        service = start_service(settings, store, livebars=livebars)
+    except Exception as exc:  # a bad INGEST_UNIVERSE must not take the web app down
+        log.exception("live ingest failed to start")
+        server.extensions["tickstock_ingest_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    server.extensions.pop("tickstock_ingest_error", None)
+    server.extensions["tickstock_ingest"] = service
+
+
+def _ingest_ready(server) -> tuple[str, str]:
+    """Report live ingest for /ready: the running service's own check."""
+    service = server.extensions.get("tickstock_ingest")
+    if service is not None:
+        return service.ready_check()
+    error = server.extensions.get("tickstock_ingest_error")
+    if error:
+        return "fail", f"ingest failed to start: {error}"
+    return "ok", "ingest not running in this instance"
 
 
 def create_server():

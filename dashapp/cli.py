@@ -94,6 +94,7 @@ PLUGIN_MODULES += (
     "ingest.demo",
     "ingest.universes_cli",
 )
+PLUGIN_MODULES += ("ingest.service",)  # live ingest: `tickstock ingest`
 
 
 def main(argv: Sequence[str] | None = None) -> int:

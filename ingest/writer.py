@@ -147,6 +147,7 @@ class BarWriter:
         self._db_ok = True
         self._probe_at = 0.0
         self._probe_delay = PROBE_MIN_S
+        self._failures = 0
         self._last_checkpoint = time.monotonic()
         self._dirty_since_checkpoint = False
         self.latencies: collections.deque[float] = collections.deque(
@@ -341,6 +342,7 @@ class BarWriter:
             self._db_failed(exc)
             return False
         elapsed = time.perf_counter() - started
+        self._failures = 0
         self.latencies.append(elapsed)
         self.stats["written_rows"] += len(rows)
         self.stats["batches"] += 1
@@ -363,7 +365,12 @@ class BarWriter:
                 "database write failed, spilling bars to disk: %s", self.last_error
             )
         self._db_ok = False
-        self._probe_delay = PROBE_MIN_S
+        # A ping can pass while writes still fail (a locked SQLite file), so
+        # the delay grows over consecutive failures, not only failed pings.
+        self._failures += 1
+        self._probe_delay = min(
+            PROBE_MIN_S * 2 ** (self._failures - 1), self.probe_max_s
+        )
         self._probe_at = time.monotonic() + self._probe_delay
 
     def _maybe_probe(self, stopping: bool) -> None:
