@@ -471,7 +471,8 @@ def ticks_recent(symbol: str, since: int | None, limit: int, format: str):  # no
     bars = current_store().read_minute(
         [symbol], start=start, limit=limit, newest_first=True
     )
-    stamps = bars["ts"].astype("int64") // 1_000 / 1_000_000 if len(bars) else []
+    epoch = pd.Timestamp(0, tz="UTC")
+    stamps = (bars["ts"] - epoch).dt.total_seconds() if len(bars) else []
     ticks = pd.DataFrame(
         {
             "symbol": bars["symbol"],

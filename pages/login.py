@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 from flask import has_request_context
 
 from dashapp import auth
@@ -60,8 +60,18 @@ def layout(next: str | None = None, error: str | None = None, **_kwargs) -> html
                 [
                     _field("Username", "username", "text", "username"),
                     _field("Password", "password", "password", "current-password"),
-                    html.Input(type="hidden", name=auth.CSRF_FIELD, value=token),
-                    html.Input(type="hidden", name="next", value=auth.safe_next(next)),
+                    dcc.Input(
+                        type="hidden",
+                        name=auth.CSRF_FIELD,
+                        value=token,
+                        id="login-csrf",
+                    ),
+                    dcc.Input(
+                        type="hidden",
+                        name="next",
+                        value=auth.safe_next(next),
+                        id="login-next",
+                    ),
                     dbc.Button(
                         "Log in", type="submit", color="primary", id="login-submit"
                     ),

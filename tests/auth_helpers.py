@@ -57,3 +57,50 @@ def bearer(app, username: str = "tester", role: str = auth.USER) -> dict[str, st
     store = app.server.extensions["tickstock_store"]
     _id, token = auth.issue_token(store, username, f"test-{username}")
     return {"Authorization": f"Bearer {token}"}
+
+
+SEED_SYMBOLS = (
+    "AAPL", "MSFT", "NVDA", "JPM", "XOM", "SPY", "XLK", "XLF", "XLE", "XLV", "XLY",
+    "XLP", "XLI", "XLB", "XLU", "XLRE", "XLC",
+)  # fmt: skip
+SEED_MINUTES = 120
+
+
+def seed_bars(store, sessions: int = 300) -> None:
+    """Store deterministic daily bars for SEED_SYMBOLS and 2 hours of AAPL minutes."""
+    import numpy as np
+    import pandas as pd
+
+    dates = pd.bdate_range(end="2025-03-31", periods=sessions)
+    rng = np.random.default_rng(7)
+    frames = []
+    for i, sym in enumerate(SEED_SYMBOLS):
+        steps = rng.normal(0.0005 * (i % 5 - 2), 0.015, sessions)
+        close = 100 * np.exp(np.cumsum(steps))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "date": dates,
+                    "open": close * 0.995,
+                    "high": close * 1.01,
+                    "low": close * 0.985,
+                    "close": close,
+                    "volume": 1e6 + i,
+                }
+            )
+        )
+    store.upsert_daily_bars(pd.concat(frames, ignore_index=True))
+    ts = pd.date_range("2025-04-01 13:30", periods=SEED_MINUTES, freq="min", tz="UTC")
+    minutes = pd.DataFrame(
+        {
+            "symbol": "AAPL",
+            "ts": ts,
+            "open": 100.0,
+            "high": 101.5,
+            "low": 99.5,
+            "close": np.linspace(100, 101, SEED_MINUTES),
+            "volume": 1000.0,
+        }
+    )
+    store.upsert_minute_bars(minutes)
