@@ -137,9 +137,18 @@ def _keyed_values(key: str, values: np.ndarray) -> list[bytes]:
 
 
 class EventEncoder:
-    """Serialise A/AM events column-wise with orjson (no per-event dicts)."""
+    """Serialise A/AM events column-wise with orjson (no per-event dicts).
 
-    def __init__(self, symbols: Sequence[str], otc: Collection[str] = ()) -> None:
+    With `decimal_volumes` each event also carries `dv`/`dav`, the decimal
+    string volumes the live feed sends after `e`.
+    """
+
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        otc: Collection[str] = (),
+        decimal_volumes: bool = False,
+    ) -> None:
         self.heads = {
             ev: np.array(
                 [orjson.dumps({"ev": ev, "sym": s})[:-1] for s in symbols], dtype=object
@@ -148,6 +157,7 @@ class EventEncoder:
         }
         otc_set = set(otc)
         self.otc = np.array([s in otc_set for s in symbols], dtype=np.int64)
+        self.decimal_volumes = decimal_volumes
 
     def encode(
         self,
@@ -156,22 +166,34 @@ class EventEncoder:
         cols: Mapping[str, np.ndarray],
         starts: np.ndarray,
     ) -> np.ndarray:
-        """Return an (n, 12) object array of byte pieces, one event per row."""
+        """Return an object array of byte pieces, one event per row."""
         n = len(sym_idx)
-        out = np.empty((n, len(FIELDS) + 2), dtype=object)
+        extra = 3 if self.decimal_volumes else 0
+        out = np.empty((n, len(FIELDS) + 2 + extra), dtype=object)
         if n == 0:
             return out
         out[:, 0] = self.heads[ev][sym_idx]
         for k, name in enumerate(FIELDS, start=1):
             out[:, k] = _keyed_values(name, cols[name])
         uniq, inverse = np.unique(starts, return_inverse=True)
-        tails = np.empty((len(uniq), 2), dtype=object)
-        for r, s in enumerate(uniq.tolist()):
-            base = b',"s":%d,"e":%d' % (s, s + EVENT_MS[ev])
-            tails[r, 0] = base + b"},"
-            tails[r, 1] = base + b',"otc":true},'
+        stamps = [b',"s":%d,"e":%d' % (s, s + EVENT_MS[ev]) for s in uniq.tolist()]
+        closes = [b"},", b',"otc":true},']
+        if self.decimal_volumes:
+            out[:, -4] = np.array(stamps, dtype=object)[inverse]
+            out[:, -3] = _quoted_values("dv", cols["v"])
+            out[:, -2] = _quoted_values("dav", cols["av"])
+            out[:, -1] = np.array(closes, dtype=object)[self.otc[sym_idx]]
+            return out
+        tails = np.array([[s + c for c in closes] for s in stamps], dtype=object)
         out[:, -1] = tails[inverse, self.otc[sym_idx]]
         return out
+
+
+def _quoted_values(key: str, values: np.ndarray) -> list[bytes]:
+    """Return `[b',"key":"1.0"', ...]`: numbers as decimal strings."""
+    raw = orjson.dumps(np.asarray(values, dtype=np.float64), option=_NUMPY)[1:-1]
+    prefix = b',"' + key.encode() + b'":"'
+    return (prefix + raw.replace(b",", b'"\x00' + prefix) + b'"').split(b"\x00")
 
 
 def frames_from_pieces(pieces: np.ndarray, per_frame: int) -> list[bytes]:
@@ -336,7 +358,7 @@ class GroundTruth:
         self._retain = retain_minutes
         self._chunks: dict[int, _Minute] = {}
         self._keys: list[int] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def add(self, minute: _Minute) -> None:
         """Record a finished minute."""
@@ -366,6 +388,10 @@ class GroundTruth:
 
     def arrays(self, lo_ms: int, hi_ms: int, sym: int | None = None) -> dict:
         """Return column arrays (sym, t and bar fields) for a time range."""
+        with self._lock:  # corrections edit bars in place
+            return self._arrays(lo_ms, hi_ms, sym)
+
+    def _arrays(self, lo_ms: int, hi_ms: int, sym: int | None) -> dict:
         parts: dict[str, list[np.ndarray]] = {
             k: [] for k in ("sym", "t", *TRUTH_COLUMNS)
         }
@@ -900,6 +926,7 @@ class Simulator:
         queue_frames: int = DEFAULT_QUEUE_FRAMES,
         compression: str | None = None,
         retain_minutes: int | None = None,
+        decimal_volumes: bool = False,
     ) -> None:
         if hours not in HOURS_MODES:
             raise ValueError(f"hours must be one of {HOURS_MODES}")
@@ -923,7 +950,7 @@ class Simulator:
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._sym_array = np.array(self.symbols, dtype=object)
         self._otc = frozenset(otc_symbols)
-        self._encoder = EventEncoder(self.symbols, self._otc)
+        self._encoder = EventEncoder(self.symbols, self._otc, decimal_volumes)
         self._day = _DayState(len(self.symbols))
         self._truth = GroundTruth(self.symbols, retain_minutes)
         self._rest = RestApi(self)

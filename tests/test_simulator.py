@@ -66,9 +66,13 @@ class OfficialFeed:
         self, sim: Simulator, subs: list[str], key: str = "good", **kw
     ) -> None:
         self.client = WebSocketClient(
-            api_key=key, feed=sim.feed, market="stocks", secure=False,
-            subscriptions=subs, **kw,
-        )  # fmt: skip
+            api_key=key,
+            feed=sim.feed,
+            market="stocks",
+            secure=False,
+            subscriptions=subs,
+            **kw,
+        )
         self.messages: list = []
         self.error: BaseException | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -195,8 +199,14 @@ def test_per_second_events_roll_up_to_the_minute_events(sim):
     assert ((seconds["e"] - seconds["s"]) == 1000).all()
     seconds["m"] = seconds["s"] // 60_000 * 60_000
     g = seconds.sort_values("s").groupby(["sym", "m"])
-    rolled = g.agg(o=("o", "first"), c=("c", "last"), h=("h", "max"), l=("l", "min"),
-                   v=("v", "sum"), av=("av", "last"))  # fmt: skip
+    rolled = g.agg(
+        o=("o", "first"),
+        c=("c", "last"),
+        h=("h", "max"),
+        l=("l", "min"),
+        v=("v", "sum"),
+        av=("av", "last"),
+    )
     am = minutes.set_index(["sym", "s"])[["o", "c", "h", "l", "v", "av"]]
     am.index.names = ["sym", "m"]
     pd.testing.assert_frame_equal(
@@ -269,8 +279,9 @@ def test_auth_failed_makes_the_official_client_raise(sim):
 
 
 def test_auth_timeout_and_max_connections():
-    with Simulator(SYMBOLS, speed="fast", start=START, auth_timeout=0.3,
-                   max_connections=1) as sim:  # fmt: skip
+    with Simulator(
+        SYMBOLS, speed="fast", start=START, auth_timeout=0.3, max_connections=1
+    ) as sim:
         with raw_client(sim, key=None) as ws:
             assert json.loads(ws.recv(timeout=5))[0]["status"] == "auth_timeout"
             with pytest.raises(ConnectionClosed):
@@ -366,7 +377,7 @@ def test_corrections_resend_bars_and_update_the_ground_truth(sim):
             "c": "close",
             "v": "volume",
             "vw": "vwap",
-        }  # fmt: skip
+        }
     )
     sent["ts"] = pd.to_datetime(sent["s"], unit="ms", utc=True)
     same_bars(sent, fixed)
@@ -407,16 +418,25 @@ def test_rest_paging_returns_every_bar_exactly_once(sim):
     sim.advance(40)
     client = RESTClient(api_key="good", base=sim.rest_url)
     for sort in ("asc", "desc"):
-        aggs = list(client.list_aggs("MSFT", 1, "minute", "2024-03-05", "2024-03-05",
-                                     limit=7, sort=sort))  # fmt: skip
+        aggs = list(
+            client.list_aggs(
+                "MSFT", 1, "minute", "2024-03-05", "2024-03-05", limit=7, sort=sort
+            )
+        )
         stamps = [a.timestamp for a in aggs]
         assert stamps == sorted(stamps, reverse=sort == "desc")
         got = pd.DataFrame(
-            {"symbol": "MSFT", "ts": pd.to_datetime(stamps, unit="ms", utc=True),
-             "open": [a.open for a in aggs], "high": [a.high for a in aggs],
-             "low": [a.low for a in aggs], "close": [a.close for a in aggs],
-             "volume": [a.volume for a in aggs], "vwap": [a.vwap for a in aggs]}
-        )  # fmt: skip
+            {
+                "symbol": "MSFT",
+                "ts": pd.to_datetime(stamps, unit="ms", utc=True),
+                "open": [a.open for a in aggs],
+                "high": [a.high for a in aggs],
+                "low": [a.low for a in aggs],
+                "close": [a.close for a in aggs],
+                "volume": [a.volume for a in aggs],
+                "vwap": [a.vwap for a in aggs],
+            }
+        )
         same_bars(got, sim.ground_truth(symbols=["MSFT"]))
         assert [a.transactions for a in sorted(aggs, key=lambda a: a.timestamp)] == (
             sim.ground_truth(symbols=["MSFT"])["trades"].tolist()
@@ -432,8 +452,17 @@ def test_rest_response_shape_and_next_url(sim):
     sim.advance(3)
     url = f"{sim.rest_url}/v2/aggs/ticker/AAPL/range/1/minute/2024-03-05/2024-03-05"
     body = json.load(urllib.request.urlopen(f"{url}?limit=2&apiKey=good"))
-    assert list(body) == ["ticker", "queryCount", "resultsCount", "adjusted", "results",
-                          "status", "request_id", "count", "next_url"]  # fmt: skip
+    assert list(body) == [
+        "ticker",
+        "queryCount",
+        "resultsCount",
+        "adjusted",
+        "results",
+        "status",
+        "request_id",
+        "count",
+        "next_url",
+    ]
     assert (body["ticker"], body["resultsCount"], body["count"]) == ("AAPL", 2, 2)
     assert body["status"] == "OK" and len(body["request_id"]) == 32
     assert list(body["results"][0]) == ["v", "vw", "o", "c", "h", "l", "t", "n"]
@@ -515,12 +544,16 @@ def test_rest_authentication_and_unknown_paths(sim):
 
 def test_grouped_daily_and_day_bars_from_history_and_minutes():
     daily = pd.DataFrame(
-        {"symbol": ["AAPL", "MSFT", "AAPL", "MSFT"],
-         "date": ["2024-03-01", "2024-03-01", "2024-03-04", "2024-03-04"],
-         "open": [180.0, 410.0, 176.0, 413.0], "high": [181.0, 415.0, 177.0, 414.0],
-         "low": [179.0, 408.0, 175.0, 409.0], "close": [180.5, 414.0, 175.1, 410.5],
-         "volume": [5e7, 2e7, 6e7, 2.5e7]}
-    )  # fmt: skip
+        {
+            "symbol": ["AAPL", "MSFT", "AAPL", "MSFT"],
+            "date": ["2024-03-01", "2024-03-01", "2024-03-04", "2024-03-04"],
+            "open": [180.0, 410.0, 176.0, 413.0],
+            "high": [181.0, 415.0, 177.0, 414.0],
+            "low": [179.0, 408.0, 175.0, 409.0],
+            "close": [180.5, 414.0, 175.1, 410.5],
+            "volume": [5e7, 2e7, 6e7, 2.5e7],
+        }
+    )
     with Simulator(
         ["AAPL", "MSFT"], seed=2, speed="fast", start=START, daily=daily
     ) as sim:
@@ -583,8 +616,19 @@ def test_prepared_minutes_are_sent_unchanged():
 def test_cli_arguments_build_a_simulator():
     parser = argparse.ArgumentParser()
     add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["simulate", "--port", "0", "--symbols", "aapl,msft",
-                              "--speed", "fast", "--start", START])  # fmt: skip
+    args = parser.parse_args(
+        [
+            "simulate",
+            "--port",
+            "0",
+            "--symbols",
+            "aapl,msft",
+            "--speed",
+            "fast",
+            "--start",
+            START,
+        ]
+    )
     assert callable(args.func)
     sim = simulator_from_args(args)
     assert sim.symbols == ["AAPL", "MSFT"] and sim.is_fast and sim.port == 0
@@ -599,10 +643,27 @@ def test_cli_serves_until_sigterm():
         "sys.exit(run_cli(p.parse_args(sys.argv[1:])))"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "simulate", "--port", "0", "--symbols", "AAPL",
-         "--speed", "fast", "--minutes", "2", "--start", START],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            code,
+            "simulate",
+            "--port",
+            "0",
+            "--symbols",
+            "AAPL",
+            "--speed",
+            "fast",
+            "--minutes",
+            "2",
+            "--start",
+            START,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ},
+    )
     try:
         line = proc.stdout.readline()
         assert "REST http://127.0.0.1:" in line
@@ -620,3 +681,52 @@ def test_cli_serves_until_sigterm():
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+
+
+def test_otc_flag_and_decimal_volumes():
+    syms = ["AAPL", "OTCX"]
+    with Simulator(
+        syms,
+        speed="fast",
+        start=START,
+        otc_symbols={"OTCX"},
+        decimal_volumes=True,
+        adv=dict.fromkeys(syms, 1e8),
+    ) as sim:
+        with raw_client(sim, subs="AM.*") as ws:
+            sim.advance(1)
+            events = {e["sym"]: e for e in recv_events(ws, lambda ev: len(ev) >= 2)}
+        assert events["OTCX"]["otc"] is True and "otc" not in events["AAPL"]
+        bar = events["AAPL"]
+        assert list(bar)[-2:] == ["dv", "dav"]
+        assert float(bar["dv"]) == bar["v"] and float(bar["dav"]) == bar["av"]
+        client = RESTClient(api_key="k", base=sim.rest_url)
+        assert [g.ticker for g in client.get_grouped_daily_aggs("2024-03-05")] == [
+            "AAPL"
+        ]
+        both = client.get_grouped_daily_aggs("2024-03-05", include_otc=True)
+        assert [g.ticker for g in both] == syms
+
+
+def test_replay_at_speed_follows_the_file_minutes():
+    csv = pd.read_csv(REPLAY_CSV)
+    with Simulator(replay=REPLAY_CSV, speed=600, seed=1) as sim:  # 0.1 s a minute
+        with raw_client(sim, subs="AM.*") as ws:
+            events = recv_events(ws, lambda ev: len({e["s"] for e in ev}) >= 8)
+        assert sim.finished.wait(10)
+        truth = sim.ground_truth()
+    expected = csv.assign(ts=pd.to_datetime(csv["datetime"], utc=True))
+    same_bars(truth, expected, ["open", "high", "low", "close", "volume"])
+    got = pd.DataFrame(events).rename(
+        columns={
+            "sym": "symbol",
+            "o": "open",
+            "h": "high",
+            "l": "low",
+            "c": "close",
+            "v": "volume",
+            "vw": "vwap",
+        }
+    )
+    got["ts"] = pd.to_datetime(got["s"], unit="ms", utc=True)
+    same_bars(got, truth.merge(got[TS_KEY]))

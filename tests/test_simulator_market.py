@@ -99,7 +99,7 @@ def test_sector_factor_correlates_members_with_their_sector_etf():
 
 
 def test_intraday_volume_is_u_shaped():
-    market = SyntheticMarket(make_symbols(300), seed=2)
+    market = SyntheticMarket(make_symbols(40), seed=2)
     volume = np.array([rollup(sb).volume.sum() for sb in _session(market)])
     open_, midday, close = volume[:15].sum(), volume[180:195].sum(), volume[-15:].sum()
     assert open_ > 2 * midday
