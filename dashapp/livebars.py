@@ -27,6 +27,7 @@ LIVE_COLUMNS = (
     "trades",
     "final",
     "updated",
+    "session",
 )
 
 
@@ -44,6 +45,7 @@ class LiveBar(NamedTuple):
     trades: int | None
     final: bool
     updated: int
+    session: str | None = None  # pre / regular / post / closed (of the bar start)
 
     @property
     def timestamp(self) -> pd.Timestamp:

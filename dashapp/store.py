@@ -520,9 +520,11 @@ class Store:
             return 0
         conv = self._ms_converter()
         latest = {(r[0], r[1]): r for r in rows}
+        stamps = {ms: conv(ms) for ms in {r[1] for r in rows}}
+        # Key order keeps the primary-key B-tree inserts local.
         data = [
-            (r[0], conv(r[1]), *r[2:9])
-            for _k, r in sorted(latest.items(), key=lambda kv: kv[0])
+            (r[0], stamps[r[1]], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+            for r in map(latest.__getitem__, sorted(latest))
         ]
         batch_size = max(1, int(batch_size))
         for start in range(0, len(data), batch_size):

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from dashapp.livebars import LiveBar, LiveBarStore
+from ingest.sessions import session_of
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ _NO_STATUS: list[dict] = []
 
 # One finished bar as the writer takes it.
 BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
+
+
+_SESSION_CACHE: dict[int, str] = {}
+SESSION_CACHE_SIZE = 4096
+
+
+def minute_session(minute_ms: int) -> str:
+    """Return the session tag of a minute start (cached: one lookup per minute)."""
+    tag = _SESSION_CACHE.get(minute_ms)
+    if tag is None:
+        if len(_SESSION_CACHE) >= SESSION_CACHE_SIZE:
+            _SESSION_CACHE.clear()
+        tag = _SESSION_CACHE[minute_ms] = session_of(minute_ms)
+    return tag
 
 
 def round4(x: float) -> float:
@@ -131,6 +146,7 @@ class MinuteState:
             None,
             self.am or self.done,
             now_ms,
+            minute_session(self.minute),
         )
 
 
@@ -336,7 +352,9 @@ class BarAssembler:
                 old = pending.pop((sym, minute), None)
                 if old is not None:
                     old.am = True
-            final[sym] = LiveBar(sym, minute, *row[2:9], True, self.stream_ms)
+            final[sym] = LiveBar(
+                sym, minute, *row[2:9], True, self.stream_ms, minute_session(minute)
+            )
             if minute > newest:
                 newest = minute
         self.last_am_minute = newest

@@ -145,6 +145,7 @@ class IngestService:
             self.symbols = resolve_symbols(self.settings.ingest_universe, self.store)
         else:
             self.symbols = self._symbols_arg  # type: ignore[assignment]
+        sessions.warm()  # load the calendar now, not on the reader's first bar
         url, rest, key = self._endpoints()
         spill_dir = Path(opts.spill_dir or Path(self.settings.data_dir) / SPILL_DIRNAME)
         writer_kw: dict[str, Any] = {}

@@ -140,7 +140,6 @@ class BarWriter:
         self._seq = time.time_ns()
         self._episode = bool(self.spill.files())
         self._written_seq: dict[tuple[str, int], int] = {}
-        self._newest_ts: dict[str, int] = {}
         self._inflight: list[Item] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -314,14 +313,17 @@ class BarWriter:
             self._inflight = []
         return ok
 
-    def _merge(self, items: Sequence[Item], episode: bool) -> list[tuple]:
+    def _merge(self, items: Sequence[Item], episode: bool) -> list[Sequence[Any]]:
         """Return the newest row per key; during an episode drop stale rows."""
+        if not episode:
+            # The store keeps the last row per key; items are in submit order.
+            if len(items) == 1:
+                return list(items[0][1])
+            return [row for _seq, rows in items for row in rows]
         latest: dict[tuple[str, int], tuple[int, Sequence[Any]]] = {}
         for seq, rows in items:
             for row in rows:
                 latest[(row[0], row[1])] = (seq, row)
-        if not episode:
-            return [tuple(row) for _seq, row in latest.values()]
         written = self._written_seq
         out = []
         for key, (seq, row) in latest.items():
@@ -329,12 +331,13 @@ class BarWriter:
                 self.stats["stale_rows_skipped"] += 1
                 continue
             written[key] = seq
-            out.append(tuple(row))
+            out.append(row)
         return out
 
-    def _upsert(self, rows: list[tuple]) -> bool:
-        newest = self._newest_ts
-        fresh = all(r[1] > newest.get(r[0], -1) for r in rows)
+    def _upsert(self, rows: list[Sequence[Any]]) -> bool:
+        oldest = min(r[1] for r in rows)
+        # Newer than anything written so far: a new minute, no conflicts expected.
+        fresh = oldest > (self.newest_written_ts or -1)
         started = time.perf_counter()
         try:
             self.store.upsert_minute_tuples(rows, batch_size=len(rows), fresh=fresh)
@@ -348,13 +351,9 @@ class BarWriter:
         self.stats["batches"] += 1
         self.last_write_wall = time.time()
         self._dirty_since_checkpoint = True
-        top = self.newest_written_ts or 0
-        for row in rows:
-            if row[1] > newest.get(row[0], -1):
-                newest[row[0]] = row[1]
-            if row[1] > top:
-                top = row[1]
-        self.newest_written_ts = top
+        top = max(r[1] for r in rows)
+        if top > (self.newest_written_ts or -1):
+            self.newest_written_ts = top
         return True
 
     def _db_failed(self, exc: BaseException) -> None:

@@ -110,7 +110,7 @@ def test_resent_second_replaces_and_is_not_double_counted(asm, emitted):
            live.volume, live.vwap, live.trades)  # fmt: skip
     assert got == want
     assert live.volume == sum(e["v"] for e in events) - events[5]["v"] + 999
-    assert not live.final
+    assert not live.final and live.session == sessions.REGULAR  # 09:30 ET
     assert asm.counts["resent_seconds"] == 2
     assert emitted == []  # live bars are not written per second
 

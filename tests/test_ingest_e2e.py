@@ -186,6 +186,35 @@ def test_twenty_forced_disconnects_lose_and_double_nothing(sim, tmp_path):
         store.dispose()
 
 
+def test_whole_market_subscription_backfills_symbols_it_has_seen(sim, tmp_path):
+    store = make_store("sqlite", tmp_path)
+    service = IngestService(
+        settings_for(tmp_path, INGEST_SECONDS="auto"),
+        store,
+        options=FAST,
+        symbols=None,
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+        api_key="k",
+    ).start()
+    try:
+        assert service.wait_streaming(10)
+        assert service.client.config.channels() == ["AM.*"]  # auto: no A for `*`
+        sim.advance(2)
+        sim.drain()
+        sim.drop_connections(1008)
+        sim.advance(2)  # unheard
+        assert wait_for(lambda: service.client.stats["reconnects"] == 1, 10)
+        assert sim.wait_for_subscribers(1, "AM")
+        sim.advance(1)
+        settle(service, sim)
+        assert_matches_truth(store, sim)
+        assert service.health()["symbols"] == "*"
+    finally:
+        service.stop()
+        store.dispose()
+
+
 def test_backfill_backs_off_on_rate_limits(sim, tmp_path):
     store = make_store("sqlite", tmp_path)
     service = start_ingest(sim, store, tmp_path)
@@ -413,16 +442,26 @@ def test_auth_failed_stops_cleanly_without_retrying(sim, tmp_path):
 
 
 def test_auth_timeout_and_max_connections_are_retried(tmp_path):
-    sim = Simulator(3, seed=1, speed="fast", max_connections=0)
+    sim = Simulator(3, seed=1, speed="fast", max_connections=0, auth_timeout=0.0)
     sim.start()
     store = make_store("sqlite", tmp_path)
     service = start_ingest(sim, store, tmp_path)
     try:
         assert wait_for(lambda: service.client.stats["handshake_failures"] >= 3, 10)
+        assert "auth_timeout" in service.client.last_error
+        sim.auth_timeout = 10.0
+        failures = service.client.stats["handshake_failures"]
+        assert wait_for(
+            lambda: service.client.stats["handshake_failures"] >= failures + 3, 10
+        )
+        assert "max_connections" in service.client.last_error
         assert not service.client.auth_failed
         assert service.ready_check()[0] == "degraded"
         sim.max_connections = None
         assert service.wait_streaming(10)
+        sim.advance(1)
+        settle(service, sim)
+        assert_matches_truth(store, sim)
     finally:
         service.stop()
         sim.stop()

@@ -1,0 +1,374 @@
+"""Benchmark live ingest: decode + roll-up, full-market minute writes, end to end.
+
+1. Decode + roll-up: `A` frames recorded from the simulator (real protocol
+   bytes) are replayed through `BarAssembler.feed` on one pinned core.
+   Per-event latency is each frame's processing time divided by its events.
+2. Write one full-market minute (11,000 bars) through the writer thread
+   (submit -> committed) on SQLite and PostgreSQL, with a reader thread in the
+   same process querying the newest bar of a symbol all along; the reader
+   stall is its p99 latency during writes minus its median when idle.
+3. End to end: the simulator in real time (wall clock), the ingest service,
+   and a poller; latency = when a bar is first queryable - when its minute
+   closed.
+
+Run: `.venv/bin/python bench/bench_ingest.py [--quick] [--minutes N]`.
+PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
+postgresql://postgres@127.0.0.1:5432/test, own schema, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashapp.livebars import LiveBarStore  # noqa: E402
+from dashapp.settings import load_settings  # noqa: E402
+from dashapp.store import Store  # noqa: E402
+from ingest.bars import BarAssembler  # noqa: E402
+from ingest.service import IngestOptions, IngestService  # noqa: E402
+from ingest.simulator import Simulator  # noqa: E402
+from ingest.writer import BarWriter  # noqa: E402
+
+DECODE_SYMBOLS = 500
+DECODE_MINUTES = 5
+FRAME_EVENTS = 100
+DECODE_PASSES = 5
+DECODE_TARGET_EPS = 250_000
+DECODE_P99_TARGET_US = 20.0
+MARKET_SYMBOLS = 11_000
+WRITE_MINUTES = 30
+PREFILL_MINUTES = 30
+WRITE_TARGET_MS = 150.0
+STALL_TARGET_MS = 5.0
+E2E_SYMBOLS = 500
+E2E_TARGET_S = 3.0
+POLL_S = 0.05
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "tickstock_bench_ingest"
+BASE_MINUTE = 1_795_530_600_000
+
+
+def pct(values: list[float], q: float) -> float:
+    """Return the q-quantile by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# ----------------------------------------------------------- decode + roll-up
+async def _record(sim: Simulator, minutes: int) -> list[bytes]:
+    from websockets.asyncio.client import connect
+
+    frames: list[bytes] = []
+    async with connect(sim.ws_url, max_size=2**24, proxy=None) as ws:
+        await ws.recv()
+        await ws.send(orjson.dumps({"action": "auth", "params": "bench"}).decode())
+        await ws.recv()
+        await ws.send(orjson.dumps({"action": "subscribe", "params": "A.*"}).decode())
+        await ws.recv()
+        done = asyncio.get_running_loop().run_in_executor(None, sim.advance, minutes)
+        while True:
+            try:
+                frame = await asyncio.wait_for(ws.recv(decode=False), 1.0)
+            except TimeoutError:
+                if done.done():
+                    break
+                continue
+            frames.append(frame)
+        await done
+    return frames
+
+
+def record_a_frames(symbols: int, minutes: int) -> list[bytes]:
+    """Return the A frames the simulator sends for `minutes` of `symbols`."""
+    sim = Simulator(symbols, seed=11, speed="fast", frame_events=FRAME_EVENTS)
+    sim.start()
+    try:
+        return asyncio.run(_record(sim, minutes))
+    finally:
+        sim.stop()
+
+
+def bench_decode(quick: bool) -> dict:
+    """Replay recorded A frames through the assembler on one core."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    frames = record_a_frames(DECODE_SYMBOLS, 2 if quick else DECODE_MINUTES)
+    sizes = [len(orjson.loads(f)) for f in frames]
+    events = sum(sizes)
+    rates, per_event_us = [], []
+    for _ in range(2 if quick else DECODE_PASSES):
+        asm = BarAssembler(lambda rows: None, LiveBarStore())
+        feed = asm.feed
+        clock = time.perf_counter_ns
+        started = clock()
+        for i, frame in enumerate(frames):
+            t0 = clock()
+            feed(frame)
+            per_event_us.append((clock() - t0) / 1000 / sizes[i])
+            if i % 250 == 0:  # the service publishes live bars every 0.25 s
+                asm.publish(0)
+        elapsed = (clock() - started) / 1e9
+        assert asm.counts["events_A"] == events and asm.counts["malformed"] == 0
+        rates.append(events / elapsed)
+    return {
+        "events": events,
+        "frames": len(frames),
+        "eps_median": statistics.median(rates),
+        "eps_min": min(rates),
+        "us_p50": pct(per_event_us, 0.5),
+        "us_p99": pct(per_event_us, 0.99),
+    }
+
+
+# --------------------------------------------------------- full-market writes
+def pg_url() -> str:
+    """Return the benchmark PostgreSQL URL bound to its own schema."""
+    import sqlalchemy
+
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+        "TEST_DATABASE_URL", PG_DEFAULT
+    )
+    engine = sqlalchemy.create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://")
+    )
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    engine.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{PG_SCHEMA}"
+
+
+def drop_pg_schema() -> None:
+    """Remove the benchmark schema."""
+    import sqlalchemy
+
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+        "TEST_DATABASE_URL", PG_DEFAULT
+    )
+    engine = sqlalchemy.create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://")
+    )
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    engine.dispose()
+
+
+def market_minute(minute: int, k: int) -> list[tuple]:
+    """Return one minute of bars for the whole market."""
+    return [
+        (f"S{i:05d}", minute, 10.0 + k, 10.5 + k, 9.5 + k, 10.2 + k, 1000 + i, 10.1, 9)
+        for i in range(MARKET_SYMBOLS)
+    ]
+
+
+class Reader(threading.Thread):
+    """A dashboard-like reader: the newest bar of one symbol, in a loop."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(daemon=True)
+        self.store = store
+        self.samples: list[tuple[float, float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            t0 = time.perf_counter()
+            self.store.read_minute(["S00042"], limit=1, newest_first=True)
+            t1 = time.perf_counter()
+            self.samples.append((t0, t1, t1 - t0))
+            time.sleep(0.002)
+
+
+def bench_write(kind: str, quick: bool) -> dict:
+    """Time full-market minutes through the writer with a concurrent reader."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    url = f"sqlite:///{tmp / 'bench.db'}" if kind == "sqlite" else pg_url()
+    store = Store(url)
+    store.init_schema()
+    for k in range(PREFILL_MINUTES):
+        store.upsert_minute_tuples(market_minute(BASE_MINUTE - (k + 1) * 60_000, k))
+    store.checkpoint()
+    writer = BarWriter(store, tmp / "spill").start()
+    reader = Reader(store)
+    reader.start()
+    time.sleep(0.5)
+    windows, latencies = [], []
+    for k in range(8 if quick else WRITE_MINUTES):
+        rows = market_minute(BASE_MINUTE + k * 60_000, k)
+        before = writer.stats["written_rows"]
+        t0 = time.perf_counter()
+        writer.submit(rows)
+        while writer.stats["written_rows"] < before + len(rows):
+            time.sleep(0.0005)
+        t1 = time.perf_counter()
+        windows.append((t0, t1))
+        latencies.append(t1 - t0)
+        time.sleep(0.25)  # idle gap: baseline reads, SQLite checkpoint
+    reader.stop.set()
+    reader.join()
+    writer.stop()
+    during, idle = [], []
+    for t0, t1, lat in reader.samples:
+        overlaps = any(t0 < w1 and t1 > w0 for w0, w1 in windows)
+        (during if overlaps else idle).append(lat)
+    result = {
+        "kind": kind,
+        "ms_p50": pct(latencies, 0.5) * 1000,
+        "ms_p99": pct(latencies, 0.99) * 1000,
+        "upsert_ms_p99": pct(list(writer.latencies), 0.99) * 1000,
+        "reader_idle_ms_p50": pct(idle, 0.5) * 1000,
+        "reader_busy_ms_p99": pct(during, 0.99) * 1000 if during else 0.0,
+        "reader_samples_during": len(during),
+    }
+    result["stall_ms"] = max(
+        0.0, result["reader_busy_ms_p99"] - result["reader_idle_ms_p50"]
+    )
+    store.dispose()
+    if kind == "postgres":
+        drop_pg_schema()
+    return result
+
+
+# ---------------------------------------------------------------- end to end
+def bench_end_to_end(minutes: float) -> dict:
+    """Real-time simulator -> ingest -> SQLite; bar latency after minute close."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-e2e-"))
+    store = Store(f"sqlite:///{tmp / 'e2e.db'}")
+    store.init_schema()
+    sim = Simulator(E2E_SYMBOLS, seed=5, speed=1.0)
+    sim.start()
+    settings = load_settings(
+        {"TICKSTOCK_DATA_DIR": str(tmp), "INGEST_SECONDS": "true"}, env_file=None
+    )
+    service = IngestService(
+        settings,
+        store,
+        options=IngestOptions(),
+        symbols=list(sim.symbols),
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+        api_key="bench",
+    ).start()
+    seen: dict[tuple[str, int], float] = {}
+    started = time.time()
+    try:
+        service.wait_streaming(10)
+        while time.time() - started < minutes * 60:
+            frame = store.read_minute(start=_ts(int(time.time() * 1000) - 180_000))
+            now = time.time()
+            for sym, ts in zip(frame["symbol"], frame["ts"], strict=True):
+                key = (sym, int(ts.value // 1_000_000))
+                seen.setdefault(key, now)
+            time.sleep(POLL_S)
+        health = service.health()
+    finally:
+        service.stop()
+        sim.stop()
+        store.dispose()
+    first_minute = min((k[1] for k in seen), default=0)
+    # The first minute was joined part-way and may predate the poller: skip it.
+    lat = [t - (k[1] + 60_000) / 1000 for k, t in seen.items() if k[1] > first_minute]
+    return {
+        "bars": len(lat),
+        "minutes": len({k[1] for k in seen}) - 1,
+        "s_p50": pct(lat, 0.5) if lat else float("nan"),
+        "s_p99": pct(lat, 0.99) if lat else float("nan"),
+        "events_per_s": health["events_per_s"],
+    }
+
+
+def _ts(ms: int):
+    import pandas as pd
+
+    return pd.Timestamp(ms, unit="ms", tz="UTC")
+
+
+# ---------------------------------------------------------------------- main
+def row(name: str, median: float, p99: float, target: float, unit: str, higher=False):
+    ratio = (median / target) if higher else (p99 / target)
+    ok = ratio >= 1 if higher else ratio <= 1
+    print(
+        f"{name:<44} {median:>11.2f} {p99:>11.2f} {target:>9.1f} {unit:<6} "
+        f"{ratio:>6.2f} {'ok' if ok else 'MISS'}"
+    )
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ingest benchmarks and print a table (median, p99, ratio to target)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument("--minutes", type=float, default=None, help="end-to-end run")
+    parser.add_argument("--skip-e2e", action="store_true")
+    args = parser.parse_args(argv or [])
+    logging.basicConfig(level=logging.WARNING)
+    e2e_minutes = args.minutes or (2.5 if args.quick else 4.0)
+
+    decode = bench_decode(args.quick)
+    writes = [bench_write("sqlite", args.quick)]
+    try:
+        writes.append(bench_write("postgres", args.quick))
+    except Exception as exc:  # no PostgreSQL here: say so, keep going
+        print(f"(PostgreSQL write benchmark skipped: {type(exc).__name__}: {exc})")
+    e2e = None if args.skip_e2e else bench_end_to_end(e2e_minutes)
+
+    print(
+        f"\ndecode+roll-up: {decode['events']:,} A events in {decode['frames']:,} "
+        f"frames of <= {FRAME_EVENTS}, {DECODE_SYMBOLS} symbols, one core"
+    )
+    header = (
+        f"{'metric':<44} {'median':>11} {'p99':>11} {'target':>9} {'unit':<6} ratio"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = row(
+        "decode+roll-up throughput (events/s)",
+        decode["eps_median"], decode["eps_min"], DECODE_TARGET_EPS, "ev/s", True,
+    )  # fmt: skip
+    ok &= row(
+        "decode+roll-up latency per event",
+        decode["us_p50"], decode["us_p99"], DECODE_P99_TARGET_US, "us",
+    )  # fmt: skip
+    for w in writes:
+        ok &= row(
+            f"write 11,000-bar minute, {w['kind']} (submit->commit)",
+            w["ms_p50"], w["ms_p99"], WRITE_TARGET_MS, "ms",
+        )  # fmt: skip
+        ok &= row(
+            f"reader stall during writes, {w['kind']}",
+            w["reader_idle_ms_p50"], w["stall_ms"], STALL_TARGET_MS, "ms",
+        )  # fmt: skip
+    if e2e is not None:
+        ok &= row(
+            f"bar queryable after minute close ({e2e['bars']} bars)",
+            e2e["s_p50"], e2e["s_p99"], E2E_TARGET_S, "s",
+        )  # fmt: skip
+        print(
+            f"  end to end: {E2E_SYMBOLS} symbols AM+A in real time, "
+            f"{e2e['minutes']} minutes, ~{e2e['events_per_s']:.0f} events/s"
+        )
+    for w in writes:
+        print(
+            f"  {w['kind']}: upsert-only p99 {w['upsert_ms_p99']:.1f} ms; reader p99 "
+            f"while writing {w['reader_busy_ms_p99']:.2f} ms over "
+            f"{w['reader_samples_during']} reads"
+        )
+    print("(throughput row: 'p99' column is the slowest pass; ratio = median/target)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
