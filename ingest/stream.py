@@ -301,6 +301,10 @@ class StreamClient:
                 if stop.is_set():
                     await ws.close()
                     return
+            if not stop.is_set():
+                # A clean close (1000/1001: slow consumer, server restart) ends
+                # the iteration without an exception; it is still a drop.
+                raise ws.protocol.close_exc
 
     async def _handshake(self, ws: Any) -> None:
         cfg = self.config
@@ -318,7 +322,11 @@ class StreamClient:
             frame = await asyncio.wait_for(ws.recv(), left)
             for status in _status_of(frame):
                 kind, message = status.get("status"), status.get("message", "")
-                if kind == wanted:
+                if kind == wanted or (
+                    # The spec's example greets with "success"; the server says
+                    # "connected". Accept both.
+                    wanted == "connected" and kind == "success" and "onnect" in message
+                ):
                     return
                 if kind == "auth_failed":
                     raise AuthFailed(message or "auth_failed")

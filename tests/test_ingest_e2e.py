@@ -186,6 +186,28 @@ def test_twenty_forced_disconnects_lose_and_double_nothing(sim, tmp_path):
         store.dispose()
 
 
+@pytest.mark.parametrize("code", [1000, 1001])
+def test_clean_close_by_the_server_is_a_drop_too(code, sim, tmp_path):
+    store = make_store("sqlite", tmp_path)
+    service = start_ingest(sim, store, tmp_path)
+    try:
+        assert service.wait_streaming(10)
+        sim.advance(1)
+        sim.drain()
+        sim.drop_connections(code, "going away")
+        sim.advance(1)  # unheard
+        assert wait_for(lambda: service.client.stats["reconnects"] == 1, 10)
+        assert service.client.last_close_code == code
+        assert sim.wait_for_subscribers(1, "AM")
+        sim.advance(1)
+        settle(service, sim)
+        assert_matches_truth(store, sim)
+        assert service.health()["backfill"]["rows"] >= SYMBOLS
+    finally:
+        service.stop()
+        store.dispose()
+
+
 def test_whole_market_subscription_backfills_symbols_it_has_seen(sim, tmp_path):
     store = make_store("sqlite", tmp_path)
     service = IngestService(
