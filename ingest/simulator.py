@@ -1047,8 +1047,10 @@ class Simulator:
 
     def _backfill(self) -> None:
         """Silently generate `backfill_minutes` open minutes before the start."""
+        if not self._backfill_minutes or self._replay or self._gen_ms is not None:
+            return
         first = self._initial_minute()
-        if not self._backfill_minutes or first is None or self._replay:
+        if first is None:
             return
         minutes: list[int] = []
         m = first - MS_PER_MINUTE
@@ -1100,9 +1102,15 @@ class Simulator:
         return self.speed is None
 
     def start(self, timeout: float = 30.0) -> int:
-        """Serve from a background thread; return the bound port."""
+        """Serve from a background thread; return the bound port.
+
+        After `stop()` it may be started again: same port, same market, the
+        ground truth kept (a server that went away and came back).
+        """
         if self._thread is not None:
             raise RuntimeError("simulator already started")
+        self._ready.clear()
+        self._startup_error = None
         self._thread = threading.Thread(
             target=self._thread_main, name="massive-sim", daemon=True
         )
@@ -1228,7 +1236,7 @@ class Simulator:
 
     async def _run_clock(self) -> None:
         """Emit A each simulated second and AM after each simulated minute."""
-        nxt = self._next_first or self._initial_minute()
+        nxt = self._next_first or self._following_minute(self._gen_ms)
         self._next_first = None
         if nxt is not None and not self._wall_locked:
             self._anchor(nxt)
@@ -1247,6 +1255,11 @@ class Simulator:
                 now = nxt
             if self._wall_locked and now - nxt > MAX_CATCH_UP_MINUTES * MS_PER_MINUTE:
                 nxt = self._open_at_or_after(now - now % MS_PER_MINUTE)
+                continue
+            if self._wall_locked and nxt + MS_PER_MINUTE <= now:
+                # Minutes that passed while the server was down: record, don't send.
+                self._truth.add(self._generate(nxt))
+                nxt = self._following_minute(nxt)
                 continue
             skip = (
                 (now - nxt) // MS_PER_SECOND + 1 if first and self._wall_locked else 0

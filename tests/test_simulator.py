@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from massive import RESTClient, WebSocketClient
 from massive.exceptions import AuthError, BadResponse
+from urllib3.exceptions import MaxRetryError
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -514,6 +515,11 @@ def test_rest_429_then_success(sim):
         body["status"] == "ERROR" and "exceeded the maximum requests" in body["error"]
     )
     assert http_get(url + "?apiKey=good")[0] == 200
+    sim.fail_rest(3, status=429, retry_after=0)
+    with pytest.raises(MaxRetryError, match="too many 429 error responses"):
+        RESTClient(api_key="good", base=sim.rest_url, retries=2).get_aggs(
+            "AAPL", 1, "minute", "2024-03-05", "2024-03-05"
+        )
 
 
 def test_rest_authentication_and_unknown_paths(sim):
@@ -730,3 +736,20 @@ def test_replay_at_speed_follows_the_file_minutes():
     )
     got["ts"] = pd.to_datetime(got["s"], unit="ms", utc=True)
     same_bars(got, truth.merge(got[TS_KEY]))
+
+
+def test_restart_serves_the_same_market_on_the_same_port(sim):
+    sim.advance(2)
+    port, before = sim.port, sim.ground_truth()
+    sim.stop()
+    with pytest.raises(OSError):
+        with connect(sim.ws_url, open_timeout=1):
+            pass
+    assert sim.start() == port
+    with raw_client(sim, subs="AM.*") as ws:
+        sim.advance(1)
+        events = recv_events(ws, lambda ev: len(ev) >= len(SYMBOLS))
+    after = sim.ground_truth()
+    pd.testing.assert_frame_equal(after.iloc[: len(before)], before)
+    assert len(after) == len(before) + len(SYMBOLS)
+    assert {e["s"] for e in events} == {after["ts"].max().value // 10**6}
