@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MS_PER_MINUTE = 60_000
 DEFAULT_GRACE_MS = 10_000
 UNKNOWN_KINDS_KEPT = 32
+WARN_EVERY_S = 10.0
 _loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
 _NO_STATUS: list[dict] = []
@@ -186,6 +187,15 @@ class BarAssembler:
             "skipped_incomplete": 0,
         }
         self.unknown_kinds: dict[str, int] = {}
+        self._warned: dict[str, float] = {}
+
+    def _warn(self, key: str, message: str, *args: Any) -> None:
+        """Log a warning at most once per WARN_EVERY_S per kind (counts go on)."""
+        now = time.monotonic()
+        if now >= self._warned.get(key, 0.0):
+            self._warned[key] = now + WARN_EVERY_S
+            total = self.counts["bad_frames"] + self.counts["malformed"]
+            log.warning(message + " (%d bad so far)", *args, total)
 
     # ---------------------------------------------------------------- frames
     def feed(self, raw: bytes | str) -> list[dict]:
@@ -196,11 +206,13 @@ class BarAssembler:
             events = _loads(raw)
         except _DecodeError:
             counts["bad_frames"] += 1
-            log.warning("skipped a frame that is not JSON (%d bytes)", len(raw))
+            self._warn(
+                "not_json", "skipped a frame that is not JSON (%d bytes)", len(raw)
+            )
             return _NO_STATUS
         if type(events) is not list:
             counts["bad_frames"] += 1
-            log.warning("skipped a frame that is not a JSON array")
+            self._warn("not_array", "skipped a frame that is not a JSON array")
             return _NO_STATUS
         statuses = _NO_STATUS
         states = self.states
@@ -286,7 +298,7 @@ class BarAssembler:
         counts["status"] += len(statuses)
         if bad:
             counts["malformed"] += bad
-            log.warning("skipped %d malformed event(s) in a frame", bad)
+            self._warn("malformed", "skipped %d malformed event(s) in a frame", bad)
         if rows is not None:
             self._finished(rows)
         return statuses

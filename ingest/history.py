@@ -600,6 +600,7 @@ def replace_demo(store: Store) -> int:
 
     deleted = store.delete_daily("demo")
     store.delete_meta(DEMO_KEY)
+    store.delete_meta("demo_data_info")
     if deleted:
         log.info("real data loaded: removed %d demo daily bars", deleted)
     return deleted

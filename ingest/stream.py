@@ -192,6 +192,9 @@ class StreamClient:
                     orjson.JSONDecodeError,
                 ) as exc:
                     self._disconnected(exc)
+                except Exception as exc:  # a bug must not end ingest for good
+                    log.exception("unexpected error in the stream session")
+                    self._disconnected(exc)
                 finally:
                     self.connected = False
                     self._ws = None

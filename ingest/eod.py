@@ -1,0 +1,233 @@
+"""End-of-day roll-up: regular-session minute bars into one daily bar per symbol.
+
+After the regular session closes (XNYS calendar, early closes included) the
+session's `ohlcv_1min` bars with a start in [open, close) become the day's
+`ohlcv_daily` row: open = first, high = max, low = min, close = last, volume =
+sum, source 'eod'. Re-running writes nothing when nothing changed. Rows that
+came from a file import or a REST backfill are better than a minute roll-up
+(they include the auctions) and are kept unless `force` is given. While the
+database holds demo history the roll-up is labelled 'demo' too, so loading real
+history later removes every synthetic daily row at once.
+
+`maybe_run_eod(store, now)` is the scheduler hook the ingest service calls (for
+example once a minute): it rolls up each session that closed since the last
+run, 16 minutes after the close (Massive corrects bars for about 15 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashapp.store import BAR_FIELDS, DEMO_KEY, Store
+from ingest.sessions import MARKET_TZ, session_bounds
+
+log = logging.getLogger(__name__)
+
+EOD_SOURCE = "eod"
+DEMO_SOURCE = "demo"
+# Sources a roll-up may replace; imports and backfills are kept unless forced.
+REPLACEABLE = frozenset({EOD_SOURCE, DEMO_SOURCE})
+EOD_META_KEY = "eod_last_session"
+EOD_GRACE = pd.Timedelta(minutes=16)
+MAX_CATCH_UP_SESSIONS = 5
+MAX_SCAN_DAYS = 15
+ONE_SECOND = pd.Timedelta(seconds=1)
+
+
+# ----------------------------------------------------------- session helpers
+def is_session(day: dt.date) -> bool:
+    """Return True when `day` is an XNYS trading day."""
+    return session_bounds(day) is not None
+
+
+def previous_session(day: dt.date) -> dt.date:
+    """Return the last XNYS session strictly before `day`."""
+    for back in range(1, MAX_SCAN_DAYS):
+        candidate = day - dt.timedelta(days=back)
+        if is_session(candidate):
+            return candidate
+    raise ValueError(f"no trading session in the {MAX_SCAN_DAYS} days before {day}")
+
+
+def next_session(day: dt.date) -> dt.date:
+    """Return the first XNYS session strictly after `day`."""
+    for ahead in range(1, MAX_SCAN_DAYS):
+        candidate = day + dt.timedelta(days=ahead)
+        if is_session(candidate):
+            return candidate
+    raise ValueError(f"no trading session in the {MAX_SCAN_DAYS} days after {day}")
+
+
+def sessions_back(end: dt.date, count: int) -> list[dt.date]:
+    """Return the `count` sessions ending at `end` (or the session before it)."""
+    day = end if is_session(end) else previous_session(end)
+    out = [day]
+    while len(out) < count:
+        day = previous_session(day)
+        out.append(day)
+    return out[::-1]
+
+
+def sessions_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Return the sessions in [start, end]."""
+    out, day = [], start
+    while day <= end:
+        if is_session(day):
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
+def market_today(now: Any = None) -> dt.date:
+    """Return the New York date of `now` (default: the current time)."""
+    stamp = pd.Timestamp.now(tz="UTC") if now is None else _utc(now)
+    return stamp.tz_convert(MARKET_TZ).date()
+
+
+def last_closed_session(now: Any = None, grace: pd.Timedelta = EOD_GRACE) -> dt.date:
+    """Return the newest session whose close (+ grace) is at or before `now`."""
+    stamp = pd.Timestamp.now(tz="UTC") if now is None else _utc(now)
+    day = market_today(stamp)
+    bounds = session_bounds(day)
+    if bounds is not None and bounds.close + grace <= stamp:
+        return day
+    return previous_session(day)
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+# ------------------------------------------------------------------ roll-up
+@dataclass(frozen=True)
+class EodResult:
+    """What one session's roll-up did."""
+
+    day: dt.date
+    symbols: int
+    written: int
+    unchanged: int
+    kept: int
+
+
+def daily_from_minutes(minutes: pd.DataFrame) -> pd.DataFrame:
+    """Roll one session's minute bars into a bar per symbol (first/max/min/last/sum)."""
+    ordered = minutes.sort_values(["symbol", "ts"], kind="stable")
+    grouped = ordered.groupby("symbol", sort=True)
+    out = pd.DataFrame(
+        {
+            "open": grouped["open"].first(),
+            "high": grouped["high"].max(),
+            "low": grouped["low"].min(),
+            "close": grouped["close"].last(),
+            "volume": grouped["volume"].sum(),
+        }
+    )
+    return out.reset_index()
+
+
+def rollup_session(store: Store, day: dt.date, *, force: bool = False) -> EodResult:
+    """Write `day`'s regular-session roll-up into ohlcv_daily; skip unchanged rows."""
+    bounds = session_bounds(day)
+    if bounds is None:
+        raise ValueError(f"{day} is not an XNYS trading session")
+    minutes = store.read_minute(start=bounds.open, end=bounds.close - ONE_SECOND)
+    if minutes.empty:
+        return EodResult(day, 0, 0, 0, 0)
+    bars = daily_from_minutes(minutes)
+    bars["date"] = pd.Timestamp(day)
+    source = DEMO_SOURCE if store.get_meta(DEMO_KEY) == "1" else EOD_SOURCE
+    existing = store.read_daily(start=day, end=day).set_index("symbol")
+    old = existing[[*BAR_FIELDS, "source"]].add_suffix("_old")
+    merged = bars.join(old, on="symbol").rename(columns={"source_old": "source"})
+    present = merged["source"].notna() | merged["close_old"].notna()
+    kept = present & ~merged["source"].isin(REPLACEABLE) & (not force)
+    same = present & merged["source"].eq(source)
+    for col in BAR_FIELDS:
+        old = merged[f"{col}_old"].astype(np.float64)
+        same &= np.isclose(merged[col].astype(np.float64), old, rtol=0, atol=1e-9)
+    todo = bars[~(kept | same).to_numpy()]
+    if len(todo):
+        store.upsert_daily_bars(todo, source=source)
+    result = EodResult(day, len(bars), len(todo), int(same.sum()), int(kept.sum()))
+    log.info(
+        "EOD %s: %d symbols, %d written, %d unchanged, %d kept (imported/backfilled)",
+        day,
+        result.symbols,
+        result.written,
+        result.unchanged,
+        result.kept,
+    )
+    return result
+
+
+def maybe_run_eod(store: Store, now: Any = None) -> list[EodResult]:
+    """Roll up every session that closed since the last run; cheap when none did."""
+    target = last_closed_session(now)
+    last = store.get_meta(EOD_META_KEY)
+    if last is not None and last >= target.isoformat():
+        return []
+    if last is None:
+        todo = [target]
+    else:
+        after = next_session(dt.date.fromisoformat(last))
+        todo = sessions_between(after, target)[-MAX_CATCH_UP_SESSIONS:]
+    results = []
+    for day in todo:
+        results.append(rollup_session(store, day))
+        store.set_meta(EOD_META_KEY, day.isoformat())
+    return results
+
+
+# --------------------------------------------------------------------- CLI
+def cmd_eod(settings: Any, args: argparse.Namespace) -> int:
+    """Roll up one session's minute bars (default: the last closed session)."""
+    from app import prepare_store
+
+    try:
+        day = (
+            dt.date.fromisoformat(args.date)
+            if args.date
+            else last_closed_session(grace=pd.Timedelta(0))
+        )
+    except ValueError:
+        print(f"tickstock: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
+        return 2
+    store = prepare_store(settings)
+    try:
+        result = rollup_session(store, day, force=args.force)
+    except ValueError as exc:
+        print(f"tickstock: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    if not result.symbols:
+        print(f"{day}: no regular-session minute bars stored; nothing to roll up")
+        return 0
+    print(
+        f"{day}: {result.symbols} symbols rolled up: {result.written} written, "
+        f"{result.unchanged} unchanged, {result.kept} kept (imported/backfilled"
+        f"{'' if args.force else '; --force replaces them'})"
+    )
+    return 0
+
+
+def add_cli(subparsers: Any) -> None:
+    """Register `tickstock eod`."""
+    p = subparsers.add_parser(
+        "eod", help="roll regular-session minute bars up into daily bars"
+    )
+    p.add_argument("--date", default=None, help="session date YYYY-MM-DD")
+    p.add_argument(
+        "--force", action="store_true", help="also replace imported/backfilled rows"
+    )
+    p.set_defaults(func=cmd_eod)
