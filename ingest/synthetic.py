@@ -59,9 +59,8 @@ DEFAULT_ETFS = INDEX_ETFS | SECTOR_ETFS
 def round_price(p: np.ndarray) -> np.ndarray:
     """Round prices to the tick: cents at or above $1, 1/100 cent below."""
     p = np.asarray(p, dtype=np.float64)
-    cents = np.rint(p * 100.0) / 100.0
-    sub = np.rint(p * 10_000.0) / 10_000.0
-    return np.maximum(np.where(p >= 1.0, cents, sub), 0.0001)
+    scale = np.where(p >= 1.0, 100.0, 10_000.0)
+    return np.maximum(np.rint(p * scale) / scale, 0.0001)
 
 
 def round4(x: np.ndarray) -> np.ndarray:
@@ -436,34 +435,39 @@ class SyntheticMarket:
         sig: np.ndarray,
         rng: np.random.Generator,
     ) -> SecondBars:
+        """Build per-second OHLC around the latent path, only where trades happened."""
         active = trades > 0
-        single = trades == 1
-        shape = trades.shape
-        close = round_price(path)
-        opened = round_price(prev * np.exp(0.3 * sig * rng.standard_normal(shape)))
-        opened = np.where(single, close, opened)
+        ai, aj = np.nonzero(active)
+        n = trades[ai, aj]
+        px, vol_px = path[ai, aj], sig[ai, 0] * path[ai, aj]
+        single = n == 1
+        close = round_price(px)
+        jitter = np.exp(0.3 * sig[ai, 0] * rng.standard_normal(len(ai)))
+        opened = np.where(single, close, round_price(prev[ai, aj] * jitter))
         top, bottom = np.maximum(opened, close), np.minimum(opened, close)
-        wick = np.abs(rng.standard_normal((2, *shape))) * 0.7 * sig * path
+        wick = np.abs(rng.standard_normal((2, len(ai)))) * 0.7 * vol_px
         high = np.where(single, close, np.maximum(round_price(top + wick[0]), top))
         low = np.where(single, close, np.minimum(round_price(bottom - wick[1]), bottom))
         mid = (opened + high + low + 2.0 * close) / 5.0
         vwap = np.where(single, close, np.clip(round4(mid), low, high))
-        size = self.avg_trade[rows, None] * rng.lognormal(0.0, 0.4, shape)
-        volume = np.where(active, np.maximum(trades, np.rint(trades * size)), 0)
+        size = self.avg_trade[rows[ai]] * rng.lognormal(0.0, 0.4, len(ai))
+        volume = np.maximum(n, np.rint(n * size)).astype(np.int64)
 
-        def masked(a: np.ndarray) -> np.ndarray:
-            return np.where(active, a, np.nan)
+        def scatter(values: np.ndarray, fill: float) -> np.ndarray:
+            out = np.full(trades.shape, fill, dtype=values.dtype)
+            out[ai, aj] = values
+            return out
 
         return SecondBars(
             minute_ms,
             rows.astype(np.int64),
             active,
-            masked(opened),
-            masked(high),
-            masked(low),
-            masked(close),
-            masked(vwap),
-            volume.astype(np.int64),
+            scatter(opened, np.nan),
+            scatter(high, np.nan),
+            scatter(low, np.nan),
+            scatter(close, np.nan),
+            scatter(vwap, np.nan),
+            scatter(volume, 0),
             trades.astype(np.int64),
         )
 
