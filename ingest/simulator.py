@@ -1417,6 +1417,18 @@ class Simulator:
             time.sleep(0.01)
         return False
 
+    async def await_subscribers(
+        self, count: int = 1, ev: str = "AM", timeout: float = 10.0
+    ) -> bool:
+        """Wait (async) until `count` connections subscribed to `ev`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._sub_counts.get(ev, 0) < count:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     def connection_count(self) -> int:
         """Return the number of authenticated connections."""
         return len(self._conns)
@@ -1971,8 +1983,7 @@ async def _serve_cli(sim: Simulator, minutes: int | None) -> None:
 
 
 async def _fast_cli(sim: Simulator, minutes: int | None) -> None:
-    while not sim._sub_counts["AM"] and not sim._sub_counts["A"]:
-        await asyncio.sleep(0.05)
+    await sim.await_subscribers(1, "AM", timeout=float("inf"))
     sent = await sim.aadvance(minutes)
     print(f"emitted {sent} minutes", flush=True)
 

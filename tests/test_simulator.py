@@ -753,3 +753,33 @@ def test_restart_serves_the_same_market_on_the_same_port(sim):
     pd.testing.assert_frame_equal(after.iloc[: len(before)], before)
     assert len(after) == len(before) + len(SYMBOLS)
     assert {e["s"] for e in events} == {after["ts"].max().value // 10**6}
+
+
+def test_async_api_serves_in_the_callers_event_loop():
+    async def scenario() -> tuple[list, pd.DataFrame]:
+        sim = Simulator(SYMBOLS, seed=4, speed="fast", start=START)
+        await sim.astart()
+        client = WebSocketClient(
+            api_key="k",
+            feed=sim.feed,
+            market="stocks",
+            secure=False,
+            subscriptions=["AM.*"],
+        )
+        got: list = []
+
+        async def handler(msgs: list) -> None:
+            got.extend(msgs)
+
+        task = asyncio.create_task(client.connect(handler))
+        assert await sim.await_subscribers(1)
+        assert await sim.aadvance(2) == 2
+        while len(got) < 2 * len(SYMBOLS):
+            await asyncio.sleep(0.01)
+        await client.close()
+        await asyncio.wait_for(task, 5)
+        await sim.astop()
+        return got, sim.ground_truth()
+
+    got, truth = asyncio.run(asyncio.wait_for(scenario(), 20))
+    same_bars(agg_frame(got), truth)
