@@ -147,13 +147,14 @@ def window_mean_last(tail: np.ndarray, x: np.ndarray, window: int) -> np.ndarray
 
 
 def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
-    """Return op-extreme of rows t-lookback..t-1 for rows t >= lookback (else NaN).
+    """Return op-extreme of rows t-lookback..t-1 for each row t >= lookback.
 
-    Any NaN in the window gives NaN. Windows are processed in groups of at most
-    `lookback` that share a middle block, so each row is touched about twice.
+    The result has one row per t in lookback..T-1. Any NaN in a window gives NaN.
+    Windows are handled in groups of at most `lookback` that share a middle block,
+    so each input row is touched about twice.
     """
     t, n = a.shape
-    out = np.full(a.shape, NAN)
+    out = np.empty((max(t - lookback, 0), n))
     first = lookback
     while first < t:
         last = min(first + lookback - 1, t - 1)
@@ -165,7 +166,11 @@ def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
             op(left[k + 1], a[s0 + k], out=left[k])
         right = middle
         for row in range(first, last + 1):
-            out[row] = op(left[row - first], right) if row > first else left[0]
+            dest = out[row - lookback]
+            if row == first:
+                dest[:] = left[0]
+            else:
+                op(left[row - first], right, out=dest)
             if row < last:
                 right = op(right, a[row])
         first = last + 1
@@ -173,17 +178,18 @@ def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
 
 
 def ema_last(
-    a: np.ndarray, alpha: float, info: ArrayInfo | None = None
+    a: np.ndarray, alphas: tuple[float, ...], info: ArrayInfo | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (EMA state after the last row, number of valid inputs) per column.
+    """Return (EMA state per alpha after the last row, valid inputs per column).
 
     Seeded with each column's first valid value, NaN inputs are skipped. Leading
     NaNs are filled with the seed, which leaves the EMA unchanged (x - e = 0).
     """
     info = info or ArrayInfo(a)
     t, n = a.shape
+    k = len(alphas)
     if t == 0:
-        return np.full(n, NAN), np.zeros(n, dtype=np.int64)
+        return np.full((k, n), NAN), np.zeros(n, dtype=np.int64)
     x = a
     gap_rows = np.zeros(t, dtype=bool)
     if info.any_nan:
@@ -193,8 +199,9 @@ def ema_last(
         leading = np.arange(t)[:, None] < first
         x = np.where(leading, seed, a)
         gap_rows = (info.nan & ~leading).any(axis=1)
-    state = x[0].copy()
-    tmp = np.empty(n)
+    alpha = np.asarray(alphas, dtype=np.float64)[:, None]
+    state = np.repeat(x[:1], k, axis=0)
+    tmp = np.empty((k, n))
     for i in range(1, t):
         row = x[i]
         if gap_rows[i]:

@@ -71,6 +71,17 @@ INT_COLUMNS = (
     "new_lows",
 )
 PANEL_COLUMNS = ["label", "up", "down", "total", "pct_up"]
+COUNT_KEYS = (
+    "advancers",
+    "decliners",
+    "unchanged",
+    "up_volume",
+    "down_volume",
+    "new_highs",
+    "new_lows",
+    *[f"above{w}" for w in BREADTH_SMA_WINDOWS],
+    *[f"have{w}" for w in BREADTH_SMA_WINDOWS],
+)
 
 
 def ema_alpha(n: int) -> float:
@@ -93,58 +104,96 @@ def mcclellan(adv: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return osc, summ
 
 
-def _count(mask: np.ndarray, full: np.ndarray | None) -> np.ndarray:
-    if full is not None:
-        mask &= full
+def _count_rows(mask: np.ndarray) -> np.ndarray:
     return np.count_nonzero(mask, axis=1).astype(np.float64)
+
+
+def sma_above_counts(info: ArrayInfo, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (symbols above their SMA, symbols with an SMA) for rows window-1.. .
+
+    Compares close - ref with (window sum of close - ref) / window, i.e. close > SMA
+    on values centred on the last row (see ArrayInfo.centred).
+    """
+    n = info.a.shape[1]
+    centred = info.centred[0]
+    sums = np.subtract(info.csum[window:], info.csum[:-window])
+    sums /= window
+    above = np.greater(centred[window - 1 :], sums)
+    full = info.full_windows(window)
+    if full is None:
+        return _count_rows(above), np.full(len(above), float(n))
+    above &= full
+    return _count_rows(above), _count_rows(full)
+
+
+def advance_decline(
+    close: np.ndarray, volume: np.ndarray, any_nan: bool
+) -> dict[str, np.ndarray]:
+    """Return advancers, decliners, unchanged and up/down volume for rows 1.. ."""
+    diff = np.subtract(close[1:], close[:-1])
+    with np.errstate(invalid="ignore"):
+        up = diff > 0
+        down = diff < 0
+    adv, dec = _count_rows(up), _count_rows(down)
+    pairs = diff.shape[1] - _count_rows(np.isnan(diff)) if any_nan else diff.shape[1]
+    vol = volume[1:]
+    if np.isnan(vol).any():
+        vol = np.where(np.isnan(vol), 0.0, vol)
+    return {
+        "advancers": adv,
+        "decliners": dec,
+        "unchanged": pairs - adv - dec,
+        "up_volume": np.einsum("ij,ij->i", vol, up.astype(np.float64)),
+        "down_volume": np.einsum("ij,ij->i", vol, down.astype(np.float64)),
+    }
+
+
+def breadth_counts(
+    close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Return per-session counts and volumes, additive over disjoint symbol sets."""
+    t, n = close.shape
+    info = ArrayInfo(close)
+    out = {k: np.zeros(t) for k in COUNT_KEYS}
+    if t > 1:
+        for key, values in advance_decline(close, volume, info.any_nan).items():
+            out[key][1:] = values
+    for w in BREADTH_SMA_WINDOWS:
+        if t >= w and n:
+            out[f"above{w}"][w - 1 :], out[f"have{w}"][w - 1 :] = sma_above_counts(
+                info, w
+            )
+    lb = NEW_HIGH_LOOKBACK
+    if t > lb and n:
+        hi = prior_extreme(high, lb, np.maximum)
+        lo = prior_extreme(low, lb, np.minimum)
+        with np.errstate(invalid="ignore"):
+            out["new_highs"][lb:] = _count_rows(high[lb:] >= hi)
+            out["new_lows"][lb:] = _count_rows(low[lb:] <= lo)
+    return out
+
+
+def breadth_columns(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Turn per-session counts into the breadth columns (ratios, A/D, McClellan)."""
+    out = {k: counts[k] for k in ("advancers", "decliners", "unchanged")}
+    out["ad_line"] = np.cumsum(counts["advancers"] - counts["decliners"])
+    for w in BREADTH_SMA_WINDOWS:
+        out[f"pct_above_sma{w}"] = safe_div(
+            PERCENT * counts[f"above{w}"], counts[f"have{w}"]
+        )
+    for k in ("new_highs", "new_lows", "up_volume", "down_volume"):
+        out[k] = counts[k]
+    out["mcclellan_osc"], out["mcclellan_sum"] = mcclellan(
+        counts["advancers"], counts["decliners"]
+    )
+    return out
 
 
 def breadth_arrays(
     close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Compute the per-session breadth columns from (session x symbol) arrays."""
-    t, n = close.shape
-    info = ArrayInfo(close)
-    out = {c: np.zeros(t) for c in BREADTH_COLUMNS}
-    if t > 1:
-        diff = close[1:] - close[:-1]
-        with np.errstate(invalid="ignore"):
-            up = diff > 0
-            down = diff < 0
-        pairs = np.count_nonzero(~np.isnan(diff), axis=1) if info.any_nan else n
-        out["advancers"][1:] = np.count_nonzero(up, axis=1)
-        out["decliners"][1:] = np.count_nonzero(down, axis=1)
-        out["unchanged"][1:] = pairs - out["advancers"][1:] - out["decliners"][1:]
-        vol = volume[1:]
-        if np.isnan(vol).any():
-            vol = np.where(np.isnan(vol), 0.0, vol)
-        out["up_volume"][1:] = np.einsum("ij,ij->i", vol, up.astype(np.float64))
-        out["down_volume"][1:] = np.einsum("ij,ij->i", vol, down.astype(np.float64))
-    out["ad_line"] = np.cumsum(out["advancers"] - out["decliners"])
-    for w in BREADTH_SMA_WINDOWS:
-        col = out[f"pct_above_sma{w}"]
-        col[:] = NAN
-        if t < w:
-            continue
-        sma = info.rolling_mean(w)[w - 1 :]
-        full = info.full_windows(w)
-        with np.errstate(invalid="ignore"):
-            above = _count(close[w - 1 :] > sma, full)
-        have = np.count_nonzero(full, axis=1) if full is not None else n
-        col[w - 1 :] = safe_div(PERCENT * above, np.broadcast_to(have, above.shape))
-    hi = prior_extreme(high, NEW_HIGH_LOOKBACK, np.maximum)[NEW_HIGH_LOOKBACK:]
-    lo = prior_extreme(low, NEW_HIGH_LOOKBACK, np.minimum)[NEW_HIGH_LOOKBACK:]
-    with np.errstate(invalid="ignore"):
-        out["new_highs"][NEW_HIGH_LOOKBACK:] = _count(
-            high[NEW_HIGH_LOOKBACK:] >= hi, None
-        )
-        out["new_lows"][NEW_HIGH_LOOKBACK:] = _count(
-            low[NEW_HIGH_LOOKBACK:] <= lo, None
-        )
-    out["mcclellan_osc"], out["mcclellan_sum"] = mcclellan(
-        out["advancers"], out["decliners"]
-    )
-    return out
+    return breadth_columns(breadth_counts(close, high, low, volume))
 
 
 def breadth_frame(cols: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
@@ -203,18 +252,22 @@ def panel_references(
     last_open: np.ndarray | None,
     emas: dict[int, np.ndarray],
     smas: dict[int, np.ndarray] | None = None,
+    columns: np.ndarray | None = None,
 ) -> list[tuple[str, np.ndarray]]:
     """Return (label, reference per symbol) for the 11 rows given the prior sessions.
 
-    `history` holds the sessions before the last one, `emas` the EMA10/EMA20 values
-    including the last session (NaN where not yet valid), `smas` optional
-    precomputed SMA50/SMA200 values at the last session.
+    `history` holds the sessions before the last one (optionally wider than `last`,
+    with `columns` selecting the symbols), `emas` the EMA10/EMA20 values including
+    the last session (NaN where not yet valid), `smas` optional precomputed
+    SMA50/SMA200 values at the last session (required with `columns`).
     """
-    t, n = history.shape
+    t, n = history.shape[0], last.shape[0]
     blank = np.full(n, NAN)
 
     def lag(k: int) -> np.ndarray:
-        return history[t - k] if 0 < k <= t else blank
+        if not 0 < k <= t:
+            return blank
+        return history[t - k] if columns is None else history[t - k][columns]
 
     rows: list[tuple[str, np.ndarray]] = [("day", lag(1))]
     rows.append(("open", blank if last_open is None else last_open))
@@ -229,12 +282,11 @@ def panel_references(
 
 def panel_emas(close: np.ndarray) -> dict[int, np.ndarray]:
     """Return EMA10 and EMA20 at the last row (NaN below n valid closes)."""
-    info = ArrayInfo(close)
-    out = {}
-    for k in PANEL_EMA_WINDOWS:
-        state, count = ema_last(close, ema_alpha(k), info)
-        out[k] = np.where(count >= k, state, NAN)
-    return out
+    alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
+    states, count = ema_last(close, alphas)
+    return {
+        k: np.where(count >= k, states[i], NAN) for i, k in enumerate(PANEL_EMA_WINDOWS)
+    }
 
 
 def breadth_panel(

@@ -67,11 +67,18 @@ def week_bounds(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _weekly_last(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    out = info.a[ends]
     if not info.any_nan:
-        return info.a[ends]
-    pos = info.last_valid_pos[ends]
-    vals = np.take_along_axis(info.a, np.maximum(pos, 0).astype(np.intp), axis=0)
-    return np.where(pos >= starts[:, None], vals, NAN)
+        return out
+    # Walk back inside each week to the last valid value (weeks have <= 7 sessions).
+    for back in range(1, int((ends - starts).max(initial=0)) + 1):
+        missing = np.isnan(out)
+        if not missing.any():
+            break
+        rows = ends - back
+        ok = (rows >= starts)[:, None] & missing
+        np.copyto(out, info.a[np.maximum(rows, 0)], where=ok)
+    return out
 
 
 def _weekly_first(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -93,6 +100,17 @@ def _weekly_reduce(
     return out
 
 
+def _weekly_sum(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    if not info.any_nan:
+        return _weekly_reduce(info.a, starts, ends, np.add)
+    sums = _weekly_reduce(np.nan_to_num(info.a, nan=0.0), starts, ends, np.add)
+    seen = np.empty(sums.shape, dtype=bool)
+    valid = ~info.nan
+    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        np.logical_or.reduce(valid[s : e + 1], axis=0, out=seen[k])
+    return np.where(seen, sums, NAN)
+
+
 def weekly_arrays(
     arrays: dict[str, np.ndarray], index: pd.DatetimeIndex
 ) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex]:
@@ -110,14 +128,7 @@ def weekly_arrays(
         elif name == "low":
             out[name] = _weekly_reduce(a, starts, ends, np.fmin)
         elif name == "volume":
-            zeroed = np.where(info.nan, 0.0, a) if info.any_nan else a
-            sums = _weekly_reduce(zeroed, starts, ends, np.add)
-            if info.any_nan:
-                seen = _weekly_reduce(
-                    (~info.nan).astype(np.float64), starts, ends, np.add
-                )
-                sums = np.where(seen > 0, sums, NAN)
-            out[name] = sums
+            out[name] = _weekly_sum(info, starts, ends)
         else:
             out[name] = _weekly_last(info, starts, ends)
     return out, pd.DatetimeIndex(index[ends], name="date")

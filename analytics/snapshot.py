@@ -10,7 +10,9 @@ incremental path cannot disagree.
 Universe: the symbols listed in `meta` (in the panel or not: those without data are
 listed with a reason); with no meta, every panel column except the benchmark and the
 sector ETFs. Rankings, stages and breadth cover the universe; rotation covers the
-sector ETFs present in the panel against the benchmark.
+sector ETFs present in the panel against the benchmark. Columns outside the universe
+are not copied out: per-symbol results are computed on the whole panel and selected,
+and breadth counts subtract the (few) outside columns.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from analytics._numeric import (
 )
 from analytics.breadth import (
     BREADTH_COLUMNS,
-    breadth_arrays,
+    breadth_columns,
+    breadth_counts,
     breadth_frame,
     breadth_panel,
     ema_alpha,
@@ -39,7 +42,6 @@ from analytics.breadth import (
     panel_table,
 )
 from analytics.constants import (
-    BAR_FIELDS,
     BREADTH_SMA_WINDOWS,
     DEFAULT_BENCHMARK,
     MCCLELLAN_FAST_ALPHA,
@@ -109,40 +111,48 @@ RANKING_COLUMNS = [
     "excluded_reason",
 ]
 META_COLUMNS = ("sector", "sub_industry")
+WORK_FIELDS = ("close", "high", "low", "volume")
+ROW_FIELDS = ("open", *WORK_FIELDS)
 RS_PRIOR = RS_NEW_HIGH_WINDOW - 1
+STAGE_TAIL_WEEKS = MANSFIELD_WEEKS  # enough weekly history for MA30, slope, SMA52
 
 
 def _normalise_meta(meta: pd.DataFrame | None) -> pd.DataFrame:
-    cols = {c: pd.Series(dtype=object) for c in META_COLUMNS}
+    index = pd.Index([], name="symbol", dtype=object)
     if meta is None or len(meta) == 0 or "symbol" not in meta:
-        return pd.DataFrame(cols, index=pd.Index([], name="symbol"))
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in META_COLUMNS}, index=index
+        )
+    symbols = np.asarray([str(s) for s in meta["symbol"].tolist()], dtype=object)
+    data = {
+        c: (
+            np.asarray(meta[c].tolist(), dtype=object)
+            if c in meta
+            else np.full(len(symbols), None, dtype=object)
+        )
+        for c in META_COLUMNS
+    }
     out = pd.DataFrame(
-        index=pd.Index(meta["symbol"].astype(str).to_numpy(), name="symbol")
-    )
-    for c in META_COLUMNS:
-        out[c] = meta[c].to_numpy(dtype=object) if c in meta else None
+        {c: pd.Series(v, dtype=object) for c, v in data.items()}
+    ).set_axis(pd.Index(symbols, name="symbol", dtype=object))
     return out[~out.index.duplicated(keep="last")]
 
 
-def _select(panel: pd.DataFrame | None, columns: pd.Index, rows: int) -> np.ndarray:
+def _field_array(
+    panel: pd.DataFrame | None, columns: list[str], rows: int
+) -> np.ndarray:
+    """Return a field panel as a float array whose columns follow `columns`."""
     if panel is None:
         return np.full((rows, len(columns)), NAN)
-    if panel.columns.equals(columns):
-        return panel.to_numpy(dtype=np.float64)
-    return panel.reindex(columns=columns).to_numpy(dtype=np.float64)
+    names = [str(c) for c in panel.columns.tolist()]
+    if names != columns:
+        panel = panel.set_axis(names, axis=1).reindex(columns=columns)
+    return panel.to_numpy(dtype=np.float64)
 
 
-def _row_values(row, field: str, symbols: pd.Index) -> np.ndarray:
-    if isinstance(row, pd.DataFrame):
-        src = row[field] if field in row else None
-    else:
-        src = row.get(field) if isinstance(row, Mapping) else None
-    if src is None:
-        return np.full(len(symbols), NAN)
-    src = pd.Series(src)
-    if src.index.equals(symbols):
-        return src.to_numpy(dtype=np.float64)
-    return src.reindex(symbols).to_numpy(dtype=np.float64)
+def _objects(values) -> pd.Series:
+    # Plain object strings: converting thousands of labels to the str dtype costs ms.
+    return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
 
 
 def _session_date(value) -> pd.Timestamp:
@@ -217,89 +227,111 @@ class SnapshotEngine:
         self.bench_symbol = bench_symbol
         self.sector_etfs = dict(SECTOR_ETFS if sector_etfs is None else sector_etfs)
         self.rrg_period, self.rrg_tail = rrg_period, rrg_tail
-        columns = pd.Index(close.columns.astype(str))
+        columns = [str(c) for c in close.columns.tolist()]
+        self.columns = pd.Index(columns, dtype=object)
+        self.pos = pos = {sym: i for i, sym in enumerate(columns)}
         if len(self.meta):
-            listed = self.meta.index
-            self.symbols = pd.Index(
-                [s for s in listed if s in set(columns)], name="symbol"
-            )
-            self.missing = [s for s in listed if s not in set(columns)]
+            listed = self.meta.index.tolist()
+            symbols = [s for s in listed if s in pos]
+            self.missing = [s for s in listed if s not in pos]
         else:
             skip = {bench_symbol, *self.sector_etfs}
-            self.symbols = pd.Index(
-                [s for s in columns if s not in skip], name="symbol"
-            )
+            symbols = [s for s in columns if s not in skip]
             self.missing = []
-        close = close.set_axis(columns, axis=1)
+        self.symbols = pd.Index(np.asarray(symbols, dtype=object), name="symbol")
+        in_panel = np.fromiter((pos[s] for s in symbols), np.intp, len(symbols))
+        outside = np.ones(len(columns), dtype=bool)
+        outside[in_panel] = False
+        if outside.sum() <= len(symbols):
+            # Work on the whole panel (no copies); subtract outside columns from counts.
+            self.take, self.usel, self.uout = None, in_panel, np.flatnonzero(outside)
+        else:
+            self.take, self.usel = in_panel, np.arange(len(symbols))
+            self.uout = np.zeros(0, dtype=np.intp)
         t = len(self.index)
-        self.arr = {}
-        for f in BAR_FIELDS:
-            panel = close if f == "close" else history.get(f)
-            if panel is not None and f != "close":
-                panel = panel.set_axis(pd.Index(panel.columns.astype(str)), axis=1)
-            self.arr[f] = _select(panel, self.symbols, t)
-        self.has_bench = bench_symbol in set(columns)
-        self.bench = (
-            close[bench_symbol].to_numpy(np.float64) if self.has_bench else None
-        )
-        self.rot_symbols = [s for s in self.sector_etfs if s in set(columns)]
-        self.rot_close = close[self.rot_symbols].to_numpy(np.float64)
+        self.arr: dict[str, np.ndarray] = {}
+        full_close = _field_array(close, columns, t)
+        for f in WORK_FIELDS:
+            full = (
+                full_close if f == "close" else _field_array(history.get(f), columns, t)
+            )
+            self.arr[f] = full if self.take is None else full[:, self.take]
+        self.has_bench = bench_symbol in pos
+        self.bench = full_close[:, pos[bench_symbol]] if self.has_bench else None
+        self.rot_symbols = [s for s in self.sector_etfs if s in pos]
+        self.rot_close = full_close[:, [pos[s] for s in self.rot_symbols]]
+        self._known_index: object = None
         self._ytd_cache: dict[int, np.ndarray] = {}
         self._prepare()
 
     # -- settled sessions -------------------------------------------------------------
+    def _u(self, values: np.ndarray) -> np.ndarray:
+        """Select the universe columns (last axis) of a working-width array."""
+        return values[..., self.usel]
+
     def _prepare(self) -> None:
-        c, t, n = self.arr["close"], len(self.index), len(self.symbols)
+        c, t = self.arr["close"], len(self.index)
         self.info = ArrayInfo(c)
-        self.sessions = self.info.valid_count.astype(np.int64)
-        vol = self.arr["volume"]
-        self.bcols = breadth_arrays(c, self.arr["high"], self.arr["low"], vol)
+        self.sessions = self._u(self.info.valid_count).astype(np.int64)
+        fields = [self.arr[f] for f in WORK_FIELDS]
+        counts = breadth_counts(*fields)
+        if len(self.uout):
+            outside = breadth_counts(*(a[:, self.uout] for a in fields))
+            counts = {k: v - outside[k] for k, v in counts.items()}
+        self.bcols = breadth_columns(counts)
         ratio = mcclellan_ratio(self.bcols["advancers"], self.bcols["decliners"])
         self.mc_fast = self.mc_slow = NAN
         for v in ratio.tolist():
             self.mc_fast = _ema_scalar(self.mc_fast, v, MCCLELLAN_FAST_ALPHA)
             self.mc_slow = _ema_scalar(self.mc_slow, v, MCCLELLAN_SLOW_ALPHA)
         osc = self.bcols["mcclellan_osc"]
-        self.mc_sum_raw = (
-            float(np.cumsum(np.where(np.isnan(osc), 0.0, osc))[-1]) if t else 0.0
-        )
+        self.mc_sum_raw = float(np.nansum(osc)) if t else 0.0
         self.ad_last = float(self.bcols["ad_line"][-1]) if t else 0.0
+        n = len(self.symbols)
         if t >= NEW_HIGH_LOOKBACK:
-            self.hi_prior = np.max(self.arr["high"][-NEW_HIGH_LOOKBACK:], axis=0)
-            self.lo_prior = np.min(self.arr["low"][-NEW_HIGH_LOOKBACK:], axis=0)
+            self.hi_prior = self._u(
+                np.max(self.arr["high"][-NEW_HIGH_LOOKBACK:], axis=0)
+            )
+            self.lo_prior = self._u(
+                np.min(self.arr["low"][-NEW_HIGH_LOOKBACK:], axis=0)
+            )
         else:
             self.hi_prior = self.lo_prior = np.full(n, NAN)
         if self.has_bench and t >= RS_PRIOR:
-            rs = safe_div(RS_LINE_SCALE * c[-RS_PRIOR:], self.bench[-RS_PRIOR:, None])
+            tail = self._u(c[-RS_PRIOR:])
+            rs = safe_div(RS_LINE_SCALE * tail, self.bench[-RS_PRIOR:, None])
             self.rs_prior = np.max(rs, axis=0)
         else:
             self.rs_prior = np.full(n, NAN)
-        self.emas = {k: ema_last(c, ema_alpha(k), self.info) for k in PANEL_EMA_WINDOWS}
+        alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
+        states, count = ema_last(c, alphas, self.info)
+        self.ema_states, self.ema_count = self._u(states), self._u(count)
         self._prepare_weeks()
 
     def _prepare_weeks(self) -> None:
-        c, n = self.arr["close"], len(self.symbols)
         bench = self.bench if self.has_bench else np.full(len(self.index), NAN)
-        arrays = {"close": c, "volume": self.arr["volume"], "bench": bench[:, None]}
+        arrays = {
+            "close": self.arr["close"],
+            "volume": self.arr["volume"],
+            "bench": bench[:, None],
+        }
         weekly, self.wk_index = weekly_arrays(arrays, self.index)
-        weekly = {k: (v if k != "bench" else v[:, 0]) for k, v in weekly.items()}
+        weekly["bench"] = weekly["bench"][:, 0]
         self.wk = weekly
         starts, _ = week_bounds(self.index)
         self.last_week_start = int(starts[-1]) if len(starts) else 0
         _, pv, slope = ma_slope_pv(weekly["close"])
         self.run = run_stage_machine(pv, slope)
         if len(self.wk_index) == 0:
-            self.run.state = self.run.before_last = StageState.empty(n)
+            width = self.arr["close"].shape[1]
+            self.run.state = self.run.before_last = StageState.empty(width)
 
     def _ytd(self, year: int) -> np.ndarray:
         if year not in self._ytd_cache:
-            idx = self.index.append(
-                pd.DatetimeIndex([pd.Timestamp(year=year, month=1, day=1)])
-            )
-            padded = np.vstack(
-                [self.arr["close"], np.full((1, len(self.symbols)), NAN)]
-            )
-            self._ytd_cache[year] = ytd_base(padded, idx)
+            jan1 = pd.DatetimeIndex([pd.Timestamp(year=year, month=1, day=1)])
+            c = self._u(self.arr["close"])
+            padded = np.vstack([c, np.full((1, c.shape[1]), NAN)])
+            self._ytd_cache[year] = ytd_base(padded, self.index.append(jan1))
         return self._ytd_cache[year]
 
     # -- newest session -------------------------------------------------------------
@@ -308,55 +340,69 @@ class SnapshotEngine:
         date = _session_date(date)
         if len(self.index) and date <= self.index[-1]:
             raise ValueError(f"{date.date()} is not after the last settled session")
-        x = {f: _row_values(row, f, self.symbols) for f in BAR_FIELDS}
-        close_all = _row_values(
-            row, "close", pd.Index([self.bench_symbol, *self.rot_symbols])
-        )
+        full = {f: self._row_values(row, f) for f in ROW_FIELDS}
+        xw = {f: v if self.take is None else v[self.take] for f, v in full.items()}
+        xu = {f: self._u(v) for f, v in xw.items()}
+        extra = [self.pos.get(s) for s in [self.bench_symbol, *self.rot_symbols]]
+        close_all = np.array([NAN if i is None else full["close"][i] for i in extra])
         xb = close_all[0] if self.has_bench else NAN
-        per = self._per_symbol(date, x, xb)
-        stages, changes = self._stages(date, x, xb)
-        breadth_row, flags, smas = self._breadth_row(x)
+        per = self._per_symbol(date, xu, xb)
+        stages, changes = self._stages(date, xw, xb)
+        breadth_row, flags, smas = self._breadth_row(xw, xu)
         full_index = self.index.append(pd.DatetimeIndex([date]))
         bcols = {k: np.append(self.bcols[k], breadth_row[k]) for k in BREADTH_COLUMNS}
         rankings = self._rankings(per, stages, flags)
+        meta = self._meta_frame()
         out = {
             "rankings": rankings,
             "stages": stages.reset_index(),
             "stage_changes": changes,
             "rotation": self._rotation(full_index, close_all),
             "breadth": breadth_frame(bcols, full_index),
-            "breadth_panel": self._panel(x, smas),
-            "sectors": group_ranking(rankings, None, self._meta_frame(), by="sector"),
-            "industries": group_ranking(
-                rankings, None, self._meta_frame(), by="sub_industry"
-            ),
+            "breadth_panel": self._panel(xu, smas),
+            "sectors": group_ranking(rankings, None, meta, by="sector"),
+            "industries": group_ranking(rankings, None, meta, by="sub_industry"),
         }
         out["info"] = self._info(date, rankings)
         return out
+
+    def _row_values(self, row, field: str) -> np.ndarray:
+        """Return one field of the newest row aligned to the history's columns.
+
+        `row` maps field -> Series indexed by symbol (or an array already in the
+        history's column order); a DataFrame indexed by symbol also works.
+        """
+        src = row.get(field) if isinstance(row, Mapping | pd.DataFrame) else None
+        n = len(self.columns)
+        if src is None:
+            return np.full(n, NAN)
+        if isinstance(src, np.ndarray) and src.shape == (n,):
+            return src.astype(np.float64, copy=False)
+        src = pd.Series(src)
+        if src.index is not self._known_index:
+            if not src.index.equals(self.columns):
+                return src.reindex(self.columns).to_numpy(dtype=np.float64)
+            self._known_index = src.index
+        return src.to_numpy(dtype=np.float64)
 
     def empty_snapshot(self) -> dict[str, pd.DataFrame]:
         """Return the snapshot of a panel without sessions (every symbol: no data)."""
         rankings = missing_rows([*self.symbols, *self.missing], self.meta)
         none = pd.DatetimeIndex([], name="date")
-        stages = current_frame(
-            np.zeros(0, np.int64),
-            StageState.empty(0),
-            dict.fromkeys(
-                ("ma30", "pv", "slope", "mansfield_rs", "volume_ratio"), np.zeros(0)
-            ),
-            pd.Index([], name="symbol"),
+        blank = np.zeros(0)
+        values = dict.fromkeys(
+            ("ma30", "pv", "slope", "mansfield_rs", "volume_ratio"), blank
         )
+        stages = current_frame(
+            np.zeros(0, np.int64), StageState.empty(0), values, pd.Index([])
+        )
+        empty_hist = np.zeros((0, 0), np.int64)
         out = {
             "rankings": rankings,
             "stages": stages.reset_index(),
-            "stage_changes": stage_changes(
-                np.zeros((0, 0), np.int64),
-                np.zeros((0, 0), np.int64),
-                none,
-                pd.Index([]),
-            ),
+            "stage_changes": stage_changes(empty_hist, empty_hist, none, pd.Index([])),
             "rotation": rrg(pd.DataFrame(index=none), pd.Series(dtype=float)),
-            "breadth": breadth_frame({c: np.zeros(0) for c in BREADTH_COLUMNS}, none),
+            "breadth": breadth_frame({c: blank for c in BREADTH_COLUMNS}, none),
             "breadth_panel": breadth_panel(pd.DataFrame(index=none)),
             "sectors": group_ranking(rankings, None, self._meta_frame(), by="sector"),
             "industries": group_ranking(
@@ -373,11 +419,12 @@ class SnapshotEngine:
         self, date: pd.Timestamp, x: dict, xb: float
     ) -> dict[str, np.ndarray]:
         c, t = self.arr["close"], len(self.index)
-        xc = x["close"]
-        n = len(self.symbols)
+        xc, n = x["close"], len(self.symbols)
 
         def lag_return(k: int) -> np.ndarray:
-            return safe_div(xc, c[t - k]) - 1.0 if 0 < k <= t else np.full(n, NAN)
+            if not 0 < k <= t:
+                return np.full(n, NAN)
+            return safe_div(xc, self._u(c[t - k])) - 1.0
 
         out = {return_column(k): lag_return(k) for k in RETURN_WINDOWS}
         out["ret_ytd"] = safe_div(xc, self._ytd(date.year)) - 1.0
@@ -393,20 +440,20 @@ class SnapshotEngine:
             out["rs_new_high"] = rs_t >= self.rs_prior
         return out
 
-    def _breadth_row(self, x: dict) -> tuple[dict, dict, dict]:
+    def _breadth_row(self, xw: dict, xu: dict) -> tuple[dict, dict, dict]:
         c, t = self.arr["close"], len(self.index)
-        xc, n = x["close"], len(self.symbols)
-        prev = c[-1] if t else np.full(n, NAN)
-        d = (xc - prev)[None, :]
+        xc = xu["close"]
+        prev = self._u(c[-1]) if t else np.full(len(xc), NAN)
+        diff = (xc - prev)[None, :]
         with np.errstate(invalid="ignore"):
-            up, down = d > 0, d < 0
+            up, down = diff > 0, diff < 0
         adv = float(np.count_nonzero(up))
         dec = float(np.count_nonzero(down))
-        vol = np.where(np.isnan(x["volume"]), 0.0, x["volume"])[None, :]
+        vol = np.nan_to_num(xu["volume"], nan=0.0)[None, :]
         row = {
             "advancers": adv,
             "decliners": dec,
-            "unchanged": float(np.count_nonzero(~np.isnan(d))) - adv - dec,
+            "unchanged": float(np.count_nonzero(~np.isnan(diff))) - adv - dec,
             "ad_line": self.ad_last + (adv - dec),
             "up_volume": float(np.einsum("ij,ij->i", vol, up.astype(np.float64))[0]),
             "down_volume": float(
@@ -415,7 +462,7 @@ class SnapshotEngine:
         }
         flags, smas = {}, {}
         for w in sorted({*BREADTH_SMA_WINDOWS, *PANEL_SMA_WINDOWS}):
-            smas[w] = sma = window_mean_last(c, xc, w)
+            smas[w] = sma = self._u(window_mean_last(c, xw["close"], w))
             valid = ~np.isnan(sma)
             with np.errstate(invalid="ignore"):
                 above = xc > sma
@@ -425,8 +472,8 @@ class SnapshotEngine:
                 row[f"pct_above_sma{w}"] = pct
                 flags[f"above_sma{w}"] = pd.arrays.BooleanArray(above, ~valid)
         with np.errstate(invalid="ignore"):
-            new_high = x["high"] >= self.hi_prior
-            new_low = x["low"] <= self.lo_prior
+            new_high = xu["high"] >= self.hi_prior
+            new_low = xu["low"] <= self.lo_prior
         row["new_highs"], row["new_lows"] = float(new_high.sum()), float(new_low.sum())
         flags["new_52w_high"], flags["new_52w_low"] = new_high, new_low
         ratio = float(mcclellan_ratio(np.float64(adv), np.float64(dec)))
@@ -440,68 +487,68 @@ class SnapshotEngine:
     def _panel(self, x: dict, smas: dict) -> pd.DataFrame:
         xc = x["close"]
         emas = {}
-        for k, (state, count) in self.emas.items():
-            new_state = ema_update(state, xc, ema_alpha(k))
-            emas[k] = np.where(count + ~np.isnan(xc) >= k, new_state, NAN)
-        refs = panel_references(self.arr["close"], xc, x["open"], emas, smas)
+        valid = self.ema_count + ~np.isnan(xc)
+        for i, k in enumerate(PANEL_EMA_WINDOWS):
+            state = ema_update(self.ema_states[i], xc, ema_alpha(k))
+            emas[k] = np.where(valid >= k, state, NAN)
+        refs = panel_references(
+            self.arr["close"], xc, x["open"], emas, smas, columns=self.usel
+        )
         return panel_table(xc, refs)
 
-    def _stages(self, date: pd.Timestamp, x: dict, xb: float):
-        n, t = len(self.symbols), len(self.index)
+    def _stages(self, date: pd.Timestamp, xw: dict, xb: float):
+        t = len(self.index)
         same = bool(t) and _week_id(date) == _week_id(self.index[-1])
-        wk = self.wk
         nw = len(self.wk_index) - (1 if same else 0)
         state = self.run.before_last if same else self.run.state
-        xc, xv = x["close"], x["volume"]
+        xc, xv = xw["close"][None, :], xw["volume"][None, :]
+        xbench = np.array([[xb]])
         if same:
             rows = slice(self.last_week_start, t)
-            part = {
-                "close": self.arr["close"][rows],
-                "volume": self.arr["volume"][rows],
-                "bench": (
-                    self.bench[rows] if self.has_bench else np.full(t, NAN)[rows]
-                )[:, None],
-            }
+            bench = (
+                self.bench[rows, None] if self.has_bench else np.full((t, 1), NAN)[rows]
+            )
             merged = {
-                "close": np.vstack([part["close"], xc[None, :]]),
-                "volume": np.vstack([part["volume"], xv[None, :]]),
-                "bench": np.vstack([part["bench"], [[xb]]]),
+                "close": np.vstack([self.arr["close"][rows], xc]),
+                "volume": np.vstack([self.arr["volume"][rows], xv]),
+                "bench": np.vstack([bench, xbench]),
             }
         else:
-            merged = {
-                "close": xc[None, :],
-                "volume": xv[None, :],
-                "bench": np.array([[xb]]),
-            }
+            merged = {"close": xc, "volume": xv, "bench": xbench}
         days = pd.DatetimeIndex([date] * merged["close"].shape[0])
         last, _ = weekly_arrays(merged, days)
-        keep = max(MANSFIELD_WEEKS, 40) - 1
-        close_tail = np.vstack([wk["close"][:nw][-keep:], last["close"]])
-        vol_tail = np.vstack([wk["volume"][:nw][-keep:], last["volume"]])
-        bench_tail = np.append(wk["bench"][:nw][-keep:], last["bench"][:, 0])
+        lo = max(nw - (STAGE_TAIL_WEEKS - 1), 0)
+        close_tail = np.vstack([self.wk["close"][lo:nw], last["close"]])
+        vol_tail = np.vstack([self.wk["volume"][lo:nw], last["volume"]])
+        bench_tail = np.append(self.wk["bench"][lo:nw], last["bench"][:, 0])
         ma30, pv, slope = stage_inputs_last(close_tail)
         parts = week_inputs(pv, slope)
         new = stage_step(state, parts.base, parts.untrended, parts.has)
         last_stage = np.where(parts.has, new.stage, NO_STAGE)
+        u = self._u
         values = {
-            "ma30": ma30,
-            "pv": pv,
-            "slope": slope,
-            "mansfield_rs": mansfield_last(
-                close_tail, bench_tail if self.has_bench else None
+            "ma30": u(ma30),
+            "pv": u(pv),
+            "slope": u(slope),
+            "mansfield_rs": u(
+                mansfield_last(close_tail, bench_tail if self.has_bench else None)
             ),
-            "volume_ratio": volume_ratio_last(vol_tail, n),
+            "volume_ratio": u(volume_ratio_last(vol_tail, close_tail.shape[1])),
         }
-        current = current_frame(last_stage, new, values, self.symbols)
-        lo = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
-        hist = np.vstack([self.run.hist[lo:nw], last_stage[None, :]])
-        trans = np.vstack(
-            [
-                self.run.transitions[lo:nw],
-                np.where(new.changed, state.stage, NO_STAGE)[None, :],
-            ]
+        selected = StageState(
+            *(
+                u(getattr(new, f))
+                for f in StageState.__dataclass_fields__
+                if f != "week"
+            ),
+            week=new.week,
         )
-        dates = self.wk_index[lo:nw].append(pd.DatetimeIndex([date]))
+        current = current_frame(u(last_stage), selected, values, self.symbols)
+        first = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
+        hist = np.vstack([u(self.run.hist[first:nw]), u(last_stage)[None, :]])
+        left = np.where(new.changed, state.stage, NO_STAGE)
+        trans = np.vstack([u(self.run.transitions[first:nw]), u(left)[None, :]])
+        dates = self.wk_index[first:nw].append(pd.DatetimeIndex([date]))
         return current, stage_changes(hist, trans, dates, self.symbols)
 
     def _rotation(
@@ -525,9 +572,9 @@ class SnapshotEngine:
         meta = self.meta.reindex(sym)
         frame = pd.DataFrame(
             {
-                "symbol": np.asarray(sym, dtype=object),
-                "sector": meta["sector"].to_numpy(dtype=object),
-                "sub_industry": meta["sub_industry"].to_numpy(dtype=object),
+                "symbol": _objects(sym),
+                "sector": _objects(meta["sector"]),
+                "sub_industry": _objects(meta["sub_industry"]),
                 "rs_score": per["rs_score"],
                 "rs_rating": rating.array,
                 **{k: per[k] for k in RANKING_COLUMNS if k.startswith("ret_")},
@@ -538,7 +585,7 @@ class SnapshotEngine:
                 "sessions": per["sessions"],
             }
         )
-        frame["excluded_reason"] = self._reasons(per, rating)
+        frame["excluded_reason"] = _objects(self._reasons(per, rating))
         if self.missing:
             frame = pd.concat([frame, self._missing_rows()], ignore_index=True)
         frame = frame[RANKING_COLUMNS]
