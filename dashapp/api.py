@@ -385,7 +385,7 @@ def _state(universe: str, as_of: str):
         message = str(exc)
         if message.startswith("unknown universe"):
             raise ApiError(
-                422, "unknown_universe", message, universe=universe
+                404, "unknown_universe", message, universe=universe
             ) from None
         raise ApiError(400, "invalid_parameter", message, parameter="as_of") from None
     except Exception:  # the analytics may be incomplete; never answer 500
@@ -548,14 +548,10 @@ def _weekly(daily: pd.DataFrame) -> pd.DataFrame:
     },
     tabular=True,
     cached=True,
-    statuses=(404, 422),
+    statuses=(404,),
 )
 def bars(symbol: str, timeframe: str, start, end, limit: int, format: str):  # noqa: A002
     """Return the newest `limit` bars in [start, end], oldest first."""
-    if start is not None and end is not None and start > end:
-        raise ApiError(
-            422, "invalid_range", "start is after end", start=str(start), end=str(end)
-        )
     store = current_store()
     if store.symbols_frame([symbol]).empty:
         raise ApiError(404, "unknown_symbol", f"no symbol {symbol}", symbol=symbol)
@@ -595,7 +591,7 @@ def _members(universe: str | None) -> list[str] | None:
         return current_store().universe_symbols(universe)
     except KeyError as exc:
         raise ApiError(
-            422, "unknown_universe", str(exc.args[0]), universe=universe
+            404, "unknown_universe", str(exc.args[0]), universe=universe
         ) from None
 
 
@@ -623,7 +619,7 @@ def _members(universe: str | None) -> list[str] | None:
     response=_table_schema(),
     tabular=True,
     cached=True,
-    statuses=(422,),
+    statuses=(404,),
 )
 def symbols(search: str | None, universe: str | None, limit: int, format: str):  # noqa: A002
     """Return matching symbols with name, kind and GICS sector."""
@@ -656,7 +652,7 @@ def universes(format: str):  # noqa: A002
     params=(P_UNIVERSE, P_AS_OF),
     response={"type": "object", "properties": STATE_META, "required": ["universe"]},
     cached=True,
-    statuses=(422, 503),
+    statuses=(404, 503),
 )
 def market_state_summary(universe: str, as_of: str):
     """Return the summary of the market state."""
@@ -696,7 +692,7 @@ def market_state_summary(universe: str, as_of: str):
     response=_table_schema(**STATE_META, total={"type": "integer"}),
     tabular=True,
     cached=True,
-    statuses=(422, 503),
+    statuses=(404, 503),
 )
 def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noqa: A002
     """Return the ranking table, filtered and sorted."""
@@ -713,7 +709,7 @@ def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noq
         known.update({s.lower(): s for s in sp500()["sector"].unique()})
         if sector.lower() not in known:
             raise ApiError(
-                422,
+                404,
                 "unknown_sector",
                 f"no GICS sector {sector!r}",
                 allowed=sorted(known.values()),
@@ -801,7 +797,7 @@ def _daily_rotation(state) -> pd.DataFrame:
     response=_table_schema(**STATE_META),
     tabular=True,
     cached=True,
-    statuses=(422, 503),
+    statuses=(404, 503),
 )
 def stages(universe: str, as_of: str, stage: int | None, limit: int, format: str):  # noqa: A002
     """Return the stage table of a universe."""
@@ -830,7 +826,7 @@ def stages(universe: str, as_of: str, stage: int | None, limit: int, format: str
     response=_table_schema(**STATE_META, panel={"type": "array", "items": ROW}),
     tabular=True,
     cached=True,
-    statuses=(422, 503),
+    statuses=(404, 503),
 )
 def breadth(universe: str, as_of: str, days: int, format: str):  # noqa: A002
     """Return the breadth series and the 11-row breadth panel."""
@@ -1083,7 +1079,7 @@ def admin_revoke_token(token_id: int):
         "type": "object",
         "properties": {"name": {"type": "string"}, "members": {"type": "integer"}},
     },
-    statuses=(415, 422),
+    statuses=(409, 415),
 )
 def admin_put_universe(name: str, symbols: list[str], label: str | None):
     """Create or replace a universe with exactly these members."""
@@ -1092,7 +1088,7 @@ def admin_put_universe(name: str, symbols: list[str], label: str | None):
     existing = store.list_universes()
     builtin = existing[(existing["name"] == key) & existing["builtin"].astype(bool)]
     if len(builtin):
-        raise ApiError(422, "builtin_universe", f"universe {key!r} is built in")
+        raise ApiError(409, "builtin_universe", f"universe {key!r} is built in")
     count = store.set_universe(key, symbols, label=label)
     log.info("audit: %s set universe %s (%s members)", _actor(), key, count)
     return {"name": key, "members": count}
@@ -1116,14 +1112,14 @@ def admin_put_universe(name: str, symbols: list[str], label: str | None):
         ),
     ),
     response={"type": "object", "properties": {"deleted": {"type": "string"}}},
-    statuses=(404, 422),
+    statuses=(404, 409),
 )
 def admin_delete_universe(name: str):
     """Delete a universe that is not built in."""
     try:
         found = current_store().delete_universe(name)
     except StoreError as exc:
-        raise ApiError(422, "builtin_universe", str(exc)) from None
+        raise ApiError(409, "builtin_universe", str(exc)) from None
     if not found:
         raise ApiError(404, "unknown_universe", f"no universe {name.lower()!r}")
     log.info("audit: %s deleted universe %s", _actor(), name.lower())

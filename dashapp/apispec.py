@@ -18,12 +18,16 @@ from typing import Any
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,11}$"
 UNIVERSE_PATTERN = r"^[A-Za-z0-9_\-]{1,64}(\+[A-Za-z0-9_\-]{1,64}){0,7}$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-DATETIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+# Calendar-exact except 29 February in common years (rejected by the parser).
+_MD = (
+    r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))"
 )
-AS_OF_PATTERN = r"^(now|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2})?)$"
+_YMD = rf"(199[0-9]|20[0-9][0-9]|2100)-{_MD}"
+_HM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+DATE_PATTERN = rf"^{_YMD}$"
+DATETIME_PATTERN = rf"^{_YMD}([T ]{_HM}(:[0-5][0-9])?(Z|[+-]{_HM})?)?$"
+AS_OF_PATTERN = rf"^(now|{_YMD}(T{_HM})?)$"
 TEXT_PATTERN = r"^[A-Za-z0-9 &,.'/()\-]*$"
 INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 NUMBER_RE = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?([eE][-+]?[0-9]{1,3})?")
@@ -181,7 +185,7 @@ def _as_symbol(param: Param, raw: Any) -> str:
         raise _bad(param, "expected a symbol string", raw)
     _check_text(param, raw)
     value = raw.upper()
-    if not SYMBOL_RE.match(value):
+    if not SYMBOL_RE.fullmatch(value):
         raise _bad(param, "expected a symbol like AAPL or BRK.B", raw)
     return value
 
@@ -263,7 +267,7 @@ def parse_params(
         values = [v for v in values if v is not None]
         if len(values) > 1:
             raise _bad(param, "given more than once", values[0])
-        if not values or values[0] == "":
+        if not values:
             if param.required:
                 raise ApiError(
                     400,

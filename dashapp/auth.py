@@ -59,7 +59,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MIN_DISTINCT_CHARS = 5
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-TOKEN_NAME_RE = re.compile(r"^[\w .@-]{1,64}$")
+TOKEN_NAME_RE = re.compile(r"^[A-Za-z0-9_ .@-]{1,64}$")
 TOKEN_PREFIX = "tst_"
 TOKEN_RE = re.compile(r"^tst_[A-Za-z0-9_-]{43}$")
 TOKEN_BYTES = 32
@@ -191,7 +191,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 # ----------------------------------------------------- users and API tokens
 def validate_username(username: str) -> str:
     """Return the username if it is well formed, else raise AuthError."""
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise AuthError(
             "username must be 1-64 characters: letters, digits, _ . @ - "
             "(starting with a letter or digit)"
@@ -272,7 +272,7 @@ def hash_token(token: str) -> str:
 
 def issue_token(store: Store, username: str, name: str) -> tuple[int, str]:
     """Create an API token for a user; return (id, the token shown only once)."""
-    if not isinstance(name, str) or not TOKEN_NAME_RE.match(name):
+    if not isinstance(name, str) or not TOKEN_NAME_RE.fullmatch(name):
         raise AuthError("token name must be 1-64 letters, digits, spaces, _ . @ -")
     user = require_user(store, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
@@ -298,7 +298,7 @@ def clear_token_cache() -> None:
 
 def token_principal(store: Store, token: str) -> Principal | None:
     """Return the principal for a bearer token, or None if unknown/revoked."""
-    if not TOKEN_RE.match(token):
+    if not TOKEN_RE.fullmatch(token):
         return None
     digest = hash_token(token)
     key = (store.url, digest)
@@ -627,7 +627,7 @@ def authenticate(username: str, password: str) -> dict[str, Any] | None:
     store, settings = _store(), _settings()
     ok_input = (
         isinstance(username, str)
-        and USERNAME_RE.match(username)
+        and USERNAME_RE.fullmatch(username)
         and isinstance(password, str)
         and 0 < len(password) <= MAX_PASSWORD_LENGTH
     )
