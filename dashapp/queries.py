@@ -1,10 +1,25 @@
-"""Read-side queries for pages and the REST API (no SQL here: it calls the store)."""
+"""Read-side queries for pages and the REST API (no SQL here: it calls the store).
+
+Everything heavier than a primary-key lookup is cached per data version through
+the app cache (`cached`), so N browser tabs polling the same view cost one
+computation per new bar, not one per tab.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 import pandas as pd
 
-from dashapp.context import current_store
+import analytics
+from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
+from dashapp.context import current_store, extension
+from dashapp.market import MARKET_TZ, parse_as_of
+from dashapp.reference import BENCHMARK, sector_etfs
+from dashapp.store import DEMO_KEY
 
 TABLE_LABELS = {
     "ohlcv_1min": "Minute bars",
@@ -14,8 +29,44 @@ TABLE_LABELS = {
     "users": "Users",
     "error_log": "Logged errors",
 }
+INDEX_SYMBOLS = ("SPY", "QQQ", "IWM", "DIA")
+INTERVALS = ("1m", "D", "W")
+DAILY_MA_WINDOWS = (50, 150, 200)
+WEEKLY_MA_WINDOWS = (10, STAGE_MA_WEEKS)
+CHART_DAILY_SESSIONS = 260  # about one year of candles on the daily chart
+CHART_WEEKS = 156  # three years of candles on the weekly chart
+HISTORY_DAYS = {"D": 800, "W": 5 * 365 + 120}  # enough for SMA200 / MA30 + Mansfield
+SPARK_SESSIONS = 30
+DOLLAR_VOLUME_SESSIONS = 21
+DOLLAR_VOLUME_DAYS = 40
+SESSIONS_LOOKBACK_DAYS = 3 * 365
+SECTOR_HISTORY_DAYS = 460  # 252 sessions + YTD base; RRG needs 60 weeks at most
+RRG_COLUMNS = ["symbol", "date", "rs_ratio", "rs_momentum", "quadrant", "heading"]
+FEED_FRESH_SECONDS = 180
+PRE_OPEN = dt.time(4, 0)
+POST_CLOSE = dt.time(20, 0)
 
 
+# ------------------------------------------------------------------ caching
+def data_version_key(as_of: Any = None) -> str:
+    """Return the data version the market state for `as_of` is keyed by."""
+    key = current_store().data_version().key
+    live = extension("livebars")
+    label, _ts, _minute = parse_as_of(as_of)
+    if label == "now" and live is not None:
+        key += f"-live{live.version}"
+    return key
+
+
+def cached(key: str, compute: Callable[[], Any]) -> Any:
+    """Return `compute()` through the app cache (shared by every session)."""
+    cache = extension("cache")
+    if cache is None:
+        return compute()
+    return cache.get_or_compute(key, compute)
+
+
+# ----------------------------------------------------------------- overview
 def database_overview() -> pd.DataFrame:
     """Return what the database holds: rows, symbols, newest bar, per table."""
     stats = current_store().table_stats()
@@ -27,3 +78,521 @@ def database_overview() -> pd.DataFrame:
 def universes_overview() -> pd.DataFrame:
     """Return universes with member counts and members that have daily data."""
     return current_store().list_universes()
+
+
+def database_overview_cached() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (database_overview, universes_overview), computed once per version."""
+    version = current_store().data_version().key
+    return cached(
+        f"q:overview:{version}", lambda: (database_overview(), universes_overview())
+    )
+
+
+def universe_options() -> list[dict[str, str]]:
+    """Return dropdown options for every universe ("sp500 · 503")."""
+
+    def compute() -> list[dict[str, str]]:
+        frame = current_store().list_universes()
+        return [
+            {"label": f"{r.name} · {int(r.members)}", "value": r.name}
+            for r in frame.itertuples()
+        ]
+
+    return cached(f"q:universes:{current_store().data_version().key}", compute)
+
+
+def stored_sessions(limit: int = 400) -> list[str]:
+    """Return stored sessions (dates with a SPY or sector ETF bar), newest first."""
+
+    def compute() -> list[str]:
+        newest = current_store().data_version().newest_daily
+        if newest is None:
+            return []
+        start = newest - dt.timedelta(days=SESSIONS_LOOKBACK_DAYS)
+        probe = [BENCHMARK, *sector_etfs()["symbol"]]
+        bars = current_store().read_daily(probe, start=start, end=newest)
+        dates = pd.DatetimeIndex(bars["date"].unique()).sort_values(ascending=False)
+        return [d.date().isoformat() for d in dates[:limit]]
+
+    return cached(f"q:sessions:{current_store().data_version().key}", compute)
+
+
+def is_demo() -> bool:
+    """Return True when the database holds generated demo history."""
+    flag = current_store().get_meta(DEMO_KEY)
+    # ingest.demo stores a JSON description; older code stored "1".
+    return bool(flag) and flag.strip().lower() not in ("0", "false", "no")
+
+
+# ------------------------------------------------------------ clock/freshness
+def _calendar():
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar("XNYS")
+
+
+def market_clock(now: pd.Timestamp | None = None) -> dict[str, Any]:
+    """Return the US equity session now (pre/regular/post/closed) and the next open."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    local = now.tz_convert(MARKET_TZ)
+    try:
+        cal = _calendar()
+        day = pd.Timestamp(local.date())
+        if cal.is_session(day):
+            open_, close = cal.session_open(day), cal.session_close(day)
+        else:
+            open_ = close = None
+        nxt = cal.next_open(now) if open_ is None or now >= open_ else open_
+    except Exception:  # calendar unavailable or out of range: fall back to clock
+        open_, close, nxt = None, None, None
+    session = "closed"
+    if open_ is not None:
+        pre = pd.Timestamp.combine(local.date(), PRE_OPEN).tz_localize(MARKET_TZ)
+        post = pd.Timestamp.combine(local.date(), POST_CLOSE).tz_localize(MARKET_TZ)
+        if pre <= now < open_:
+            session = "pre"
+        elif open_ <= now < close:
+            session = "regular"
+        elif close <= now < post:
+            session = "post"
+    return {
+        "session": session,
+        "next_open": None if nxt is None else pd.Timestamp(nxt).tz_convert(MARKET_TZ),
+        "now": local,
+    }
+
+
+def feed_status() -> dict[str, Any]:
+    """Return whether live ingest runs in this process and is connected."""
+    svc = extension("ingest")
+    if svc is None:
+        return {"running": False, "connected": False, "detail": "live feed not running"}
+    status = getattr(svc, "status", None)
+    info = status() if callable(status) else status
+    if isinstance(info, dict):
+        connected = bool(info.get("connected", info.get("ok", False)))
+        return {"running": True, "connected": connected, "detail": info.get("detail")}
+    connected = bool(getattr(svc, "connected", False))
+    return {"running": True, "connected": connected, "detail": None}
+
+
+def freshness(now: pd.Timestamp | None = None) -> dict[str, Any]:
+    """Return the newest stored/live bar times, their age, feed state and demo flag."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    version = current_store().data_version()
+    newest = version.newest_minute
+    live = extension("livebars")
+    live_ms = live.newest_ts() if live is not None and len(live) else None
+    if live_ms is not None:
+        live_ts = pd.Timestamp(live_ms, unit="ms", tz="UTC")
+        newest = live_ts if newest is None or live_ts > newest else newest
+    age = None if newest is None else (now - newest).total_seconds()
+    return {
+        "newest_minute": newest,
+        "newest_daily": version.newest_daily,
+        "age_seconds": age,
+        "fresh": age is not None and age <= FEED_FRESH_SECONDS,
+        "feed": feed_status(),
+        "demo": is_demo(),
+    }
+
+
+# ------------------------------------------------------------- bar helpers
+def _session_of(ts: pd.Timestamp) -> dt.date:
+    return ts.tz_convert(MARKET_TZ).date()
+
+
+def session_minutes(
+    symbols: Sequence[str],
+    session: dt.date,
+    until: pd.Timestamp | None = None,
+    live: bool = True,
+) -> pd.DataFrame:
+    """Return one session's minute bars (plus live in-progress bars when `live`)."""
+    start = pd.Timestamp(session).tz_localize(MARKET_TZ).tz_convert("UTC")
+    end = start + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if until is not None:
+        end = min(end, until.tz_convert("UTC"))
+    bars = current_store().read_minute(list(symbols), start=start, end=end)
+    store = extension("livebars") if live and until is None else None
+    if store is not None and len(store):
+        extra = store.snapshot(list(symbols))
+        extra = extra[(extra["ts"] >= start) & (extra["ts"] <= end)]
+        if len(extra):
+            extra = extra[list(bars.columns)]
+            frames = [f for f in (bars, extra) if len(f)]
+            bars = pd.concat(frames, ignore_index=True)
+            bars = bars.drop_duplicates(["symbol", "ts"], keep="last")
+    return bars.sort_values(["symbol", "ts"], ignore_index=True)
+
+
+def _minute_session(as_of: Any) -> tuple[dt.date | None, pd.Timestamp | None]:
+    """Return the session whose minute bars `as_of` looks at, and the cut-off."""
+    label, ts, is_minute = parse_as_of(as_of)
+    if is_minute:
+        return ts.date(), ts
+    if label != "now":
+        return ts.date(), None
+    newest = current_store().data_version().newest_minute
+    live = extension("livebars")
+    live_ms = live.newest_ts() if live is not None and len(live) else None
+    if live_ms is not None:
+        live_ts = pd.Timestamp(live_ms, unit="ms", tz="UTC")
+        newest = live_ts if newest is None or live_ts > newest else newest
+    return (None if newest is None else _session_of(newest)), None
+
+
+def _day_bars(minutes: pd.DataFrame, session: dt.date) -> pd.DataFrame:
+    if minutes.empty:
+        return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close"])
+    g = minutes.sort_values(["symbol", "ts"]).groupby("symbol", sort=False)
+    bars = g.agg(
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
+    ).reset_index()
+    bars["date"] = pd.Timestamp(session)
+    return bars
+
+
+def daily_with_today(symbols: Sequence[str], as_of: Any, days: int) -> pd.DataFrame:
+    """Return daily bars up to `as_of`, plus an intraday bar built from minutes.
+
+    Same rule as the market-state snapshot: "now" adds the newest minute session
+    when it is newer than the newest daily bar; a minute as-of uses the daily
+    history before that session plus the minutes up to that minute.
+    """
+    label, ts, is_minute = parse_as_of(as_of)
+    store = current_store()
+    if is_minute:
+        session = ts.date()
+        end = session - dt.timedelta(days=1)
+    elif label == "now":
+        session = None
+        end = store.data_version().newest_daily or dt.date.today()
+    else:
+        session, end = None, ts.date()
+    history = store.read_daily(
+        list(symbols), start=end - dt.timedelta(days=days), end=end
+    )
+    if label == "now":
+        minute_session, _ = _minute_session(None)
+        last = history["date"].max() if len(history) else None
+        if minute_session is not None and (
+            last is None or pd.Timestamp(minute_session) > last
+        ):
+            session = minute_session
+    if session is None:
+        return history
+    today = _day_bars(
+        session_minutes(symbols, session, ts if is_minute else None), session
+    )
+    if today.empty:
+        return history
+    cols = [c for c in history.columns if c in today.columns]
+    return pd.concat([history[history["date"] < pd.Timestamp(session)], today[cols]])
+
+
+def _close_panel(bars: pd.DataFrame) -> pd.DataFrame:
+    return analytics.panel_from_bars(bars, "close")
+
+
+# ------------------------------------------------------------ market page
+@dataclass
+class IndexQuote:
+    """One index card: last price, change vs the previous close, sparkline."""
+
+    symbol: str
+    last: float | None = None
+    change: float | None = None
+    pct: float | None = None
+    spark: list[float] = field(default_factory=list)
+    spark_kind: str = "daily"
+
+
+def index_quotes(
+    as_of: Any = None, symbols: Sequence[str] = INDEX_SYMBOLS
+) -> list[IndexQuote]:
+    """Return index cards (SPY, QQQ, IWM, DIA) at `as_of`."""
+    bars = daily_with_today(symbols, as_of, days=SPARK_SESSIONS * 2)
+    session, until = _minute_session(as_of)
+    minutes = session_minutes(symbols, session, until) if session is not None else None
+    out = []
+    for sym in symbols:
+        rows = bars[bars["symbol"] == sym].sort_values("date")
+        quote = IndexQuote(sym)
+        if len(rows):
+            closes = rows["close"].to_numpy(dtype=float)
+            quote.last = float(closes[-1])
+            if len(closes) > 1:
+                quote.change = float(closes[-1] - closes[-2])
+                quote.pct = float(closes[-1] / closes[-2] - 1)
+            quote.spark = closes[-SPARK_SESSIONS:].tolist()
+            last_date = rows["date"].iloc[-1].date()
+            if minutes is not None and session == last_date:
+                mine = minutes[minutes["symbol"] == sym]
+                if len(mine) > 1:
+                    quote.spark = mine["close"].astype(float).tolist()
+                    quote.spark_kind = "intraday"
+        out.append(quote)
+    return out
+
+
+def dollar_volume(symbols: Sequence[str], as_of: Any = None) -> pd.Series:
+    """Return the mean daily dollar volume over the last 21 sessions, by symbol."""
+    bars = daily_with_today(symbols, as_of, days=DOLLAR_VOLUME_DAYS)
+    if bars.empty:
+        return pd.Series(dtype=float)
+    bars = bars.sort_values("date").groupby("symbol").tail(DOLLAR_VOLUME_SESSIONS)
+    dv = bars["close"].astype(float) * bars["volume"].astype(float)
+    return dv.groupby(bars["symbol"]).mean()
+
+
+# ----------------------------------------------------------- sectors page
+def _sector_closes(as_of: Any) -> pd.DataFrame:
+    """Return the close panel of the sector ETFs and SPY (once per data version)."""
+    symbols = [*sector_etfs()["symbol"], BENCHMARK]
+
+    def compute() -> pd.DataFrame:
+        bars = daily_with_today(symbols, as_of, SECTOR_HISTORY_DAYS)
+        return _close_panel(bars)
+
+    return cached(f"q:sector-closes:{as_of}:{data_version_key(as_of)}", compute)
+
+
+def sector_rotation(
+    period: str = "weekly", tail: int = 10, as_of: Any = None
+) -> pd.DataFrame:
+    """Return RRG points of the 11 sector ETFs vs SPY (weekly or daily)."""
+    close = _sector_closes(as_of)
+    if close.empty or BENCHMARK not in close:
+        return pd.DataFrame(columns=RRG_COLUMNS)
+    present = [s for s in sector_etfs()["symbol"] if s in close]
+    return analytics.rrg(close[present], close[BENCHMARK], period=period, tail=tail)
+
+
+def sector_returns(as_of: Any = None) -> pd.DataFrame:
+    """Return returns over every window of the 11 sector ETFs (index = ETF)."""
+    close = _sector_closes(as_of)
+    present = [s for s in sector_etfs()["symbol"] if s in close]
+    if close.empty or not present:
+        return pd.DataFrame()
+    return analytics.returns(close[present]).dropna(how="all")
+
+
+def stage_history(universe: str = "sp500", as_of: Any = None) -> pd.DataFrame:
+    """Return the weeks x symbols stage history of a universe."""
+    store = current_store()
+    members = store.universe_symbols(universe)
+    bars = daily_with_today([*members, BENCHMARK], as_of, HISTORY_DAYS["W"])
+    if bars.empty:
+        return pd.DataFrame()
+    weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))
+    close = weekly["close"]
+    bench = close[BENCHMARK] if BENCHMARK in close else None
+    cols = [s for s in members if s in close]
+    _current, history = analytics.weinstein_stages(
+        close[cols], weekly["volume"][cols], bench
+    )
+    return history
+
+
+# ----------------------------------------------------------- symbol page
+def symbol_info(symbol: str) -> dict[str, Any] | None:
+    """Return the symbols-table row of `symbol` (None when unknown)."""
+    frame = current_store().symbols_frame([symbol])
+    if frame.empty:
+        return None
+    return {k: (None if pd.isna(v) else v) for k, v in frame.iloc[0].to_dict().items()}
+
+
+@dataclass
+class SymbolChart:
+    """Everything the symbol chart draws, already aligned and trimmed."""
+
+    symbol: str
+    interval: str
+    bars: pd.DataFrame
+    mas: dict[str, pd.Series] = field(default_factory=dict)
+    stage_runs: list[tuple[pd.Timestamp, pd.Timestamp, int]] = field(
+        default_factory=list
+    )
+    rs: pd.Series | None = None
+    mansfield: pd.Series | None = None
+    session: dt.date | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _stage_runs(history: pd.Series) -> list[tuple[pd.Timestamp, pd.Timestamp, int]]:
+    """Return (first week end, last week end, stage) for each run of one stage."""
+    values = pd.to_numeric(history, errors="coerce")
+    runs = []
+    start = prev = None
+    current = None
+    for when, stage in values.items():
+        stage = None if pd.isna(stage) else int(stage)
+        if stage != current:
+            if current is not None:
+                runs.append((start, prev, current))
+            start, current = when, stage
+        prev = when
+    if current is not None:
+        runs.append((start, prev, current))
+    return runs
+
+
+def mansfield_series(close_w: pd.Series, bench_w: pd.Series) -> pd.Series:
+    """Return Mansfield RS 100 * (RP / SMA52(RP) - 1) with RP = 100 * C / SPY."""
+    rp = RS_LINE_SCALE * close_w / bench_w.reindex(close_w.index)
+    sma = rp.rolling(MANSFIELD_WEEKS, min_periods=MANSFIELD_WEEKS).mean()
+    return 100.0 * (rp / sma - 1.0)
+
+
+def _figures(symbol: str, weekly: dict, bench_w: pd.Series | None) -> dict[str, Any]:
+    close_w = weekly["close"][symbol]
+    bench_frame = None if bench_w is None else bench_w
+    current, history = analytics.weinstein_stages(
+        weekly["close"][[symbol]], weekly["volume"][[symbol]], bench_frame
+    )
+    row = current.iloc[0].to_dict() if len(current) else {}
+    figs = {k: row.get(k) for k in ("stage", "weeks_in_stage", "pv", "slope")}
+    figs["mansfield_rs"] = row.get("mansfield_rs")
+    figs["volume_ratio"] = row.get("volume_ratio")
+    figs["ma30"] = row.get("ma30")
+    figs["history"] = history[symbol] if symbol in history else pd.Series(dtype=float)
+    figs["weekly_close"] = close_w
+    return figs
+
+
+def symbol_chart(symbol: str, interval: str = "D", as_of: Any = None) -> SymbolChart:
+    """Return bars, moving averages, stage runs and RS lines for one symbol."""
+    interval = interval if interval in INTERVALS else "D"
+    if interval == "1m":
+        return _intraday_chart(symbol, as_of)
+    bars = daily_with_today([symbol, BENCHMARK], as_of, HISTORY_DAYS[interval])
+    panels = analytics.panels_from_bars(bars)
+    close = panels["close"]
+    if close.empty or symbol not in close or close[symbol].isna().all():
+        return SymbolChart(symbol, interval, pd.DataFrame())
+    weekly = analytics.weekly_bars(panels)
+    bench_w = weekly["close"][BENCHMARK] if BENCHMARK in weekly["close"] else None
+    figs = _figures(symbol, weekly, bench_w)
+    if interval == "W":
+        src = {k: v[symbol] for k, v in weekly.items()}
+        windows, prefix, keep = WEEKLY_MA_WINDOWS, "MA {}w", CHART_WEEKS
+        bench = bench_w
+    else:
+        src = {k: v[symbol] for k, v in panels.items()}
+        windows, prefix, keep = DAILY_MA_WINDOWS, "SMA {}", CHART_DAILY_SESSIONS
+        bench = close[BENCHMARK] if BENCHMARK in close else None
+    frame = pd.DataFrame(src).dropna(subset=["close"])
+    frame.index.name = "x"
+    mas = {
+        prefix.format(n): frame["close"].rolling(n, min_periods=n).mean().tail(keep)
+        for n in windows
+    }
+    rs = None
+    if bench is not None:
+        rs = (RS_LINE_SCALE * frame["close"] / bench.reindex(frame.index)).tail(keep)
+    mansfield = None
+    if bench_w is not None:
+        mansfield = mansfield_series(weekly["close"][symbol].dropna(), bench_w)
+    shown = frame.tail(keep)
+    first = shown.index[0] if len(shown) else None
+    runs = [
+        r for r in _stage_runs(figs.pop("history")) if first is None or r[1] >= first
+    ]
+    figs.update(_price_figures(frame, panels, symbol))
+    chart = SymbolChart(symbol, interval, shown.reset_index(), mas, runs, rs, None)
+    if mansfield is not None and first is not None:
+        chart.mansfield = mansfield[mansfield.index >= first - pd.Timedelta(days=7)]
+    chart.figures = figs
+    return chart
+
+
+def _price_figures(frame: pd.DataFrame, panels: dict, symbol: str) -> dict[str, Any]:
+    daily = panels["close"][symbol].dropna()
+    out: dict[str, Any] = {"last": None, "change": None, "pct": None}
+    if len(daily):
+        out["last"] = float(daily.iloc[-1])
+        out["date"] = daily.index[-1].date()
+    if len(daily) > 1:
+        out["change"] = float(daily.iloc[-1] - daily.iloc[-2])
+        out["pct"] = float(daily.iloc[-1] / daily.iloc[-2] - 1)
+    year = daily.tail(252)
+    highs = panels["high"][symbol].dropna().tail(252)
+    lows = panels["low"][symbol].dropna().tail(252)
+    if len(year):
+        out["high_52w"] = float(highs.max()) if len(highs) else None
+        out["low_52w"] = float(lows.min()) if len(lows) else None
+        if out["high_52w"]:
+            out["from_high"] = out["last"] / out["high_52w"] - 1
+    return out
+
+
+def _intraday_chart(symbol: str, as_of: Any) -> SymbolChart:
+    session, until = _minute_session(as_of)
+    if session is None:
+        return SymbolChart(symbol, "1m", pd.DataFrame())
+    bars = session_minutes([symbol], session, until)
+    return SymbolChart(symbol, "1m", intraday_frame(bars), session=session)
+
+
+def intraday_frame(bars: pd.DataFrame) -> pd.DataFrame:
+    """Return minute bars with `x` = bar start as New York wall-clock text."""
+    if bars.empty:
+        return pd.DataFrame(columns=["x", "open", "high", "low", "close", "volume"])
+    local = pd.to_datetime(bars["ts"], utc=True).dt.tz_convert(MARKET_TZ)
+    frame = bars[["open", "high", "low", "close", "volume"]].astype(float)
+    frame.insert(0, "x", local.dt.strftime("%Y-%m-%d %H:%M"))
+    return frame.reset_index(drop=True)
+
+
+def intraday_since(symbol: str, session: dt.date, since_x: str | None) -> pd.DataFrame:
+    """Return the session's minute bars from the bar at `since_x` (inclusive) on."""
+    start = None
+    if since_x:
+        start = pd.Timestamp(since_x).tz_localize(MARKET_TZ).tz_convert("UTC")
+    bars = session_minutes([symbol], session)
+    if start is not None and len(bars):
+        bars = bars[bars["ts"] >= start]
+    return intraday_frame(bars)
+
+
+def intraday_session(as_of: Any = None) -> dt.date | None:
+    """Return the session the 1-minute chart shows for `as_of`."""
+    return _minute_session(as_of)[0]
+
+
+__all__ = [
+    "INDEX_SYMBOLS",
+    "INTERVALS",
+    "IndexQuote",
+    "SymbolChart",
+    "cached",
+    "data_version_key",
+    "database_overview",
+    "database_overview_cached",
+    "dollar_volume",
+    "feed_status",
+    "freshness",
+    "index_quotes",
+    "intraday_frame",
+    "intraday_session",
+    "intraday_since",
+    "is_demo",
+    "market_clock",
+    "mansfield_series",
+    "sector_returns",
+    "sector_rotation",
+    "session_minutes",
+    "stage_history",
+    "stored_sessions",
+    "symbol_chart",
+    "symbol_info",
+    "universe_options",
+    "universes_overview",
+]

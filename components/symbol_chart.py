@@ -1,0 +1,244 @@
+"""The symbol page chart: candles + volume (+ MAs, stage shading, RS / Mansfield).
+
+Trace order is fixed so the live intraday chart can be patched in place:
+`data[0]` is the candlestick, `data[1]` the volume bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Patch
+
+from components.theme import (
+    ACCENT,
+    DOWN,
+    MUTED,
+    STAGE_COLORS,
+    STAGE_NAMES,
+    STAGE_SHADE_OPACITY,
+    UP,
+    axis_ref,
+    base_layout,
+    empty_figure,
+    new_figure,
+    stacked_axes,
+)
+
+OHLC = ("open", "high", "low", "close")
+MA_COLORS = ("#2c7be5", "#e0a100", "#6f42c1")
+VOLUME_COLOR = "rgba(128,128,128,0.45)"
+WEEK_SPAN = pd.Timedelta(days=6)
+
+
+def _x(values: pd.Series | pd.Index) -> list[str]:
+    """Return category labels: dates as YYYY-MM-DD, minute bars as given."""
+    values = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").tolist()
+    return values.astype(str).tolist()
+
+
+def stage_shapes(runs: Sequence[tuple], x: Sequence[str], weekly: bool) -> list[dict]:
+    """Return one shaded band per stage run, in category positions of `x`.
+
+    A run (first week, last week, stage) covers, on a daily chart, the sessions
+    from the Monday of its first week to the end of its last week.
+    """
+    if not runs or not len(x):
+        return []
+    dates = pd.DatetimeIndex(pd.to_datetime(list(x)))
+    shapes = []
+    for start, end, stage in runs:
+        if stage not in STAGE_COLORS:
+            continue
+        first = pd.Timestamp(start) - (pd.Timedelta(0) if weekly else WEEK_SPAN)
+        lo = int(dates.searchsorted(first, side="left"))
+        hi = int(dates.searchsorted(pd.Timestamp(end), side="right")) - 1
+        if hi < lo:
+            continue
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": lo - 0.5,
+                "x1": hi + 0.5,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": STAGE_COLORS[stage],
+                "opacity": STAGE_SHADE_OPACITY,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": STAGE_NAMES[stage],
+            }
+        )
+    return shapes
+
+
+def candle_traces(bars: pd.DataFrame, name: str = "") -> list[go.BaseTraceType]:
+    """Return [candlestick, volume bars] for bars with x/open/high/low/close/volume."""
+    x = _x(bars["x"])
+    candle = go.Candlestick(
+        x=x,
+        open=bars["open"].tolist(),
+        high=bars["high"].tolist(),
+        low=bars["low"].tolist(),
+        close=bars["close"].tolist(),
+        name=name or "Price",
+        increasing={"line": {"color": UP}, "fillcolor": UP},
+        decreasing={"line": {"color": DOWN}, "fillcolor": DOWN},
+        showlegend=False,
+        **axis_ref(0),
+    )
+    volume = go.Bar(
+        x=x,
+        y=bars["volume"].tolist(),
+        name="Volume",
+        marker={"color": VOLUME_COLOR},
+        showlegend=False,
+        hovertemplate="Volume %{y:,.0f}<extra></extra>",
+        **axis_ref(1),
+    )
+    return [candle, volume]
+
+
+def _stage_legend() -> dict:
+    text = "  ".join(
+        f"<span style='color:{STAGE_COLORS[s]}'>■</span> {STAGE_NAMES[s]}"
+        for s in STAGE_COLORS
+    )
+    return {
+        "text": text,
+        "x": 1,
+        "y": 1.0,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 11},
+    }
+
+
+def symbol_figure(
+    symbol: str,
+    bars: pd.DataFrame,
+    interval: str = "D",
+    mas: dict[str, pd.Series] | None = None,
+    stage_runs: Sequence[tuple] = (),
+    rs: pd.Series | None = None,
+    mansfield: pd.Series | None = None,
+    height: int = 640,
+) -> go.Figure:
+    """Return the symbol chart for interval "1m", "D" or "W"."""
+    if bars is None or bars.empty:
+        text = (
+            f"No minute bars for {symbol} in this session"
+            if interval == "1m"
+            else f"No daily bars for {symbol} yet"
+        )
+        return empty_figure(text, height=360)
+    intraday = interval == "1m"
+    heights = [0.75, 0.25] if intraday else [0.6, 0.15, 0.25]
+    axes = stacked_axes(heights, secondary=[] if intraday else [2], x_type="category")
+    fig = new_figure(data=candle_traces(bars, symbol), **axes)
+    x = _x(bars["x"])
+    for i, (label, series) in enumerate((mas or {}).items()):
+        fig.add_trace(
+            go.Scatter(
+                x=_x(series.index),
+                y=series.tolist(),
+                name=label,
+                mode="lines",
+                line={"width": 1.3, "color": MA_COLORS[i % len(MA_COLORS)]},
+                hovertemplate=label + " %{y:.2f}<extra></extra>",
+                **axis_ref(0),
+            )
+        )
+    if not intraday:
+        _add_rs(fig, rs, mansfield, set(x))
+        shapes = stage_shapes(stage_runs, x, interval == "W")
+        fig.update_layout(
+            shapes=shapes, annotations=[_stage_legend()] if shapes else []
+        )
+    fig.update_layout(
+        xaxis={"rangeslider": {"visible": False}, "nticks": 10},
+        yaxis={"title": {"text": "Price"}},
+        yaxis2={"title": {"text": "Vol"}, "showticklabels": False},
+    )
+    return base_layout(
+        fig,
+        height=height if not intraday else int(height * 0.8),
+        legend={"orientation": "h", "y": 1.06, "x": 0},
+        hovermode="x",
+        uirevision=f"{symbol}-{interval}",
+        margin={"l": 56, "r": 56, "t": 40, "b": 24},
+    )
+
+
+def _add_rs(
+    fig: go.Figure, rs: pd.Series | None, mansfield: pd.Series | None, x: set[str]
+) -> None:
+    if rs is not None and len(rs):
+        fig.add_trace(
+            go.Scatter(
+                x=_x(rs.index),
+                y=rs.tolist(),
+                name="RS line vs SPY",
+                mode="lines",
+                line={"color": ACCENT, "width": 1.3},
+                hovertemplate="RS %{y:.2f}<extra></extra>",
+                **axis_ref(2),
+            )
+        )
+    if mansfield is not None and len(mansfield):
+        labels = _x(mansfield.index)
+        keep = [i for i, label in enumerate(labels) if label in x]
+        fig.add_trace(
+            go.Scatter(
+                x=[labels[i] for i in keep],
+                y=[mansfield.iloc[i] for i in keep],
+                name="Mansfield RS (weekly)",
+                mode="lines",
+                line={"color": MUTED, "width": 1.3, "shape": "hv"},
+                hovertemplate="Mansfield %{y:.1f}<extra></extra>",
+                connectgaps=True,
+                **axis_ref(2, secondary=True, rows=3),
+            )
+        )
+    fig.update_layout(
+        yaxis3={"title": {"text": "RS"}},
+        yaxis6={"title": {"text": "Mansfield"}, "zeroline": True},
+    )
+
+
+def intraday_patch(
+    new: pd.DataFrame, count: int, last_x: str | None
+) -> tuple[Patch, int, str | None]:
+    """Return a Patch that updates the last candle and appends newer ones.
+
+    `new` holds minute bars from the last drawn bar (`last_x`) on; the figure
+    has `count` candles. Returns (patch, new count, new last x).
+    """
+    patch = Patch()
+    if new is None or new.empty:
+        return patch, count, last_x
+    new = new.reset_index(drop=True)
+    if last_x is not None and count > 0 and new["x"].iloc[0] == last_x:
+        i = count - 1
+        for col in OHLC:
+            patch["data"][0][col][i] = float(new[col].iloc[0])
+        patch["data"][1]["y"][i] = float(new["volume"].iloc[0])
+        new = new.iloc[1:]
+    if len(new):
+        xs = new["x"].astype(str).tolist()
+        patch["data"][0]["x"].extend(xs)
+        for col in OHLC:
+            patch["data"][0][col].extend(new[col].astype(float).tolist())
+        patch["data"][1]["x"].extend(xs)
+        patch["data"][1]["y"].extend(new["volume"].astype(float).tolist())
+        last_x = xs[-1]
+    return patch, count + len(new), last_x

@@ -1,0 +1,159 @@
+"""Shared page plumbing: poll components, version-keyed rendering, control options.
+
+Every live page follows one pattern: a `dcc.Interval` ticks, the callback
+computes the view key (page + params + data version) and returns `no_update`
+(HTTP 204) when it equals the key of what the browser already shows (kept in a
+small `dcc.Store`). Otherwise it renders through the app cache, so each view is
+built once per data version and shared by every tab.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dash import MATCH, Input, Output, State, callback, clientside_callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from components.cards import error_state
+from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
+from dashapp import queries
+from dashapp.market import BadRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_MS = 5000
+SESSION_OPTIONS_LIMIT = 400
+
+
+def poll_ms() -> int:
+    """Return the polling interval from settings (5 s when no app is active)."""
+    try:
+        from dashapp.context import current_settings
+
+        return int(current_settings().poll_seconds * 1000)
+    except (RuntimeError, KeyError, AttributeError, TypeError):
+        return DEFAULT_POLL_MS
+
+
+def poll_components(page: str, interval_ms: int | None = None) -> html.Div:
+    """Return the page's Interval, last-rendered-version Store and URL-sync Store."""
+    return html.Div(
+        [
+            dcc.Interval(id=f"{page}-poll", interval=interval_ms or poll_ms()),
+            dcc.Store(id=f"{page}-version"),
+            dcc.Store(id=f"{page}-url"),
+        ],
+        hidden=True,
+    )
+
+
+def view_key(page: str, params: dict[str, Any]) -> str:
+    """Return page + params + data version: equal keys render identically."""
+    parts = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    return f"{page}|{parts}|{queries.data_version_key(params.get('as_of'))}"
+
+
+def render_view(
+    page: str,
+    params: dict[str, Any],
+    last: str | None,
+    build: Callable[..., Sequence[Any]],
+    n_outputs: int,
+) -> tuple:
+    """Return (*outputs, key): no_update when unchanged, an error state on failure.
+
+    The first output of every page callback is its status area, which is where
+    errors are shown; the other outputs keep what they showed.
+    """
+    from dash import no_update
+
+    try:
+        key = view_key(page, params)
+    except BadRequest as exc:
+        return (
+            error_state(str(exc), "Bad request"),
+            *[no_update] * (n_outputs - 1),
+            None,
+        )
+    except Exception as exc:  # database down: say so and keep polling
+        log.warning("%s: data version unavailable: %s", page, exc)
+        return (error_state(exc), *[no_update] * (n_outputs - 1), None)
+    if key == last:
+        raise PreventUpdate
+    try:
+        outputs = queries.cached(f"view:{key}", lambda: tuple(build(**params)))
+    except BadRequest as exc:
+        return (
+            error_state(str(exc), "Bad request"),
+            *[no_update] * (n_outputs - 1),
+            None,
+        )
+    except Exception as exc:
+        log.exception("%s: rendering failed", page)
+        return (
+            error_state(exc, "Could not render this view"),
+            *[no_update] * (n_outputs - 1),
+            None,
+        )
+    return (*outputs, key)
+
+
+def view_params(universe: Any, session: Any, time: Any, **extra: Any) -> dict[str, Any]:
+    """Return the normalised view parameters shared by every page."""
+    return {
+        "universe": clean_universe(universe),
+        "as_of": as_of_value(session, time),
+        **extra,
+    }
+
+
+def control_inputs(page: str) -> list[Input]:
+    """Return the universe / as-of / minute Inputs of a page's controls."""
+    return [
+        Input(cid("universe", page), "value"),
+        Input(cid("asof", page), "value"),
+        Input(cid("time", page), "value"),
+    ]
+
+
+def register_url_sync(
+    page: str, names: Sequence[str], inputs: Sequence[Input], defaults: dict
+) -> None:
+    """Register the clientside callback that mirrors a page's controls into its URL."""
+    clientside_callback(
+        url_sync_js(names, defaults), Output(f"{page}-url", "data"), *inputs
+    )
+
+
+# One callback fills the universe and session options of whichever page is shown.
+@callback(
+    Output(cid("universe", MATCH), "options"),
+    Output(cid("asof", MATCH), "options"),
+    Input(cid("asof", MATCH), "id"),
+    State(cid("universe", MATCH), "value"),
+    State(cid("asof", MATCH), "value"),
+)
+def fill_control_options(_id: Any, universe: Any, session: Any) -> tuple[list, list]:
+    """Load the universe list and stored sessions into the pickers."""
+    try:
+        universes = queries.universe_options()
+        sessions = queries.stored_sessions(SESSION_OPTIONS_LIMIT)
+    except Exception as exc:  # database down: keep the current choices
+        log.warning("control options unavailable: %s", exc)
+        raise PreventUpdate from exc
+    if universe and universe not in {o["value"] for o in universes}:
+        universes = [{"label": f"{universe} (unknown)", "value": universe}, *universes]
+    options = [{"label": "Now (live)", "value": NOW}]
+    options += [{"label": s, "value": s} for s in sessions]
+    if session and session != NOW and session not in sessions:
+        options.append({"label": f"{session} (not stored)", "value": session})
+    return universes, options
+
+
+clientside_callback(
+    "function(session){ return window.dash_clientside.tickstock.toggleTime(session); }",
+    Output(cid("time", MATCH), "disabled"),
+    Input(cid("asof", MATCH), "value"),
+)

@@ -1,0 +1,285 @@
+"""Market (/): session, freshness, index cards, breadth, sector treemap, data."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from components.cards import (
+    breadth_tiles,
+    empty_state,
+    error_state,
+    freshness_line,
+    index_card,
+    session_badge,
+    snapshot_line,
+)
+from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
+from components.figures import gauges_figure, treemap_figure
+from components.tables import simple_table
+from components.theme import WINDOW_LABELS
+from dashapp import queries
+from dashapp.market import market_state
+from pages._common import (
+    control_inputs,
+    poll_components,
+    register_url_sync,
+    render_view,
+    view_params,
+)
+
+PAGE = "market"
+dash.register_page(
+    __name__, path="/", name="Market", order=0, title="TickStock — Market"
+)
+
+HEADERS = {
+    "label": "What",
+    "table": "Table",
+    "rows": "Rows",
+    "symbols": "Symbols",
+    "newest": "Newest bar (UTC)",
+}
+UNIVERSE_HEADERS = {
+    "name": "Universe",
+    "label": "Description",
+    "builtin": "Built-in",
+    "members": "Members",
+    "with_data": "With daily data",
+}
+TREEMAP_WINDOWS = ("ret_1d", "ret_5d", "ret_21d", "ret_63d", "ret_ytd")
+DEFAULT_WINDOW = "ret_1d"
+
+
+def _card(header: Any, body: Any, **kwargs: Any) -> dbc.Card:
+    return dbc.Card(
+        [dbc.CardHeader(header), dbc.CardBody(body, **kwargs)], className="h-100"
+    )
+
+
+def layout(
+    universe: str = DEFAULT_UNIVERSE,
+    as_of: str = NOW,
+    window: str = DEFAULT_WINDOW,
+    poll_ms: int | None = None,
+    **_kwargs: Any,
+) -> html.Div:
+    """Return the Market page skeleton; the poll callback fills it."""
+    window = window if window in TREEMAP_WINDOWS else DEFAULT_WINDOW
+    window_picker = dbc.RadioItems(
+        id="market-window",
+        options=[{"label": WINDOW_LABELS[w], "value": w} for w in TREEMAP_WINDOWS],
+        value=window,
+        inline=True,
+        className="small",
+        inputClassName="me-1",
+    )
+    return html.Div(
+        [
+            page_header("Market", PAGE),
+            controls_bar(PAGE, universe, as_of),
+            html.Div(
+                [
+                    html.Div(id="market-clock", className="d-inline"),
+                    html.Small(id="market-age", className="me-2"),
+                ],
+                className="mb-2",
+            ),
+            dbc.Row(id="market-indices", className="g-2 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _card(
+                            "Breadth",
+                            dcc.Graph(
+                                id="market-gauges",
+                                config={"displayModeBar": False},
+                                style={"height": "210px"},
+                            ),
+                            className="p-1",
+                        ),
+                        xs=12,
+                        lg=5,
+                        className="mb-2",
+                    ),
+                    dbc.Col(dbc.Row(id="market-breadth", className="g-2"), xs=12, lg=7),
+                ],
+                className="g-2 mb-2",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        html.Div(
+                            [
+                                html.Span(
+                                    "Sectors → stocks (size: $ volume, colour: return)"
+                                ),
+                                window_picker,
+                            ],
+                            className="d-flex flex-wrap justify-content-between gap-2",
+                        )
+                    ),
+                    dbc.CardBody(
+                        dcc.Loading(
+                            dcc.Graph(
+                                id="market-treemap",
+                                config={"displayModeBar": False},
+                                style={"height": "520px"},
+                            ),
+                            delay_show=400,
+                        ),
+                        className="p-1",
+                    ),
+                ],
+                className="mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _card("Data", html.Div(id="home-db", children="Loading…")),
+                        xs=12,
+                        lg=7,
+                        className="mb-2",
+                    ),
+                    dbc.Col(
+                        _card(
+                            "Universes",
+                            html.Div(id="home-universes", children="Loading…"),
+                        ),
+                        xs=12,
+                        lg=5,
+                        className="mb-2",
+                    ),
+                ],
+                className="g-2",
+            ),
+            dcc.Store(id="market-newest"),
+            # Ticked by the market callback when the data version moves.
+            dcc.Interval(id="home-poll", disabled=True),
+            poll_components(PAGE, poll_ms),
+        ]
+    )
+
+
+def build_market(
+    universe: str, as_of: str, window: str, clock: str, feed: str
+) -> tuple:
+    """Render every Market output for one universe / as-of / data version."""
+    state = market_state(universe, as_of)
+    fresh = queries.freshness()
+    rankings = state.rankings
+    breadth = state.breadth
+    last = breadth.iloc[-1].to_dict() if len(breadth) else {}
+    quotes = queries.index_quotes(as_of)
+    cards = [dbc.Col(index_card(q), xs=6, md=3) for q in quotes]
+    priced = (
+        rankings[rankings[window].notna()] if window in rankings else rankings.iloc[:0]
+    )
+    if priced.empty:
+        treemap = treemap_figure(None)
+    else:
+        dv = queries.dollar_volume(priced["symbol"].tolist(), as_of)
+        treemap = treemap_figure(priced, dv, window)
+    status = snapshot_line(state, queries.is_demo())
+    if not len(breadth) and rankings.empty:
+        status = [*status, empty_state()]
+    newest = fresh["newest_minute"]
+    return (
+        status,
+        freshness_line(fresh),
+        cards,
+        gauges_figure(last),
+        breadth_tiles(last),
+        treemap,
+        None if newest is None else newest.isoformat(),
+    )
+
+
+@callback(
+    Output("market-status", "children"),
+    Output("market-clock", "children"),
+    Output("market-indices", "children"),
+    Output("market-gauges", "figure"),
+    Output("market-breadth", "children"),
+    Output("market-treemap", "figure"),
+    Output("market-newest", "data"),
+    Output("market-version", "data"),
+    Output("home-poll", "n_intervals"),
+    Input("market-poll", "n_intervals"),
+    *control_inputs(PAGE),
+    Input("market-window", "value"),
+    State("market-version", "data"),
+)
+def refresh_market(_n, universe, session, time_, window, last):
+    """Re-render the Market page when the data version (or a control) moved."""
+    try:
+        clock = queries.market_clock()
+        feed = queries.feed_status()
+    except Exception:  # a broken ingest extension must not break the page
+        clock, feed = {"session": "closed"}, {}
+    feed_state = (
+        "off" if not feed.get("running") else "up" if feed.get("connected") else "down"
+    )
+    params = view_params(universe, session, time_, window=window or DEFAULT_WINDOW)
+    params.update(clock=clock["session"], feed=feed_state)
+    status, fresh, *rest, key = render_view(
+        PAGE, params, last, build_market, n_outputs=7
+    )
+    clock_line = session_badge(clock)
+    if fresh is not dash.no_update:
+        clock_line = [*clock_line, *fresh]
+    tick = int(time.time() * 1000) % 1_000_000_000 if key else dash.no_update
+    return (status, clock_line, *rest, key, tick)
+
+
+@callback(
+    Output("home-db", "children"),
+    Output("home-universes", "children"),
+    Input("home-poll", "n_intervals"),
+    prevent_initial_call=True,
+)
+def refresh_home(_n):
+    """Render the per-table overview and universe counts (once per data version)."""
+    try:
+        overview, unis = queries.database_overview_cached()
+    except Exception as exc:  # database down: say so, keep polling
+        msg = error_state(exc)
+        return msg, msg
+    return (
+        simple_table(overview, HEADERS, id="home-db-table"),
+        simple_table(unis, UNIVERSE_HEADERS, id="home-universes-table"),
+    )
+
+
+# The age of the newest bar ticks in the browser: no server work per second.
+clientside_callback(
+    """
+    function(_n, newest) {
+        if (!newest) { return ''; }
+        var age = (Date.now() - Date.parse(newest)) / 1000;
+        var text = age < 120 ? Math.round(age) + ' s' : age < 7200 ?
+            Math.round(age / 60) + ' min' : age < 172800 ?
+            Math.round(age / 3600) + ' h' : Math.round(age / 86400) + ' days';
+        return 'newest bar ' + text + ' ago';
+    }
+    """,
+    Output("market-age", "children"),
+    Input("market-poll", "n_intervals"),
+    Input("market-newest", "data"),
+)
+clientside_callback(
+    "function(click){ return window.dash_clientside.tickstock.plotToSymbol(click); }",
+    Output("nav-location", "pathname", allow_duplicate=True),
+    Input("market-treemap", "clickData"),
+    prevent_initial_call=True,
+)
+register_url_sync(
+    PAGE,
+    ["universe", "as_of", "_time", "window"],
+    [*control_inputs(PAGE), Input("market-window", "value")],
+    {"universe": DEFAULT_UNIVERSE, "window": DEFAULT_WINDOW},
+)

@@ -1,0 +1,233 @@
+"""Sectors (/sectors): RRG of the sector ETFs vs SPY, sector returns, group rankings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from components.cards import empty_state, frame_records, snapshot_line
+from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
+from components.figures import rrg_figure, sector_perf_figure
+from components.grids import data_grid, group_column_defs
+from dashapp import queries
+from dashapp.market import market_state
+from dashapp.reference import sector_etfs
+from pages._common import (
+    control_inputs,
+    poll_components,
+    register_url_sync,
+    render_view,
+    view_params,
+)
+
+PAGE = "sectors"
+PERIODS = ("weekly", "daily")
+DEFAULT_PERIOD = "weekly"
+DEFAULT_TAIL = 10
+MAX_TAIL = 26
+dash.register_page(
+    __name__, path="/sectors", name="Sectors", order=20, title="TickStock — Sectors"
+)
+
+
+def _int(value: Any, default: int, lo: int, hi: int) -> int:
+    try:
+        return min(max(int(value), lo), hi)
+    except (TypeError, ValueError):
+        return default
+
+
+def layout(
+    universe: str = DEFAULT_UNIVERSE,
+    as_of: str = NOW,
+    period: str = DEFAULT_PERIOD,
+    tail: Any = DEFAULT_TAIL,
+    poll_ms: int | None = None,
+    **_kwargs: Any,
+) -> html.Div:
+    """Return the Sectors page: RRG with tail controls, performance bars, tables."""
+    period = period if period in PERIODS else DEFAULT_PERIOD
+    tail = _int(tail, DEFAULT_TAIL, 1, MAX_TAIL)
+    period_picker = dbc.RadioItems(
+        id="sectors-period",
+        options=[{"label": p.capitalize(), "value": p} for p in PERIODS],
+        value=period,
+        inline=True,
+        className="small",
+    )
+    tail_slider = html.Div(
+        [
+            html.Small("Tail", className="me-2"),
+            html.Div(
+                dcc.Slider(
+                    id="sectors-tail",
+                    min=1,
+                    max=MAX_TAIL,
+                    step=1,
+                    value=tail,
+                    marks={1: "1", 5: "5", 10: "10", 15: "15", 20: "20", 26: "26"},
+                    updatemode="mouseup",
+                ),
+                style={"width": "14rem"},
+            ),
+        ],
+        className="d-flex align-items-center",
+        title="Points of history per sector",
+    )
+    grids = dbc.Tabs(
+        [
+            dbc.Tab(
+                data_grid(
+                    "sectors-grid",
+                    group_column_defs("sector", []),
+                    height="420px",
+                    row_id="sector",
+                ),
+                label="Sectors",
+                tab_id="sectors",
+            ),
+            dbc.Tab(
+                data_grid(
+                    "industries-grid",
+                    group_column_defs("sub_industry", []),
+                    height="520px",
+                    row_id="sub_industry",
+                ),
+                label="Industry groups",
+                tab_id="industries",
+            ),
+        ],
+        active_tab="sectors",
+        className="mb-2",
+    )
+    return html.Div(
+        [
+            page_header(
+                "Sectors",
+                PAGE,
+                "Relative Rotation Graph of the 11 SPDR sector ETFs against SPY; "
+                "tails turn clockwise: Improving → Leading → Weakening → Lagging.",
+            ),
+            controls_bar(PAGE, universe, as_of, extra=[period_picker, tail_slider]),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            dbc.CardBody(
+                                dcc.Graph(
+                                    id="sectors-rrg",
+                                    style={"height": "560px"},
+                                    config={"displaylogo": False},
+                                ),
+                                className="p-1",
+                            )
+                        ),
+                        xs=12,
+                        xl=7,
+                        className="mb-2",
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Sector ETF returns"),
+                                dbc.CardBody(
+                                    dcc.Graph(
+                                        id="sectors-perf",
+                                        style={"height": "460px"},
+                                        config={"displayModeBar": False},
+                                    ),
+                                    className="p-1",
+                                ),
+                            ]
+                        ),
+                        xs=12,
+                        xl=5,
+                        className="mb-2",
+                    ),
+                ],
+                className="g-2",
+            ),
+            html.H3("Sector and industry-group ranking", className="h6 mt-2"),
+            html.P(
+                "Groups of the chosen universe ranked by the median RS rating of "
+                "their members.",
+                className="small text-body-secondary mb-1",
+            ),
+            grids,
+            poll_components(PAGE, poll_ms),
+        ]
+    )
+
+
+def _group_rows(frame, by: str) -> tuple[list, list]:
+    if frame is None or frame.empty:
+        return group_column_defs(by, []), []
+    return group_column_defs(by, list(frame.columns)), frame_records(frame)
+
+
+def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
+    """Render the RRG, sector returns and group tables for one view."""
+    state = market_state(universe, as_of)
+    etfs = sector_etfs()
+    names = dict(zip(etfs["symbol"], etfs["sector"], strict=True))
+    points = queries.sector_rotation(period, tail, as_of)
+    rets = queries.sector_returns(as_of)
+    labels = {s: f"{s} · {n}" for s, n in names.items()}
+    sector_cols, sector_rows = _group_rows(state.sectors, "sector")
+    industry_cols, industry_rows = _group_rows(state.industries, "sub_industry")
+    status = snapshot_line(state, queries.is_demo())
+    if points.empty and rets.empty:
+        status = [*status, empty_state()]
+    return (
+        status,
+        rrg_figure(points, names, tail),
+        sector_perf_figure(rets, labels),
+        sector_cols,
+        sector_rows,
+        industry_cols,
+        industry_rows,
+    )
+
+
+@callback(
+    Output("sectors-status", "children"),
+    Output("sectors-rrg", "figure"),
+    Output("sectors-perf", "figure"),
+    Output("sectors-grid", "columnDefs"),
+    Output("sectors-grid", "rowData"),
+    Output("industries-grid", "columnDefs"),
+    Output("industries-grid", "rowData"),
+    Output("sectors-version", "data"),
+    Input("sectors-poll", "n_intervals"),
+    *control_inputs(PAGE),
+    Input("sectors-period", "value"),
+    Input("sectors-tail", "value"),
+    State("sectors-version", "data"),
+)
+def refresh_sectors(_n, universe, session, time_, period, tail, last):
+    """Re-render the Sectors page when the data version (or a control) moved."""
+    period = period if period in PERIODS else DEFAULT_PERIOD
+    tail = _int(tail, DEFAULT_TAIL, 1, MAX_TAIL)
+    params = view_params(universe, session, time_, period=period, tail=tail)
+    return render_view(PAGE, params, last, build_sectors, n_outputs=7)
+
+
+clientside_callback(
+    "function(click){ return window.dash_clientside.tickstock.plotToSymbol(click); }",
+    Output("nav-location", "pathname", allow_duplicate=True),
+    Input("sectors-rrg", "clickData"),
+    prevent_initial_call=True,
+)
+register_url_sync(
+    PAGE,
+    ["universe", "as_of", "_time", "period", "tail"],
+    [
+        *control_inputs(PAGE),
+        Input("sectors-period", "value"),
+        Input("sectors-tail", "value"),
+    ],
+    {"universe": DEFAULT_UNIVERSE, "period": DEFAULT_PERIOD, "tail": DEFAULT_TAIL},
+)

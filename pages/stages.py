@@ -1,0 +1,233 @@
+"""Stages (/stages): stage distribution, per sector, history, lists, changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from components.cards import empty_state, frame_records, snapshot_line
+from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
+from components.figures import (
+    stage_by_sector_figure,
+    stage_distribution_figure,
+    stage_history_figure,
+)
+from components.grids import STAGE_LIST_COLUMNS, data_grid
+from components.theme import STAGE_NAMES
+from dashapp import queries
+from dashapp.market import market_state
+from pages._common import (
+    control_inputs,
+    poll_components,
+    register_url_sync,
+    render_view,
+    view_params,
+)
+
+PAGE = "stages"
+DEFAULT_STAGE = 2
+LIST_FIELDS = [c["field"] for c in STAGE_LIST_COLUMNS]
+dash.register_page(
+    __name__, path="/stages", name="Stages", order=30, title="TickStock — Stages"
+)
+
+
+def _stage(value: Any) -> int:
+    try:
+        stage = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_STAGE
+    return stage if stage in STAGE_NAMES else DEFAULT_STAGE
+
+
+def _graph(graph_id: str, height: int) -> dcc.Graph:
+    return dcc.Graph(
+        id=graph_id, style={"height": f"{height}px"}, config={"displayModeBar": False}
+    )
+
+
+def layout(
+    universe: str = DEFAULT_UNIVERSE,
+    as_of: str = NOW,
+    stage: Any = DEFAULT_STAGE,
+    poll_ms: int | None = None,
+    **_kwargs: Any,
+) -> html.Div:
+    """Return the Stages page skeleton; the poll callback fills it."""
+    picker = dbc.RadioItems(
+        id="stages-pick",
+        options=[{"label": STAGE_NAMES[s], "value": s} for s in STAGE_NAMES],
+        value=_stage(stage),
+        inline=True,
+        className="small mb-1",
+    )
+    return html.Div(
+        [
+            page_header(
+                "Stages",
+                PAGE,
+                "Weinstein stages on weekly bars: 1 base, 2 advancing, 3 top, "
+                "4 declining.",
+            ),
+            controls_bar(PAGE, universe, as_of),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Universe"),
+                                dbc.CardBody(
+                                    _graph("stages-dist", 300), className="p-1"
+                                ),
+                            ]
+                        ),
+                        xs=12,
+                        lg=4,
+                        className="mb-2",
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("By sector"),
+                                dbc.CardBody(
+                                    _graph("stages-sectors", 420), className="p-1"
+                                ),
+                            ]
+                        ),
+                        xs=12,
+                        lg=8,
+                        className="mb-2",
+                    ),
+                ],
+                className="g-2",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader("Stage mix over time"),
+                    dbc.CardBody(_graph("stages-history", 320), className="p-1"),
+                ],
+                className="mb-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.H3("Symbols per stage", className="h6"),
+                            picker,
+                            data_grid(
+                                "stages-list", STAGE_LIST_COLUMNS, height="460px"
+                            ),
+                        ],
+                        xs=12,
+                        xl=7,
+                        className="mb-2",
+                    ),
+                    dbc.Col(
+                        [
+                            html.H3("Stage changes this week", className="h6"),
+                            html.P(
+                                "Confirmed after holding two consecutive weeks.",
+                                className="small text-body-secondary mb-1",
+                            ),
+                            data_grid(
+                                "stages-changes", STAGE_LIST_COLUMNS, height="460px"
+                            ),
+                        ],
+                        xs=12,
+                        xl=5,
+                        className="mb-2",
+                    ),
+                ],
+                className="g-2",
+            ),
+            poll_components(PAGE, poll_ms),
+        ]
+    )
+
+
+def stage_table(state: Any) -> pd.DataFrame:
+    """Return one row per staged symbol: stage fields, sector and RS rating."""
+    columns = [*LIST_FIELDS, "stage_changed_this_week"]
+    stages = state.stages
+    if stages is None or stages.empty:
+        return pd.DataFrame(columns=columns)
+    frame = stages.reset_index() if "symbol" not in stages.columns else stages.copy()
+    rankings = state.rankings
+    if rankings is not None and len(rankings):
+        wanted = [c for c in ("sector", "rs_rating") if c not in frame]
+        extra = rankings.drop_duplicates("symbol").set_index("symbol")[wanted]
+        frame = frame.join(extra, on="symbol")
+    if len(state.excluded):
+        frame = frame[~frame["symbol"].isin(state.excluded["symbol"])]
+    for col in columns:
+        if col not in frame:
+            frame[col] = None
+    return frame[columns].reset_index(drop=True)
+
+
+def stage_history_frame(state: Any, universe: str, as_of: str) -> pd.DataFrame:
+    """Return the weeks x symbols stage history (from the snapshot when it has one)."""
+    history = getattr(state, "frames", {}).get("stage_history")
+    if history is not None and len(history):
+        return history
+    return queries.stage_history(universe, as_of)
+
+
+def build_stages(universe: str, as_of: str, stage: int) -> tuple:
+    """Render distribution, sector mix, history, stage list and this week's changes."""
+    state = market_state(universe, as_of)
+    table = stage_table(state)
+    staged = table.set_index("symbol")
+    history = stage_history_frame(state, universe, as_of) if len(table) else None
+    listed = table[pd.to_numeric(table["stage"], errors="coerce") == stage]
+    listed = listed.sort_values("rs_rating", ascending=False, na_position="last")
+    changed = table[table["stage_changed_this_week"].fillna(False).astype(bool)]
+    status = snapshot_line(state, queries.is_demo())
+    if table.empty:
+        status = [*status, empty_state()]
+    return (
+        status,
+        stage_distribution_figure(staged),
+        stage_by_sector_figure(staged, staged["sector"]),
+        stage_history_figure(history),
+        frame_records(listed[LIST_FIELDS]),
+        frame_records(changed[LIST_FIELDS]),
+    )
+
+
+@callback(
+    Output("stages-status", "children"),
+    Output("stages-dist", "figure"),
+    Output("stages-sectors", "figure"),
+    Output("stages-history", "figure"),
+    Output("stages-list", "rowData"),
+    Output("stages-changes", "rowData"),
+    Output("stages-version", "data"),
+    Input("stages-poll", "n_intervals"),
+    *control_inputs(PAGE),
+    Input("stages-pick", "value"),
+    State("stages-version", "data"),
+)
+def refresh_stages(_n, universe, session, time_, stage, last):
+    """Re-render the Stages page when the data version (or a control) moved."""
+    params = view_params(universe, session, time_, stage=_stage(stage))
+    return render_view(PAGE, params, last, build_stages, n_outputs=6)
+
+
+for _grid in ("stages-list", "stages-changes"):
+    clientside_callback(
+        "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
+        Output("nav-location", "pathname", allow_duplicate=True),
+        Input(_grid, "cellClicked"),
+        prevent_initial_call=True,
+    )
+register_url_sync(
+    PAGE,
+    ["universe", "as_of", "_time", "stage"],
+    [*control_inputs(PAGE), Input("stages-pick", "value")],
+    {"universe": DEFAULT_UNIVERSE, "stage": DEFAULT_STAGE},
+)
