@@ -11,7 +11,9 @@ import logging
 import dash
 
 from dashapp.auth import ensure_first_admin
-from dashapp.cache import LocalCache
+from dashapp.cache import LocalCache, RedisCache
+from dashapp.leader import start_leader_election
+from dashapp.observability import install_observability
 from dashapp.reference import load_reference
 from dashapp.settings import Settings, load_settings
 from dashapp.store import Store
@@ -36,14 +38,36 @@ def create_app(
     store = prepare_store(settings)
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
+    install_observability(app, settings, store)
     if ingest if ingest is not None else settings.ingest_enabled:
-        start_ingest(app, settings, store)
+        elect_ingest_leader(app, settings, store)
     return app
 
 
 def make_cache(settings: Settings):
     """Return the snapshot cache (in-process; Redis-backed when configured)."""
+    if settings.redis_url:
+        return RedisCache(
+            settings.redis_url, prefix=f"{settings.redis_key_prefix}cache:"
+        )
     return LocalCache()
+
+
+def elect_ingest_leader(app: dash.Dash, settings: Settings, store: Store) -> None:
+    """Run ingest only while this instance holds the leader lock (one ingester)."""
+    start_leader_election(
+        app.server,
+        settings,
+        on_elected=lambda: start_ingest(app, settings, store),
+        on_demoted=lambda: stop_ingest(app),
+    )
+
+
+def stop_ingest(app: dash.Dash) -> None:
+    """Stop this instance's ingest service (it lost or gave up leadership)."""
+    service = app.server.extensions.pop("tickstock_ingest", None)
+    if service is not None:
+        service.stop()
 
 
 def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:

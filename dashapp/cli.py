@@ -84,7 +84,7 @@ def _plugin_registrars() -> list:
 
 # Modules that contribute subcommands through `add_cli(subparsers)`; each
 # subparser sets `func(settings, args) -> int`.
-PLUGIN_MODULES: tuple[str, ...] = ("dashapp.export",)
+PLUGIN_MODULES: tuple[str, ...] = ("dashapp.export", "dashapp.monitor")
 PLUGIN_MODULES += ("dashapp.auth_cli",)  # users and API tokens
 # History: file import, Massive backfill, EOD roll-up, demo data, universes.
 PLUGIN_MODULES += (

@@ -245,6 +245,26 @@ class Settings:
         _text,
         "Pub/sub channel for health records (`tickstock:monitoring`).",
     )
+    redis_key_prefix: str = _spec(
+        "REDIS_KEY_PREFIX",
+        _text,
+        "Prefix of every Redis key (cache, leader lock, sessions): `tickstock:`.",
+    )
+    instance_id: str | None = _spec(
+        "TICKSTOCK_INSTANCE_ID",
+        _optional_text,
+        "Name of this instance in monitoring records (default `host:pid`).",
+    )
+    monitoring_interval: float = _spec(
+        "MONITORING_INTERVAL_SECONDS",
+        _float_range(0.1, 3600),
+        "Seconds between health records on the monitoring channel (5).",
+    )
+    leader_ttl: float = _spec(
+        "INGEST_LEADER_TTL_SECONDS",
+        _float_range(1, 600),
+        "Ingest leader lock TTL; a follower takes over within 2x this (15).",
+    )
     websocket_cors_origins: tuple[str, ...] = _spec(
         "WEBSOCKET_CORS_ORIGINS",
         _origins,
@@ -341,6 +361,10 @@ DEFAULTS: dict[str, str] = {
     "LOG_DB_SEVERITY_THRESHOLD": "ERROR",
     "REDIS_ERROR_CHANNEL": "tickstock:errors",
     "REDIS_MONITORING_CHANNEL": "tickstock:monitoring",
+    "REDIS_KEY_PREFIX": "tickstock:",
+    "TICKSTOCK_INSTANCE_ID": "",
+    "MONITORING_INTERVAL_SECONDS": "5",
+    "INGEST_LEADER_TTL_SECONDS": "15",
     "WEBSOCKET_CORS_ORIGINS": "",
     "TICKSTOCK_DATA_DIR": DEFAULT_DATA_DIR,
     "TICKSTOCK_DEMO_DATA": "true",

@@ -1,0 +1,144 @@
+"""Gunicorn for TickStock: N worker processes, live ingest in exactly one of them.
+
+Each worker builds its own app after the fork (`preload_app = False`), so no
+thread is ever forked. Every worker contends for the ingest leader lock
+(`dashapp.leader`): a Redis key when `REDIS_URL` is set (one ingester across
+all hosts), otherwise a file lock in the data directory (one per host). The
+winner starts ingest; when it exits it releases the lock and another worker
+takes over, backfilling the gap. Prometheus metrics are aggregated across
+workers through `PROMETHEUS_MULTIPROC_DIR` (default `<data dir>/prometheus`).
+
+Use it through `tickstock serve --workers N`, or directly:
+`gunicorn -c python:dashapp.gunicorn_conf 'app:create_server()'`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dashapp.settings import Settings, load_settings
+
+log = logging.getLogger("tickstock.gunicorn")
+
+WORKER_CLASS = "gthread"
+THREADS_PER_WORKER = 4
+TIMEOUT_S = 60
+GRACEFUL_TIMEOUT_S = 20
+KEEPALIVE_S = 5
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# Module-level settings for `gunicorn -c python:dashapp.gunicorn_conf`.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = WORKER_CLASS
+threads = THREADS_PER_WORKER
+timeout = TIMEOUT_S
+graceful_timeout = GRACEFUL_TIMEOUT_S
+keepalive = KEEPALIVE_S
+preload_app = False
+
+
+def prepare_metrics_dir(settings: Settings) -> Path:
+    """Point prometheus-client at an empty multiprocess directory."""
+    path = Path(os.environ.get(MULTIPROC_ENV) or settings.data_path / "prometheus")
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
+
+def on_starting(server: Any) -> None:
+    """Prepare the metrics directory in the master before any worker starts."""
+    prepare_metrics_dir(load_settings())
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Configure logging and multiprocess metrics in a fresh worker."""
+    post_fork_with(load_settings())(server, worker)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Hand ingest leadership over at once and stop background threads."""
+    flask_app = getattr(worker, "wsgi", None)
+    extensions = getattr(flask_app, "extensions", {}) or {}
+    elector = extensions.get("tickstock_leader")
+    if elector is not None:
+        elector.stop()
+    obs = extensions.get("tickstock_observability")
+    if obs is not None:
+        obs.stop()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the multiprocess metrics."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def gunicorn_options(
+    settings: Settings, host: str, port: int, worker_count: int
+) -> dict[str, Any]:
+    """Return the gunicorn settings for `tickstock serve --workers N`."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": worker_count,
+        "worker_class": WORKER_CLASS,
+        "threads": THREADS_PER_WORKER,
+        "timeout": TIMEOUT_S,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "keepalive": KEEPALIVE_S,
+        "preload_app": False,
+        "post_fork": post_fork_with(settings),
+        "worker_exit": worker_exit,
+        "child_exit": child_exit,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "tickstock",
+    }
+
+
+def post_fork_with(settings: Settings) -> Any:
+    """Return a post_fork hook that configures logging from `settings`."""
+
+    def hook(server: Any, worker: Any) -> None:
+        from prometheus_client import values
+
+        from dashapp.logs import configure_logging
+
+        # The master may have imported prometheus-client before the directory
+        # was set; metric values must live in the shared files in every worker.
+        values.ValueClass = values.get_value_class()
+        configure_logging(settings)
+
+    return hook
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, worker_count: int) -> int:
+    """Serve the app with gunicorn (blocks until the master exits)."""
+    from gunicorn.app.base import BaseApplication
+
+    prepare_metrics_dir(settings)
+
+    class TickStockApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(
+                settings, host, port, worker_count
+            ).items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from app import create_app
+
+            return create_app(settings).server
+
+    log.info("gunicorn: %s workers on http://%s:%s", worker_count, host, port)
+    TickStockApplication().run()
+    return 0
