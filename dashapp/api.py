@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +47,7 @@ MAX_ROWS = 1_000
 MAX_SINCE = 4_102_444_800  # 2100-01-01
 DEFAULT_UNIVERSE = "sp500"
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
+BODY_CACHE_ENTRIES = 512
 NO_STORE = "no-store"
 JSON_MIME = "application/json"
 CSV_MIME = "text/csv"
@@ -62,7 +65,7 @@ RANKING_SORTS = (
     "sector",
     "stage",
 )
-STAGES = (1, 4)
+TICK_FIELDS = ("open", "high", "low", "close", "volume")
 SECTOR_PATTERN = r"^[A-Za-z &,.\-]{1,64}$"
 
 # ------------------------------------------------------------ shared params
@@ -243,20 +246,66 @@ def _run(
     kwargs.update(parse_params(spec.params, request.args, "query"))
     if spec.body:
         kwargs.update(parse_body(spec.body, _json_body()))
-    etag = None
-    if spec.cached:
-        etag = _etag()
-        if etag in request.if_none_match:
-            response = Response(status=304)
-            _cache_headers(response, etag)
-            return response
-    result = view(**kwargs)
-    response = result if isinstance(result, Response) else json_response(result)
-    if etag is not None:
-        _cache_headers(response, etag)
-    else:
+    if not spec.cached:
+        response = _respond(view(**kwargs))
         response.headers["Cache-Control"] = NO_STORE
+        return response
+    etag = _etag()
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        cache = _body_cache()
+        hit = cache.get(etag)
+        if hit is None:
+            response = _respond(view(**kwargs))
+            if response.status_code == 200:
+                cache.put(etag, response)
+        else:
+            response = hit
+    _cache_headers(response, etag)
     return response
+
+
+def _respond(result: Any) -> Response:
+    return result if isinstance(result, Response) else json_response(result)
+
+
+class BodyCache:
+    """Finished 200 responses keyed by ETag (which includes the data version)."""
+
+    def __init__(self, max_entries: int = BODY_CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, tuple[bytes, str, list]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Response | None:
+        """Return a fresh copy of the cached response, or None."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+        if entry is None:
+            return None
+        body, mimetype, headers = entry
+        return Response(body, mimetype=mimetype, headers=headers)
+
+    def put(self, key: str, response: Response) -> None:
+        """Remember a response body and its content headers."""
+        keep = [
+            (k, v) for k, v in response.headers.items() if k == "Content-Disposition"
+        ]
+        entry = (response.get_data(), response.mimetype, keep)
+        with self._lock:
+            self._data[key] = entry
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+
+def _body_cache() -> BodyCache:
+    cache = current_app.extensions.get("tickstock_api_bodies")
+    if cache is None:
+        cache = current_app.extensions.setdefault("tickstock_api_bodies", BodyCache())
+    return cache
 
 
 def _json_body() -> Any:
@@ -274,6 +323,9 @@ def _json_body() -> Any:
 
 def _etag() -> str:
     version = current_store().data_version().key
+    live = extension("livebars")
+    if live is not None:
+        version += f"-live{live.version}"
     args = sorted(request.args.items(multi=True))
     raw = orjson.dumps([version, request.path, args])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
@@ -465,27 +517,18 @@ def _tabular(
 )
 def ticks_recent(symbol: str, since: int | None, limit: int, format: str):  # noqa: A002
     """Return the newest stored minute bars (not the in-progress live bar)."""
-    start = None
-    if since is not None:
-        start = pd.Timestamp(since, unit="s", tz="UTC") + pd.Timedelta(microseconds=1)
-    bars = current_store().read_minute(
-        [symbol], start=start, limit=limit, newest_first=True
-    )
-    epoch = pd.Timestamp(0, tz="UTC")
-    stamps = (bars["ts"] - epoch).dt.total_seconds() if len(bars) else []
-    ticks = pd.DataFrame(
-        {
-            "symbol": bars["symbol"],
-            "timestamp": stamps,
-            **{
-                c: bars[c].astype(float)
-                for c in ("open", "high", "low", "close", "volume")
-            },
-        }
-    )
+    start = None if since is None else dt.datetime.fromtimestamp(since, dt.UTC)
+    rows = current_store().recent_minute_bars(symbol, since=start, limit=limit)
     if format == "csv":
-        return csv_response(ticks, f"ticks_{symbol}")
-    return {"symbol": symbol, "count": len(ticks), "ticks": records(ticks)}
+        frame = pd.DataFrame(rows, columns=["timestamp", *TICK_FIELDS])
+        frame.insert(0, "symbol", symbol)
+        return csv_response(frame, f"ticks_{symbol}")
+    ticks = [
+        {"symbol": symbol, "timestamp": ts, "open": o, "high": h, "low": lo,
+         "close": c, "volume": v}
+        for ts, o, h, lo, c, v in rows
+    ]  # fmt: skip
+    return {"symbol": symbol, "count": len(ticks), "ticks": ticks}
 
 
 def _weekly(daily: pd.DataFrame) -> pd.DataFrame:

@@ -1493,6 +1493,27 @@ class Store:
                 .values(revoked_at=utcnow())
             ).rowcount
 
+    def recent_minute_bars(
+        self, symbol: str, since: dt.datetime | None = None, limit: int = 100
+    ) -> list[tuple[float, float, float, float, float, float]]:
+        """Return (epoch seconds, o, h, l, c, v) of a symbol's newest minute bars.
+
+        Newest first, only bars starting strictly after `since`; plain tuples
+        without pandas, for the hot REST path.
+        """
+        where = "symbol = :s"
+        params: dict[str, Any] = {"s": symbol, "n": int(limit)}
+        if since is not None:
+            where += " AND ts > :since"
+            params["since"] = self._ts_param(since)
+        sql = text(
+            "SELECT ts, open, high, low, close, volume FROM ohlcv_1min "
+            f"WHERE {where} ORDER BY ts DESC LIMIT :n"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [(_epoch_seconds(r[0]), *r[1:]) for r in rows]
+
     # ------------------------------------------------------ symbol look-ups
     def search_symbols(
         self,
@@ -1536,6 +1557,15 @@ class Store:
                 raise StoreError(f"universe {key!r} is built in")
             conn.execute(universes.delete().where(universes.c.name == key))
         return True
+
+
+def _epoch_seconds(value: Any) -> float:
+    """Return a stored bar time (SQLite text or datetime) as Unix seconds."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
 
 
 def _aware(value: Any) -> Any:
