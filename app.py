@@ -36,12 +36,23 @@ def create_app(
     """Build the TickStock Dash app; start live ingest unless told not to."""
     settings = settings or load_settings()
     store = prepare_store(settings)
+    ensure_demo(store, settings)
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     install_observability(app, settings, store)
     if ingest if ingest is not None else settings.ingest_enabled:
         elect_ingest_leader(app, settings, store)
     return app
+
+
+def ensure_demo(store: Store, settings: Settings) -> None:
+    """Generate labelled demo history on first start (never over real data)."""
+    if not settings.demo_data:
+        return
+    from ingest.demo import ensure_demo_history
+
+    if ensure_demo_history(store, settings):
+        log.info("demo history generated (replaced as soon as real data is loaded)")
 
 
 def make_cache(settings: Settings):

@@ -40,9 +40,39 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from app import create_app
 
     app = create_app(settings, ingest=not args.no_ingest and settings.ingest_enabled)
+    first_run_admin(app.server.extensions["tickstock_store"], settings)
     log.info("serving on http://%s:%s", host, port)
     app.run(host=host, port=port, debug=False)
     return 0
+
+
+def first_run_admin(store, settings: Settings) -> str | None:
+    """Create `admin` with a random one-time password when no user exists yet.
+
+    There is no default password: a fresh `make run` prints a random one once
+    (and keeps it in data/initial-admin-password, mode 0600) so the new user
+    can log in; `tickstock users reset-password admin` replaces it.
+    """
+    import secrets
+
+    from dashapp.auth import ADMIN, create_user
+
+    if store.count_users() > 0:
+        return None
+    password = secrets.token_urlsafe(18)
+    create_user(store, "admin", password, ADMIN)
+    path = settings.data_path / "initial-admin-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    print(
+        "\n  First start: created user 'admin' with password "
+        f"{password}\n  (saved in {path}; change it with "
+        "`tickstock users reset-password admin`)\n",
+        file=sys.stderr,
+        flush=True,
+    )
+    return password
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +124,7 @@ PLUGIN_MODULES += (
     "ingest.demo",
     "ingest.universes_cli",
 )
-PLUGIN_MODULES += ("ingest.service",)  # live ingest: `tickstock ingest`
+PLUGIN_MODULES += ("ingest.service", "ingest.simulator")  # live ingest, simulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
