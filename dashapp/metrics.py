@@ -7,7 +7,10 @@ clients are counted as active sessions when seen within `SESSION_WINDOW_S`;
 the monitoring loop shares the set through a Redis sorted set so every
 instance reports the deployment-wide count.
 
-`/metrics` serves the Prometheus text format. Under gunicorn with
+`/metrics` serves the Prometheus text format to a logged-in session or any
+valid API token (Prometheus: `authorization: {credentials: <token>}`; the
+auth gate only reads bearer tokens on `/api`, so the route is public to the
+gate and checks access itself). Under gunicorn with
 `PROMETHEUS_MULTIPROC_DIR` set, histograms and counters are summed across
 workers (prometheus-client multiprocess mode).
 """
@@ -34,6 +37,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+METRICS_PATH = "/metrics"
 REST_PREFIX = "/api/"
 DASH_CALLBACK_PATH = "/_dash-update-component"
 LATENCY_WINDOW_S = 300.0
@@ -313,9 +317,31 @@ def metrics_payload(registry: CollectorRegistry, extra: Collector) -> bytes:
     return generate_latest(registry)
 
 
-@bp.get("/metrics")
+def scrape_allowed() -> bool:
+    """Allow a logged-in session or any valid API token (Prometheus scrapes)."""
+    if "tickstock_auth" not in current_app.extensions:
+        return True
+    from dashapp import auth
+
+    if auth.current_principal() is not None:
+        return True
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return False
+    store = current_app.extensions["tickstock_store"]
+    return auth.token_principal(store, value.strip()) is not None
+
+
+@bp.get(METRICS_PATH)
 def metrics() -> Response:
-    """Serve the Prometheus text exposition."""
+    """Serve the Prometheus text exposition (session or API token required)."""
+    if not scrape_allowed():
+        return Response(
+            '{"error": "unauthorized", "message": "log in or send a bearer token"}',
+            status=401,
+            mimetype="application/json",
+            headers={"WWW-Authenticate": 'Bearer realm="tickstock"'},
+        )
     obs = current_app.extensions["tickstock_observability"]
     body = metrics_payload(obs.registry, obs.collector)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

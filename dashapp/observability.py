@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from dashapp.leader import instance_name
-from dashapp.metrics import RequestMetrics, SnapshotCollector
+from dashapp.metrics import METRICS_PATH, RequestMetrics, SnapshotCollector
 from dashapp.metrics import bp as metrics_bp
 from dashapp.settings import Settings
 from dashapp.store import Store
@@ -86,13 +87,13 @@ INGEST_ALIASES: dict[str, tuple[str, ...]] = {
     "ingest_connected": ("connected",),
     "ingest_events_per_s": ("events_per_s", "events_per_second", "event_rate"),
     "bars_per_min": ("bars_per_min", "bars_per_minute"),
-    "queue_depth": ("queue_depth", "queue", "queue_size"),
+    "queue_depth": ("queue_rows", "queue_depth", "queue_size"),
     "last_bar_age_s": ("last_bar_age_s", "last_bar_age", "last_bar_age_seconds"),
     "spilled_rows": ("spilled_rows", "spilled", "spill_rows"),
     "reconnects": ("reconnects", "reconnect_count"),
     "db_write_p50_ms": ("write_p50_ms", "write_latency_p50_ms", "db_write_p50_ms"),
     "db_write_p99_ms": ("write_p99_ms", "write_latency_p99_ms", "db_write_p99_ms"),
-    "_bars_written": ("bars_written", "rows_written", "written"),
+    "_bars_written": ("written_rows", "bars_written", "rows_written"),
 }
 
 
@@ -166,6 +167,7 @@ class ChannelPublisher:
         self.local = local
         self.published = 0
         self.dropped = 0
+        self.sent: Counter[str] = Counter()  # per channel
         self.degraded = False
         self._queue: queue.Queue = queue.Queue(maxsize=PUBLISH_QUEUE_MAX)
         self._worker = _Worker("tickstock-publisher", self._run)
@@ -191,6 +193,7 @@ class ChannelPublisher:
             if self.local is not None:
                 self.local.add(channel, data)
             self.published += 1
+            self.sent[channel] += 1
             return
         try:
             self._queue.put_nowait((channel, _json(data), keep))
@@ -228,6 +231,7 @@ class ChannelPublisher:
                     delay = min(delay * 2, RETRY_MAX_S)
                     continue
                 self.published += 1
+                self.sent[channel] += 1
                 delay = RETRY_MIN_S
                 if self.degraded:
                     self.degraded = False
@@ -378,6 +382,10 @@ def ingest_figures(service: Any) -> dict[str, Any]:
     if not isinstance(health, Mapping):
         health = getattr(health, "__dict__", {}) or {}
     flat = dict(health)
+    writer = health.get("writer")
+    if isinstance(writer, Mapping):  # ingest.writer figures: written rows etc.
+        for key, value in writer.items():
+            flat.setdefault(key, value)
     for nested in ("write_latency", "write", "latency"):
         inner = health.get(nested)
         if isinstance(inner, Mapping):
@@ -643,6 +651,10 @@ def install_observability(app: Any, settings: Settings, store: Store) -> Observa
     server.extensions["tickstock_observability"] = obs
     server.extensions["tickstock_stream"] = obs.buffer
     server.register_blueprint(metrics_bp)
+    if server is not app:  # a Dash app: the auth gate lets /metrics decide itself
+        from dash_auth import add_public_routes
+
+        add_public_routes(app, [METRICS_PATH])
     obs.requests.install(server)
     cache = server.extensions.get("tickstock_cache")
     if cache is not None and hasattr(cache, "status"):
