@@ -13,6 +13,7 @@ text order is time order; on PostgreSQL it is `timestamptz`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -62,6 +63,8 @@ DEMO_KEY = "demo_data"
 # from which SQLite rebuilds secondary indexes instead of updating them per row.
 BULK_CHUNK_ROWS = 50_000
 BULK_REINDEX_ROWS = 100_000
+BULK_SQLITE_CACHE_KIB = 262_144
+SQLITE_DEFAULT_CACHE = -2000
 ROLES = ("admin", "user")
 # Live ingest: rows per upsert transaction, SQLite's WAL auto-checkpoint size,
 # and the binary COPY types of MINUTE_COLUMNS.
@@ -287,10 +290,55 @@ def _iso_dates(values: pd.Series) -> np.ndarray:
     return days.astype(str).astype(object)[codes]
 
 
+def _object_strings(values: pd.Series) -> np.ndarray:
+    """Return a column as an object array of str (cheap: few distinct values)."""
+    codes, uniques = pd.factorize(values)
+    return np.array([str(u) for u in uniques], dtype=object)[codes]
+
+
+def _column_length(columns: Mapping[str, Any]) -> int:
+    return next(len(v) for v in columns.values() if not isinstance(v, str))
+
+
+def _sqlite_values(values: Any, n: int) -> Iterable[Any]:
+    """Return one column as DB-API values: None for NaN/NA, constants repeated."""
+    if isinstance(values, str):
+        return itertools.repeat(values, n)
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        mask = np.asarray(values.isna())
+        ints = np.asarray(values.fillna(0).astype(np.int64)).astype(object)
+        return np.where(mask, None, ints).tolist() if mask.any() else ints.tolist()
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        if nan.any():
+            return np.where(nan, None, values.astype(object)).tolist()
+    return values.tolist()
+
+
+def _arrow_table(columns: Mapping[str, Any]) -> Any:
+    """Return the columns as a pyarrow Table (NaN/NA become NULL)."""
+    import pyarrow as pa
+
+    n = _column_length(columns)
+    arrays = {}
+    for name, values in columns.items():
+        if isinstance(values, str):
+            arrays[name] = pa.array(
+                itertools.repeat(values, n), type=pa.string(), size=n
+            )
+        elif isinstance(values, pd.api.extensions.ExtensionArray):
+            arrays[name] = pa.array(values, from_pandas=True)
+        elif values.dtype == object:
+            arrays[name] = pa.array(values, type=pa.string())
+        else:
+            arrays[name] = pa.array(values, from_pandas=True)
+    return pa.table(arrays)
+
+
 def _pg_copy_csv(
-    cur: Any, copy_sql: str, frame: pd.DataFrame, progress: Callable[[int], None]
+    cur: Any, copy_sql: str, table: Any, progress: Callable[[int], None]
 ) -> None:
-    """Stream `frame` as CSV into a COPY; a writer thread overlaps client and server."""
+    """Stream an Arrow table as CSV into a COPY; a writer thread overlaps the server."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     from psycopg.copy import QueuedLibpqWriter
@@ -299,13 +347,12 @@ def _pg_copy_csv(
     with cur.copy(
         f"{copy_sql} FROM STDIN (FORMAT csv)", writer=QueuedLibpqWriter(cur)
     ) as copy:
-        for start in range(0, len(frame), BULK_CHUNK_ROWS):
-            chunk = frame.iloc[start : start + BULK_CHUNK_ROWS]
+        for start in range(0, table.num_rows, BULK_CHUNK_ROWS):
+            chunk = table.slice(start, BULK_CHUNK_ROWS)
             sink = pa.BufferOutputStream()
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            pacsv.write_csv(table, sink, options)
+            pacsv.write_csv(chunk, sink, options)
             copy.write(sink.getvalue().to_pybytes())
-            progress(len(chunk))
+            progress(chunk.num_rows)
 
 
 def _pg_binary_copy(cur: Any, target: str, rows: list[tuple]) -> None:
@@ -953,23 +1000,17 @@ class Store:
         source: str = "import",
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Insert or replace many daily bars in ONE transaction (imports, demo)."""
+        """Insert or replace many daily bars in one transaction (imports, demo)."""
         if bars.empty:
             return 0
-        frame = pd.DataFrame(
-            {
-                "symbol": bars["symbol"].astype(str).to_numpy(),
-                "date": _iso_dates(bars["date"]),
-                **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
-                "source": (
-                    bars["source"].astype(str).to_numpy()
-                    if "source" in bars
-                    else np.full(len(bars), source, dtype=object)
-                ),
-            }
-        )
-        self._bulk_upsert("ohlcv_daily", ("symbol", "date"), frame, progress)
-        return len(frame)
+        columns: dict[str, Any] = {
+            "symbol": _object_strings(bars["symbol"]),
+            "date": _iso_dates(bars["date"]),
+            **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
+            "source": _object_strings(bars["source"]) if "source" in bars else source,
+        }
+        self._bulk_upsert("ohlcv_daily", ("symbol", "date"), columns, progress)
+        return len(bars)
 
     def bulk_upsert_minute(
         self, bars: pd.DataFrame, progress: Callable[[int], None] | None = None
@@ -981,39 +1022,39 @@ class Store:
         stamps = np.char.replace(ts.astype("datetime64[us]").astype(str), "T", " ")
         if not self.is_sqlite:
             stamps = np.char.add(stamps, "+00")
-        frame = pd.DataFrame(
-            {
-                "symbol": bars["symbol"].astype(str).to_numpy(),
-                "ts": stamps.astype(object),
-                **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
-                "vwap": (
-                    bars["vwap"].to_numpy(dtype=np.float64)
-                    if "vwap" in bars
-                    else np.full(len(bars), np.nan)
-                ),
-                "trades": (
-                    pd.array(bars["trades"], dtype="Int64")
-                    if "trades" in bars
-                    else pd.array([pd.NA] * len(bars), dtype="Int64")
-                ),
-            }
+        n = len(bars)
+        trades = (
+            pd.array(bars["trades"], dtype="Int64")
+            if "trades" in bars
+            else pd.array([pd.NA] * n, dtype="Int64")
         )
-        self._bulk_upsert("ohlcv_1min", ("symbol", "ts"), frame, progress)
-        return len(frame)
+        columns: dict[str, Any] = {
+            "symbol": _object_strings(bars["symbol"]),
+            "ts": stamps.astype(object),
+            **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
+            "vwap": (
+                bars["vwap"].to_numpy(dtype=np.float64)
+                if "vwap" in bars
+                else np.full(n, np.nan)
+            ),
+            "trades": trades,
+        }
+        self._bulk_upsert("ohlcv_1min", ("symbol", "ts"), columns, progress)
+        return n
 
     def _bulk_upsert(
         self,
         table: str,
         key: Sequence[str],
-        frame: pd.DataFrame,
+        columns: dict[str, Any],
         progress: Callable[[int], None] | None,
     ) -> None:
         progress = progress or (lambda _n: None)
         with self.engine.begin() as conn:
             if self.is_sqlite:
-                self._sqlite_bulk(conn, table, key, frame, progress)
+                self._sqlite_bulk(conn, table, key, columns, progress)
             else:
-                self._pg_bulk(conn, table, key, frame, progress)
+                self._pg_bulk(conn, table, key, columns, progress)
             self._bump_seq(conn, table)
 
     @staticmethod
@@ -1031,36 +1072,35 @@ class Store:
         conn: Connection,
         table: str,
         key: Sequence[str],
-        frame: pd.DataFrame,
+        columns: dict[str, Any],
         progress: Callable[[int], None],
     ) -> None:
-        columns = list(frame.columns)
-        cols = []
-        for c in columns:
-            values = frame[c]
-            if values.hasnans:
-                cols.append(values.astype(object).where(values.notna(), None).tolist())
-            else:
-                cols.append(values.tolist())
-        rows = list(zip(*cols, strict=True))
+        names = list(columns)
+        n = _column_length(columns)
+        rows = zip(*(_sqlite_values(v, n) for v in columns.values()), strict=True)
         sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) "
-            + self._upsert_sql_tail(table, key, columns)
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)}) "
+            + self._upsert_sql_tail(table, key, names)
         )
-        indexes = [i for i in BAR_TABLES[table][1].indexes]
+        indexes = list(BAR_TABLES[table][1].indexes)
         # Rebuilding a secondary index once is much faster than updating it per row.
-        rebuild = len(rows) >= BULK_REINDEX_ROWS
+        rebuild = n >= BULK_REINDEX_ROWS
         if rebuild:
             for index in indexes:
                 index.drop(conn)
         cursor = conn.connection.driver_connection.cursor()
         try:
-            for start in range(0, len(rows), BULK_CHUNK_ROWS):
-                chunk = rows[start : start + BULK_CHUNK_ROWS]
+            # A big page cache keeps the transaction from spilling mid-load.
+            cursor.execute(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
+            done = 0
+            while done < n:
+                chunk = list(itertools.islice(rows, BULK_CHUNK_ROWS))
                 cursor.executemany(sql, chunk)
+                done += len(chunk)
                 progress(len(chunk))
         finally:
+            cursor.execute(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
             cursor.close()
         if rebuild:
             for index in indexes:
@@ -1071,18 +1111,18 @@ class Store:
         conn: Connection,
         table: str,
         key: Sequence[str],
-        frame: pd.DataFrame,
+        columns: dict[str, Any],
         progress: Callable[[int], None],
     ) -> None:
         """COPY straight into the table when no stored key can clash, else stage."""
-        columns = list(frame.columns)
         names = ", ".join(columns)
+        arrow = _arrow_table(columns)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
-            if not self._pg_overlaps(cur, table, key, frame):
+            if not self._pg_overlaps(cur, table, key, columns):
                 try:
                     with raw.transaction():  # savepoint: a racing writer may clash
-                        _pg_copy_csv(cur, f"COPY {table} ({names})", frame, progress)
+                        _pg_copy_csv(cur, f"COPY {table} ({names})", arrow, progress)
                     return
                 except psycopg_errors.UniqueViolation:
                     log.info("bulk load into %s clashed with a writer; staging", table)
@@ -1092,19 +1132,20 @@ class Store:
                 f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             cur.execute(f"TRUNCATE {stage}")
-            _pg_copy_csv(cur, f"COPY {stage} ({names})", frame, progress)
+            _pg_copy_csv(cur, f"COPY {stage} ({names})", arrow, progress)
             cur.execute(
                 f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
-                + self._upsert_sql_tail(table, key, columns)
+                + self._upsert_sql_tail(table, key, list(columns))
             )
 
     @staticmethod
     def _pg_overlaps(
-        cur: Any, table: str, key: Sequence[str], frame: pd.DataFrame
+        cur: Any, table: str, key: Sequence[str], columns: dict[str, Any]
     ) -> bool:
         sym, when = key
-        lo, hi = frame[when].min(), frame[when].max()
-        symbols = sorted(set(frame[sym].tolist()))
+        # ISO dates and UTC time stamps sort as text in time order.
+        lo, hi = min(columns[when]), max(columns[when])
+        symbols = sorted(set(columns[sym].tolist()))
         row = cur.execute(
             f"SELECT 1 FROM {table} WHERE {when} BETWEEN %s AND %s "
             f"AND {sym} = ANY(%s) LIMIT 1",

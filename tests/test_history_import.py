@@ -341,3 +341,18 @@ def test_hi18_progress_callback_counts_every_row(sqlite_store):
     import_files(sqlite_store, [QUANDL], DAILY, progress=Progress())
     totals = [t for t in ticks if t < 0]
     assert -totals[-1] == 610 and sum(t for t in ticks if t > 0) >= 610
+
+
+def test_hi19_minute_vwap_and_trades_round_trip_with_nulls(store, tmp_path):
+    text = ("sym,t,o,h,l,c,v,vw,n\n"
+            "AAA,1735828200000,10,11,9,10.5,100,10.2,7\n"
+            "AAA,1735828260000,10.5,11,10,10.8,50,,\n"
+            "BBB,1735828200000,5,5,5,5,0,5,1\n")  # fmt: skip
+    result = import_files(store, [write(tmp_path, "massive.csv", text)], MINUTE)
+    assert result.committed and result.written == 3
+    got = store.read_minute().set_index(["symbol", "ts"])
+    first = got.loc[("AAA", pd.Timestamp("2025-01-02 14:30", tz="UTC"))]
+    assert (first["vwap"], first["trades"]) == (10.2, 7)
+    second = got.loc[("AAA", pd.Timestamp("2025-01-02 14:31", tz="UTC"))]
+    assert pd.isna(second["vwap"]) and pd.isna(second["trades"])
+    assert got.loc[("BBB", pd.Timestamp("2025-01-02 14:30", tz="UTC")), "volume"] == 0

@@ -1,0 +1,151 @@
+"""Benchmark: import the 606k-row S&P 500 daily file into SQLite and PostgreSQL.
+
+Measures `tickstock import-daily` end to end (read the CSV.gz, validate every
+row, write in one transaction) into an empty database, then a re-import of the
+same file (every row conflicts, nothing changes), and the demo history
+(generate + write 519 symbols x 320 sessions). Target: >= 100,000 rows/s for
+the import on each backend. PostgreSQL uses a scratch database created next to
+BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres) and
+is skipped when the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashapp.store import Store  # noqa: E402
+from ingest.demo import demo_sessions, generate_demo  # noqa: E402
+from ingest.history import DAILY, import_files  # noqa: E402
+
+DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/daily/sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz"
+)
+TARGET_ROWS_PER_S = 100_000
+DEMO_TARGET_S = 5.0
+REPEATS = 3
+PG_ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PG_DB = "tickstock_bench_history"
+DEMO_END = dt.date(2026, 11, 24)
+
+
+def _pg_scratch() -> Callable[[], Store] | None:
+    """Return a factory of empty stores in a scratch PostgreSQL database."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+            c.execute(f"CREATE DATABASE {PG_DB}")
+    except Exception as exc:  # no server: report and skip
+        print(f"PostgreSQL skipped: {exc}")
+        return None
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
+
+    def fresh() -> Store:
+        store = Store(url)
+        store.drop_all()
+        store.init_schema()
+        return store
+
+    return fresh
+
+
+def _pg_drop() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+
+
+def _sqlite_factory(tmp: Path) -> Callable[[], Store]:
+    counter = iter(range(1_000))
+
+    def fresh() -> Store:
+        store = Store(f"sqlite:///{tmp / f'bench{next(counter)}.db'}")
+        store.init_schema()
+        return store
+
+    return fresh
+
+
+def _time_import(fresh: Callable[[], Store]) -> tuple[list[float], list[float], int]:
+    """Return (first-import seconds, re-import seconds, rows) over REPEATS runs."""
+    first, again, rows = [], [], 0
+    for _ in range(REPEATS):
+        store = fresh()
+        started = time.perf_counter()
+        result = import_files(store, [DATA], DAILY)
+        first.append(time.perf_counter() - started)
+        rows = result.written
+        assert result.committed and rows == 606_114, result
+        started = time.perf_counter()
+        import_files(store, [DATA], DAILY)
+        again.append(time.perf_counter() - started)
+        store.dispose()
+    return first, again, rows
+
+
+def _time_demo(fresh: Callable[[], Store]) -> tuple[list[float], int]:
+    days = demo_sessions(320, DEMO_END)
+    times, rows = [], 0
+    for _ in range(REPEATS):
+        store = fresh()
+        started = time.perf_counter()
+        bars = generate_demo(days)
+        rows = store.bulk_upsert_daily(bars, source="demo")
+        times.append(time.perf_counter() - started)
+        store.dispose()
+    return times, rows
+
+
+def _row(name: str, rows: int, times: list[float], target: float) -> str:
+    median = statistics.median(times)
+    rate = rows / median
+    return (
+        f"{name:<28} {rows:>9,} {median:>8.2f} {max(times):>8.2f} "
+        f"{rate:>10,.0f} {target:>9,.0f} {rate / target:>6.2f}"
+    )
+
+
+def main() -> None:
+    """Run the import and demo benchmarks and print one table."""
+    if not DATA.is_file():
+        print(f"skipped: {DATA} not found")
+        return
+    print(
+        f"{'benchmark':<28} {'rows':>9} {'median s':>8} {'p99 s':>8} "
+        f"{'rows/s':>10} {'target':>9} {'ratio':>6}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = [("sqlite", _sqlite_factory(Path(tmp)))]
+        pg = _pg_scratch()
+        if pg is not None:
+            backends.append(("postgresql", pg))
+        try:
+            for name, fresh in backends:
+                first, again, rows = _time_import(fresh)
+                print(_row(f"import-daily {name}", rows, first, TARGET_ROWS_PER_S))
+                print(_row(f"re-import (no-op) {name}", rows, again, TARGET_ROWS_PER_S))
+                demo, demo_rows = _time_demo(fresh)
+                demo_target = demo_rows / DEMO_TARGET_S
+                print(_row(f"demo 320 sessions {name}", demo_rows, demo, demo_target))
+        finally:
+            if pg is not None:
+                _pg_drop()
+    print(f"(p99 = slowest of {REPEATS}; demo target = {DEMO_TARGET_S:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
