@@ -79,8 +79,14 @@ def build_csp(app: dash.Dash) -> str:
     return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
 
 
-def _security_headers(csp: str, settings: Settings):
+def _security_headers(app: dash.Dash, settings: Settings):
+    csp: list[str] = []
+
     def after(response: Response) -> Response:
+        if not csp:
+            # Dash registers some inline scripts (e.g. the pages title callback)
+            # only when it serves its first request: hash them after that.
+            csp.append(build_csp(app))
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -88,7 +94,7 @@ def _security_headers(csp: str, settings: Settings):
         headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if response.mimetype == "text/html":
-            headers.setdefault("Content-Security-Policy", csp)
+            headers.setdefault("Content-Security-Policy", csp[0])
         else:
             headers.setdefault(
                 "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
@@ -186,4 +192,4 @@ def install(app: dash.Dash, settings: Settings) -> None:
     server.register_blueprint(openapi.bp)
     server.register_error_handler(RateLimitExceeded, _rate_limited(limiter))
     server.after_request(_cors(settings))
-    server.after_request(_security_headers(build_csp(app), settings))
+    server.after_request(_security_headers(app, settings))

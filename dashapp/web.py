@@ -17,8 +17,6 @@ from dashapp.settings import Settings
 from dashapp.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-THEME = dbc.themes.FLATLY
-ICONS = dbc.icons.BOOTSTRAP
 _page_callbacks: tuple[dict, list, list] | None = None
 
 
@@ -70,7 +68,7 @@ def build_dash(settings: Settings, store: Store, **extensions) -> dash.Dash:
         use_pages=True,
         pages_folder="",
         assets_folder=str(ROOT / "assets"),
-        external_stylesheets=[THEME, ICONS],
+        external_stylesheets=[],  # Bootstrap + icons are vendored in assets/
         suppress_callback_exceptions=True,
         title="TickStock",
         update_title=None,
