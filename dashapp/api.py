@@ -242,6 +242,7 @@ def _run(
         raise ApiError(401, "unauthorized", "log in or send a bearer token")
     if spec.admin and not principal.is_admin:
         raise ApiError(403, "forbidden", "this endpoint needs the admin role")
+    path_args = {k: str(v) for k, v in path_args.items()}
     kwargs = parse_params(spec.params, path_args, "path")
     kwargs.update(parse_params(spec.params, request.args, "query"))
     if spec.body:
@@ -1218,7 +1219,7 @@ def admin_jobs():
 )
 def admin_start_job(kind, days, universe, minute, path, timeframe):
     """Queue a backfill or import job in a background thread."""
-    from dashapp.jobs import start_job
+    from dashapp.jobs import JobError, start_job
 
     params = {
         "days": days,
@@ -1227,14 +1228,15 @@ def admin_start_job(kind, days, universe, minute, path, timeframe):
         "path": path,
         "timeframe": timeframe,
     }
-    if kind == "import" and not path:
-        raise ApiError(422, "missing_field", "an import job needs a path", field="path")
-    job = start_job(
-        current_app,
-        kind,
-        {k: v for k, v in params.items() if v is not None},
-        user=_actor(),
-    )
+    try:
+        job = start_job(
+            current_app,
+            kind,
+            {k: v for k, v in params.items() if v is not None},
+            user=_actor(),
+        )
+    except JobError as exc:
+        raise ApiError(422, "invalid_job", str(exc)) from None
     return json_response(job, status=202)
 
 

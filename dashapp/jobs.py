@@ -2,21 +2,21 @@
 
 Job state lives in the store's `app_meta` table (`job:<id>` -> JSON), so every
 worker process sees every job's progress; the thread runs in the worker that
-started it. The loaders come from `ingest.backfill` / `ingest.history` and are
-imported lazily (dashapp never imports ingest at import time); a loader receives
-the keyword arguments its signature names among: settings, store, days, universe,
-symbols, minute, path, paths, files, progress (a callable(fraction, message)).
+started it. The loaders are `ingest.history_backfill.backfill` and
+`ingest.history.import_files`, imported lazily (dashapp never imports ingest at
+import time); their rich-style `progress` argument is fed by `JobProgress`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import importlib
-import inspect
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,17 +28,7 @@ audit = logging.getLogger("tickstock.audit")
 
 JOB_PREFIX = "job:"
 MAX_JOBS_LISTED = 50
-LOADERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "backfill": ("ingest.backfill", ("run_backfill", "backfill")),
-    "import:daily": (
-        "ingest.history",
-        ("import_daily", "import_daily_files", "import_file"),
-    ),
-    "import:minute": (
-        "ingest.history",
-        ("import_minute", "import_minute_files", "import_file"),
-    ),
-}
+SAVE_EVERY_SECONDS = 0.5
 
 
 def _now() -> str:
@@ -62,35 +52,95 @@ def list_jobs(store: Store) -> list[dict[str, Any]]:
     return jobs[:MAX_JOBS_LISTED]
 
 
-def resolve_loader(kind: str, params: dict[str, Any]) -> Callable[..., Any]:
-    """Return the ingest function for a job kind (ImportError when not built)."""
-    key = kind if kind != "import" else f"import:{params.get('timeframe', 'daily')}"
-    module_name, candidates = LOADERS[key]
-    module = importlib.import_module(module_name)
-    for name in candidates:
-        func = getattr(module, name, None)
-        if callable(func):
-            return func
-    raise ImportError(f"{module_name} has none of {', '.join(candidates)}")
+class JobProgress:
+    """A rich-Progress-like sink (add_task/advance) that records job progress."""
+
+    def __init__(self, job: dict[str, Any], save: Callable[[], None]) -> None:
+        self.job = job
+        self.save = save
+        self.tasks: dict[int, list] = {}
+        self._saved = 0.0
+
+    def add_task(self, description: str, total: float | None = None, **_kw) -> int:
+        """Start a named step; return its id."""
+        task_id = len(self.tasks)
+        self.tasks[task_id] = [description, float(total or 0), 0.0]
+        self.job["message"] = description
+        self.save()
+        return task_id
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        """Count work done on a step; save the job at most twice a second."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        task[2] += advance
+        total = sum(t[1] for t in self.tasks.values())
+        done = sum(min(t[2], t[1]) for t in self.tasks.values())
+        self.job["progress"] = round(done / total, 4) if total else None
+        now = time.monotonic()
+        if now - self._saved >= SAVE_EVERY_SECONDS:
+            self._saved = now
+            self.save()
 
 
-def _call(func: Callable[..., Any], available: dict[str, Any]) -> Any:
-    signature = inspect.signature(func)
-    kwargs = {}
-    for name, param in signature.parameters.items():
-        if name in available:
-            kwargs[name] = available[name]
-        elif param.default is inspect.Parameter.empty and param.kind in (
-            param.POSITIONAL_OR_KEYWORD,
-            param.KEYWORD_ONLY,
-        ):
-            raise TypeError(f"{func.__name__} needs {name!r}, which jobs cannot supply")
-    return func(**kwargs)
+def run_loader(
+    kind: str, params: dict[str, Any], store: Store, settings: Any, progress: Any
+) -> Any:
+    """Call the ingest loader of a job kind (ImportError when it is not built)."""
+    if kind == "backfill":
+        from ingest.history_backfill import backfill
+
+        return backfill(
+            store,
+            settings,
+            int(params["days"]),
+            universe=params.get("universe"),
+            minute=bool(params.get("minute", False)),
+            progress=progress,
+        )
+    if kind == "import":
+        from ingest.history import import_files
+
+        timeframe = params.get("timeframe", "daily")
+        return import_files(store, [params["path"]], timeframe, progress=progress)
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+class JobError(ValueError):
+    """A job request cannot be accepted."""
+
+
+def check_params(kind: str, params: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """Validate job parameters; import paths must lie inside the data directory.
+
+    Admins start imports of files already on the server; confining them to
+    TICKSTOCK_DATA_DIR keeps the web UI from reading arbitrary server files
+    (the `tickstock import-*` CLI has no such limit).
+    """
+    if kind == "backfill":
+        if not isinstance(params.get("days"), int) or params["days"] < 1:
+            raise JobError("a backfill needs days >= 1")
+        return params
+    if kind == "import":
+        raw = params.get("path")
+        if not raw or "\x00" in raw:
+            raise JobError("an import needs a file path")
+        root = Path(settings.data_dir).resolve()
+        path = Path(raw) if Path(raw).is_absolute() else root / raw
+        path = path.resolve()
+        if not path.is_relative_to(root):
+            raise JobError(f"import files must be inside the data directory {root}")
+        if not path.is_file():
+            raise JobError(f"no such file: {path}")
+        return {**params, "path": str(path)}
+    raise JobError(f"unknown job kind {kind!r}")
 
 
 def start_job(app: Any, kind: str, params: dict[str, Any], user: str) -> dict[str, Any]:
-    """Record a queued job and run it in a daemon thread; return its state."""
+    """Record a queued job and run it in a daemon thread (JobError if invalid)."""
     store: Store = app.extensions["tickstock_store"]
+    params = check_params(kind, params, app.extensions["tickstock_settings"])
     job = {
         "id": secrets.token_hex(8),
         "kind": kind,
@@ -117,32 +167,14 @@ def start_job(app: Any, kind: str, params: dict[str, Any], user: str) -> dict[st
 def _run(app: Any, job: dict[str, Any]) -> None:
     store: Store = app.extensions["tickstock_store"]
     settings = app.extensions["tickstock_settings"]
-
-    def progress(fraction: float | None = None, message: str | None = None) -> None:
-        if fraction is not None:
-            job["progress"] = max(0.0, min(1.0, float(fraction)))
-        if message is not None:
-            job["message"] = str(message)[:500]
-        _save(store, job)
-
+    save = lambda: _save(store, job)  # noqa: E731
     job["status"] = "running"
-    _save(store, job)
-    params = job["params"]
-    available = {
-        "settings": settings,
-        "store": store,
-        "progress": progress,
-        "days": params.get("days"),
-        "universe": params.get("universe"),
-        "minute": bool(params.get("minute", False)),
-        "path": params.get("path"),
-        "paths": [params["path"]] if params.get("path") else None,
-        "files": [params["path"]] if params.get("path") else None,
-    }
+    save()
     try:
-        loader = resolve_loader(job["kind"], params)
         with app.app_context():
-            result = _call(loader, available)
+            result = run_loader(
+                job["kind"], job["params"], store, settings, JobProgress(job, save)
+            )
         job.update(status="done", progress=1.0, result=_plain(result))
     except ImportError as exc:
         job.update(status="failed", error=f"not available in this build: {exc}")
@@ -150,11 +182,13 @@ def _run(app: Any, job: dict[str, Any]) -> None:
         log.exception("job %s failed", job["id"])
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
     job["finished_at"] = _now()
-    _save(store, job)
+    save()
     audit.info("audit: job %s %s", job["id"], job["status"])
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
     try:
         return orjson.loads(orjson.dumps(value, default=str))
     except TypeError:

@@ -217,7 +217,8 @@ def _jobs_card() -> dbc.Card:
                 ),
                 dbc.Col(
                     dbc.Input(
-                        id="admin-job-path", placeholder="server file path (import)"
+                        id="admin-job-path",
+                        placeholder="file in the data directory (import)",
                     ),
                     md=2,
                 ),
@@ -460,7 +461,7 @@ def universe_action(_save, _delete, name, label, text, upload):
         audit.info("audit: %s (admin page) deleted universe %s", _actor(), key)
         return _ok(f"deleted {key}") if found else _err(f"no universe {key}")
     symbols = _symbols_from(text, upload)
-    bad = [s for s in symbols if not SYMBOL_RE.match(s)]
+    bad = [s for s in symbols if not SYMBOL_RE.fullmatch(s)]
     if bad:
         return _err(f"not symbols: {', '.join(bad[:10])}")
     if not symbols or len(symbols) > MAX_SYMBOLS:
@@ -485,7 +486,7 @@ def start_history_job(n_clicks, kind, days, universe, minute, path):
     """Start a backfill or file import in the background."""
     from flask import current_app
 
-    from dashapp.jobs import start_job
+    from dashapp.jobs import JobError, start_job
 
     if not n_clicks or kind not in ("backfill", "import"):
         return no_update
@@ -503,5 +504,8 @@ def start_history_job(n_clicks, kind, days, universe, minute, path):
             "path": str(path)[:1024],
             "timeframe": "minute" if minute else "daily",
         }
-    job = start_job(current_app, kind, params, user=_actor())
+    try:
+        job = start_job(current_app, kind, params, user=_actor())
+    except JobError as exc:
+        return _err(str(exc))
     return _ok(f"job {job['id']} started")
