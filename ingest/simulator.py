@@ -290,10 +290,10 @@ def build_minute(
     rows, act = sb.sym_idx, sb.active
     k = len(rows)
     vol = sb.volume
-    pv = np.where(act, sb.vwap * vol, 0.0)
     cum_v = day.cum_v[rows, None] + np.cumsum(vol, axis=1)
-    cum_pv = day.cum_pv[rows, None] + np.cumsum(pv, axis=1)
-    day_vwap = round4(cum_pv / np.maximum(cum_v, 1))
+    cum_pv = day.cum_pv[rows, None] + np.cumsum(
+        np.where(act, sb.vwap * vol, 0.0), axis=1
+    )
     first_open = sb.open[np.arange(k), act.argmax(axis=1)] if k else np.empty(0)
     op = day.op[rows]
     if regular:
@@ -301,34 +301,40 @@ def build_minute(
         day.official[rows] = True
     op = np.where(np.isnan(op), first_open, op)
     day.op[rows] = op
-    if k:
-        day.cum_v[rows] = cum_v[:, -1]
-        day.cum_pv[rows] = cum_pv[:, -1]
-    avg_size = np.rint(vol / np.maximum(sb.trades, 1)).astype(np.int64)
-    sec, r = np.nonzero(act.T)
+    end_v = cum_v[:, -1] if k else np.empty(0, dtype=np.int64)
+    end_pv = cum_pv[:, -1] if k else np.empty(0)
+    day.cum_v[rows] = end_v
+    day.cum_pv[rows] = end_pv
+    sec, r = np.nonzero(act.T)  # events ordered by second, then symbol
+    flat = r * SECONDS + sec
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return np.take(a.ravel(), flat)
+
+    a_v, a_av = pick(vol), pick(cum_v)
     a_cols = {
-        "v": vol[r, sec],
-        "av": cum_v[r, sec],
+        "v": a_v,
+        "av": a_av,
         "op": op[r],
-        "vw": sb.vwap[r, sec],
-        "o": sb.open[r, sec],
-        "c": sb.close[r, sec],
-        "h": sb.high[r, sec],
-        "l": sb.low[r, sec],
-        "a": day_vwap[r, sec],
-        "z": avg_size[r, sec],
+        "vw": pick(sb.vwap),
+        "o": pick(sb.open),
+        "c": pick(sb.close),
+        "h": pick(sb.high),
+        "l": pick(sb.low),
+        "a": round4(pick(cum_pv) / np.maximum(a_av, 1)),
+        "z": np.rint(a_v / np.maximum(pick(sb.trades), 1)).astype(np.int64),
     }
     bars = rollup(sb)
     am_cols = {
         "v": bars.volume,
-        "av": cum_v[:, -1] if k else np.empty(0, dtype=np.int64),
+        "av": end_v,
         "op": op,
         "vw": bars.vwap,
         "o": bars.open,
         "c": bars.close,
         "h": bars.high,
         "l": bars.low,
-        "a": day_vwap[:, -1] if k else np.empty(0),
+        "a": round4(end_pv / np.maximum(end_v, 1)),
         "z": np.rint(bars.volume / np.maximum(bars.trades, 1)).astype(np.int64),
     }
     return _Minute(
