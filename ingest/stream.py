@@ -241,7 +241,7 @@ class StreamClient:
                     "a frame exceeded %d bytes; reconnecting",
                     self.config.max_frame_bytes,
                 )
-        if isinstance(exc, HandshakeError):
+        if not was_streaming:  # refused or dropped before the subscription
             self.stats["handshake_failures"] += 1
         self.last_close_code = code
         self.last_error = f"{type(exc).__name__}: {exc}"[:300]
