@@ -146,7 +146,7 @@ class MonitorState:
             "sessions",
         )
         for col in cols:
-            table.add_column(col)
+            table.add_column(col, no_wrap=col == "instance")
         for name, (seen, rec) in sorted(self.instances.items()):
             hit = rec.get("cache_hit_rate")
             table.add_row(
