@@ -689,6 +689,10 @@ class RestApi:
             headers: list = []
         except RestError as err:
             status, body, headers = err.status, err.body, err.headers
+        except Exception:  # noqa: BLE001 - a simulator bug must not kill the server
+            log.exception("simulator REST handler failed for %s", request.path)
+            err = _error(500, "Internal Server Error")
+            status, body, headers = err.status, err.body, err.headers
         self.sim._log_rest(request.path, status)
         return json_response(status, body, headers)
 
@@ -1607,33 +1611,28 @@ class Simulator:
 
     def _day_bars(self, ticker: str, mult: int, lo_ms: int, hi_ms: int) -> dict:
         d0, d1 = et_datetime(lo_ms).date(), et_datetime(hi_ms).date()
-        frames = []
-        if self._daily is not None:
-            frames.append(self._daily.symbol_days(ticker, _ordinal(d0), _ordinal(d1)))
         sym = self._index.get(ticker)
-        if sym is not None:
-            rolled = rollup_days(self._truth, self._sym_array, d0, d1, sym)
-            if frames and len(frames[0]):
-                rolled = rolled[~rolled["day"].isin(set(frames[0]["day"]))]
-            frames.append(rolled)
-        frames = [f for f in frames if len(f)]
-        if not frames:
+        rolled = (
+            rollup_days(self._truth, self._sym_array, d0, d1, sym)
+            if sym is not None
+            else None
+        )
+        history = (
+            self._daily.symbol_days(ticker, _ordinal(d0), _ordinal(d1))
+            if self._daily is not None
+            else None
+        )
+        df = _prefer_minutes(rolled, history, "day")
+        if df is None:
             return self._truth.arrays(0, -1)
-        df = pd.concat(frames, ignore_index=True).sort_values("day")
-        return _day_columns(df, mult)
+        return _day_columns(df.sort_values("day"), mult)
 
     def _grouped_day(self, day: date, include_otc: bool) -> pd.DataFrame:
-        frames = []
-        if self._daily is not None:
-            frames.append(self._daily.on_day(_ordinal(day)))
         rolled = rollup_days(self._truth, self._sym_array, day, day, None)
-        if frames and len(frames[0]):
-            rolled = rolled[~rolled["symbol"].isin(set(frames[0]["symbol"]))]
-        frames.append(rolled)
-        frames = [f for f in frames if len(f)]
-        if not frames:
+        history = self._daily.on_day(_ordinal(day)) if self._daily is not None else None
+        df = _prefer_minutes(rolled, history, "symbol")
+        if df is None:
             return pd.DataFrame(columns=["symbol"])
-        df = pd.concat(frames, ignore_index=True)
         if "vwap" not in df or df["vwap"].isna().any():
             typical = round4((df["high"] + df["low"] + df["close"]) / 3)
             df["vwap"] = df["vwap"].fillna(typical) if "vwap" in df else typical
@@ -1767,6 +1766,17 @@ class Simulator:
             ev: sum(1 for c in self._conns if c.subs[ev] and not c.closed)
             for ev in DATA_EVENTS
         }
+
+
+def _prefer_minutes(
+    rolled: pd.DataFrame | None, history: pd.DataFrame | None, key: str
+) -> pd.DataFrame | None:
+    """Merge daily bars: days rolled up from emitted minutes win over history."""
+    frames = [f for f in (rolled, history) if f is not None and len(f)]
+    if len(frames) == 2:
+        frames[1] = history[~history[key].isin(set(rolled[key]))]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _day_columns(df: pd.DataFrame, mult: int) -> dict[str, np.ndarray]:

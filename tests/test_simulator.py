@@ -551,15 +551,21 @@ def test_rest_authentication_and_unknown_paths(sim):
 def test_grouped_daily_and_day_bars_from_history_and_minutes():
     daily = pd.DataFrame(
         {
-            "symbol": ["AAPL", "MSFT", "AAPL", "MSFT"],
-            "date": ["2024-03-01", "2024-03-01", "2024-03-04", "2024-03-04"],
-            "open": [180.0, 410.0, 176.0, 413.0],
-            "high": [181.0, 415.0, 177.0, 414.0],
-            "low": [179.0, 408.0, 175.0, 409.0],
-            "close": [180.5, 414.0, 175.1, 410.5],
-            "volume": [5e7, 2e7, 6e7, 2.5e7],
+            "symbol": ["AAPL", "MSFT", "AAPL", "MSFT", "AAPL"],
+            "date": [
+                "2024-03-01",
+                "2024-03-01",
+                "2024-03-04",
+                "2024-03-04",
+                START[:10],
+            ],
+            "open": [180.0, 410.0, 176.0, 413.0, 1.0],
+            "high": [181.0, 415.0, 177.0, 414.0, 1.0],
+            "low": [179.0, 408.0, 175.0, 409.0, 1.0],
+            "close": [180.5, 414.0, 175.1, 410.5, 1.0],
+            "volume": [5e7, 2e7, 6e7, 2.5e7, 1.0],
         }
-    )
+    )  # the last row is overridden: minutes the simulator emitted win
     with Simulator(
         ["AAPL", "MSFT"], seed=2, speed="fast", start=START, daily=daily
     ) as sim:
