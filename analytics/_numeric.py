@@ -146,6 +146,33 @@ def window_mean_last(tail: np.ndarray, x: np.ndarray, window: int) -> np.ndarray
     return block.sum(axis=0) / window + x
 
 
+def tail_sums(history: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (sum of the last window-1 rows minus ref, ref = the last row).
+
+    With `window_mean_from` this gives the SMA of a window that ends with one more,
+    not yet known row. NaN when a row is missing or the history is short.
+    """
+    n = history.shape[1]
+    if window <= 0 or history.shape[0] < window - 1:
+        return np.full(n, NAN), np.zeros(n)
+    if window == 1 or history.shape[0] == 0:
+        return np.zeros(n), np.zeros(n)
+    ref = history[-1]
+    tail = history[history.shape[0] - (window - 1) :]
+    return (tail - ref).sum(axis=0), ref.copy()
+
+
+def window_mean_from(
+    sums: np.ndarray, ref: np.ndarray, x: np.ndarray, window: int
+) -> np.ndarray:
+    """Return the SMA of a window = the rows summarised by `tail_sums` plus row x.
+
+    Exact when every value equals x (the sums and the correction are then 0).
+    """
+    with np.errstate(invalid="ignore"):
+        return (sums + (window - 1) * (ref - x)) / window + x
+
+
 def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
     """Return op-extreme of rows t-lookback..t-1 for each row t >= lookback.
 
@@ -154,64 +181,98 @@ def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
     so each input row is touched about twice.
     """
     t, n = a.shape
-    out = np.empty((max(t - lookback, 0), n))
+    order = "C" if a.strides[-1] == a.itemsize else "F"
+    out = np.empty((max(t - lookback, 0), n), order=order)
     first = lookback
     while first < t:
         last = min(first + lookback - 1, t - 1)
         s0, s1 = first - lookback, last - lookback  # window starts in this group
         middle = op.reduce(a[s1:first], axis=0)  # rows shared by every window
-        left = np.empty((s1 - s0 + 1, n))
-        left[-1] = middle
-        for k in range(s1 - s0 - 1, -1, -1):
-            op(left[k + 1], a[s0 + k], out=left[k])
-        right = middle
-        for row in range(first, last + 1):
-            dest = out[row - lookback]
-            if row == first:
-                dest[:] = left[0]
-            else:
-                op(left[row - first], right, out=dest)
-            if row < last:
-                right = op(right, a[row])
+        # left[k]: rows s0+k .. first-1; right[k]: rows first .. first+k.
+        left = _accumulate(a[s0:s1][::-1], op)[::-1]
+        left = op(left, middle) if len(left) else left
+        left = np.vstack([left, middle[None, :]])
+        right = _accumulate(a[first:last], op)
+        block = out[first - lookback : last - lookback + 1]
+        block[0] = left[0]
+        if len(right):
+            op(left[1:], right, out=block[1:])
         first = last + 1
     return out
 
 
+def _accumulate(a: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """Running op down the rows, choosing the fast kernel for the memory layout."""
+    if a.shape[0] == 0:
+        return np.empty((0, *a.shape[1:]))
+    if a.ndim == 1 or a.strides[-1] == a.itemsize:  # rows are contiguous vectors
+        return row_accumulate(a, op)
+    return op.accumulate(a, axis=0)
+
+
+def ema_weights(alpha: float, t: int) -> np.ndarray:
+    """Return w with EMA_{t-1} = sum_k w_k x_k for the recurrence seeded with x_0."""
+    decay = (1.0 - alpha) ** np.arange(t - 1, -1, -1, dtype=np.float64)
+    w = alpha * decay
+    w[0] = decay[0]
+    return w
+
+
+def _gappy_weights(nan: np.ndarray, alpha: float) -> np.ndarray:
+    """Return per-column EMA weights (T x D) for columns with NaN: NaN rows weigh 0.
+
+    Skipping NaN inputs makes the EMA the plain recurrence over each column's valid
+    values, so a valid value of rank r among m gets alpha * (1 - alpha)^(m-1-r) and
+    the first one (the seed) (1 - alpha)^(m-1).
+    """
+    valid = ~nan
+    rank = np.cumsum(valid, axis=0) - 1
+    total = rank[-1]
+    power = (1.0 - alpha) ** np.maximum(total - rank, 0)
+    w = np.where(valid, alpha * power, 0.0)
+    seed = valid & (rank == 0)
+    w[seed] = power[seed]
+    return w
+
+
 def ema_last(
-    a: np.ndarray, alphas: tuple[float, ...], info: ArrayInfo | None = None
+    a: np.ndarray, alphas: tuple[float, ...], nan: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (EMA state per alpha after the last row, valid inputs per column).
 
-    Seeded with each column's first valid value, NaN inputs are skipped. Leading
-    NaNs are filled with the seed, which leaves the EMA unchanged (x - e = 0).
+    Each EMA is seeded with the column's first valid value and skips NaN inputs,
+    evaluated in closed form sum_k w_k x_k (one matrix product for the columns
+    without NaN), centred on the last value so that a constant column gives its
+    value exactly.
     """
-    info = info or ArrayInfo(a)
     t, n = a.shape
     k = len(alphas)
     if t == 0:
         return np.full((k, n), NAN), np.zeros(n, dtype=np.int64)
-    x = a
-    gap_rows = np.zeros(t, dtype=bool)
-    if info.any_nan:
-        valid = ~info.nan
-        first = np.where(valid.any(axis=0), np.argmax(valid, axis=0), t)
-        seed = np.where(first < t, a[np.minimum(first, t - 1), np.arange(n)], NAN)
-        leading = np.arange(t)[:, None] < first
-        x = np.where(leading, seed, a)
-        gap_rows = (info.nan & ~leading).any(axis=1)
-    alpha = np.asarray(alphas, dtype=np.float64)[:, None]
-    state = np.repeat(x[:1], k, axis=0)
-    tmp = np.empty((k, n))
-    for i in range(1, t):
-        row = x[i]
-        if gap_rows[i]:
-            upd = state + alpha * (row - state)
-            state = np.where(np.isnan(row), state, upd)
-        else:
-            np.subtract(row, state, out=tmp)
-            tmp *= alpha
-            state += tmp
-    return state, info.valid_count.astype(np.int64)
+    nan = np.isnan(a) if nan is None else nan
+    missing = np.count_nonzero(nan, axis=0)
+    dirty = np.flatnonzero(missing)
+    ref = a[-1].copy()
+    if len(dirty):
+        ref[dirty] = 0.0
+    centred = a - ref
+    if len(dirty):
+        centred[:, dirty] = 0.0
+    weights = np.stack([ema_weights(al, t) for al in alphas])
+    state = weights @ centred + ref
+    if len(dirty):
+        sub = a[:, dirty]
+        sub_nan = nan[:, dirty]
+        pos = np.maximum(np.argmax(sub_nan[::-1] == 0, axis=0), 0)
+        sub_ref = np.where(
+            missing[dirty] < t, sub[t - 1 - pos, np.arange(len(dirty))], 0.0
+        )
+        centred_sub = np.where(sub_nan, 0.0, sub - sub_ref)
+        for i, al in enumerate(alphas):
+            w = _gappy_weights(sub_nan, al)
+            value = np.einsum("tj,tj->j", w, centred_sub) + sub_ref
+            state[i, dirty] = np.where(missing[dirty] < t, value, NAN)
+    return state, (t - missing).astype(np.int64)
 
 
 def ema_update(state: np.ndarray, x: np.ndarray, alpha: float) -> np.ndarray:

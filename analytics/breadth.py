@@ -33,9 +33,12 @@ from analytics._numeric import (
     ArrayInfo,
     ema_last,
     ema_series,
+    ema_update,
     prior_extreme,
+    row_cumsum,
     safe_div,
-    window_mean_last,
+    tail_sums,
+    window_mean_from,
 )
 from analytics.constants import (
     BREADTH_SMA_WINDOWS,
@@ -126,45 +129,120 @@ def sma_above_counts(info: ArrayInfo, window: int) -> tuple[np.ndarray, np.ndarr
     return _count_rows(above), _count_rows(full)
 
 
+def _clean_sma_counts(
+    close: np.ndarray, dirty: np.ndarray, windows: tuple[int, ...]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Like sma_above_counts over the columns without NaN; `dirty` columns count 0.
+
+    Their reference is NaN, so every centred value, sum and comparison of a dirty
+    column is NaN / False without a masking pass over the whole panel.
+    """
+    ref = close[-1].copy()
+    ref[dirty] = NAN
+    centred = close - ref
+    csum = row_cumsum(centred)
+    clean = float(close.shape[1] - len(dirty))
+    out = {}
+    for w in windows:
+        sums = np.subtract(csum[w:], csum[:-w])
+        sums /= w
+        with np.errstate(invalid="ignore"):
+            above = np.greater(centred[w - 1 :], sums)
+        out[w] = (_count_rows(above), np.full(len(above), clean))
+    return out
+
+
 def advance_decline(
-    close: np.ndarray, volume: np.ndarray, any_nan: bool
+    close: np.ndarray, volume: np.ndarray, dirty: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Return advancers, decliners, unchanged and up/down volume for rows 1.. ."""
+    """Return advancers, decliners, unchanged and up/down volume for rows 1.. .
+
+    With `dirty` given, those columns are left out (counted separately); otherwise
+    every pair of valid closes counts.
+    """
+    n = close.shape[1]
     diff = np.subtract(close[1:], close[:-1])
+    if dirty is not None:
+        diff[:, dirty] = NAN
     with np.errstate(invalid="ignore"):
         up = diff > 0
         down = diff < 0
     adv, dec = _count_rows(up), _count_rows(down)
-    pairs = diff.shape[1] - _count_rows(np.isnan(diff)) if any_nan else diff.shape[1]
+    if dirty is None:
+        pairs = n - _count_rows(np.isnan(diff))
+    else:
+        pairs = float(n - len(dirty))
     vol = volume[1:]
-    if np.isnan(vol).any():
-        vol = np.where(np.isnan(vol), 0.0, vol)
+    gaps = np.flatnonzero(np.isnan(vol).any(axis=0))
+    if len(gaps):
+        vol = vol.copy(order="K")
+        vol[:, gaps] = np.nan_to_num(vol[:, gaps], nan=0.0)
+
+    rows_contiguous = vol.strides[-1] == vol.itemsize
+
+    def weighted(mask: np.ndarray) -> np.ndarray:
+        # Match the mask's memory layout to the volume panel's (often column-major).
+        mask = mask if rows_contiguous else np.asfortranarray(mask)
+        return np.einsum("ij,ij->i", vol, mask, dtype=np.float64, casting="unsafe")
+
     return {
         "advancers": adv,
         "decliners": dec,
         "unchanged": pairs - adv - dec,
-        "up_volume": np.einsum("ij,ij->i", vol, up.astype(np.float64)),
-        "down_volume": np.einsum("ij,ij->i", vol, down.astype(np.float64)),
+        "up_volume": weighted(up),
+        "down_volume": weighted(down),
     }
 
 
-def breadth_counts(
-    close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Return per-session counts and volumes, additive over disjoint symbol sets."""
-    t, n = close.shape
+def _masked_counts(close: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarray]:
+    """Return A/D and SMA counts of columns with gaps, masking NaN explicitly."""
+    t = close.shape[0]
     info = ArrayInfo(close)
     out = {k: np.zeros(t) for k in COUNT_KEYS}
     if t > 1:
-        for key, values in advance_decline(close, volume, info.any_nan).items():
+        for key, values in advance_decline(close, volume).items():
             out[key][1:] = values
     for w in BREADTH_SMA_WINDOWS:
-        if t >= w and n:
+        if t >= w:
             out[f"above{w}"][w - 1 :], out[f"have{w}"][w - 1 :] = sma_above_counts(
                 info, w
             )
+    return out
+
+
+def breadth_counts(
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    volume: np.ndarray,
+    nan: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Return per-session counts and volumes, additive over disjoint symbol sets.
+
+    Columns without any NaN are counted in whole-panel passes; the few with NaN
+    (late listings, gaps) are counted separately with explicit masks.
+    """
+    t, n = close.shape
+    out = {k: np.zeros(t) for k in COUNT_KEYS}
+    if t == 0 or n == 0:
+        return out
+    close = np.ascontiguousarray(close)  # the row-wise kernels want row-major
+    nan = np.isnan(close) if nan is None else nan
+    dirty = np.flatnonzero(nan.any(axis=0))
+    if t > 1:
+        for key, values in advance_decline(close, volume, dirty).items():
+            out[key][1:] = values
+    windows = tuple(w for w in BREADTH_SMA_WINDOWS if t >= w)
+    if windows:
+        for w, (above, have) in _clean_sma_counts(close, dirty, windows).items():
+            out[f"above{w}"][w - 1 :], out[f"have{w}"][w - 1 :] = above, have
+    if len(dirty):
+        part = _masked_counts(close[:, dirty], volume[:, dirty])
+        for k in COUNT_KEYS:
+            out[k] += part[k]
     lb = NEW_HIGH_LOOKBACK
-    if t > lb and n:
+    if t > lb:
+        # NaN-propagating window extremes: a gap in the window means no signal.
         hi = prior_extreme(high, lb, np.maximum)
         lo = prior_extreme(low, lb, np.minimum)
         with np.errstate(invalid="ignore"):
@@ -275,17 +353,28 @@ def panel_references(
     rows += [(f"ema{k}", emas[k]) for k in PANEL_EMA_WINDOWS]
     smas = smas or {}
     for k in PANEL_SMA_WINDOWS:
-        sma = smas[k] if k in smas else window_mean_last(history, last, k)
+        if k in smas:
+            sma = smas[k]
+        else:
+            sums, ref = tail_sums(history, k)
+            sma = window_mean_from(sums, ref, last, k)
         rows.append((f"sma{k}", sma))
     return rows
 
 
 def panel_emas(close: np.ndarray) -> dict[int, np.ndarray]:
-    """Return EMA10 and EMA20 at the last row (NaN below n valid closes)."""
+    """Return EMA10 and EMA20 at the last row (NaN below n valid closes).
+
+    Computed as the EMA over the prior rows plus one update step, exactly the way
+    the snapshot engine adds its newest session.
+    """
     alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
-    states, count = ema_last(close, alphas)
+    states, count = ema_last(close[:-1], alphas)
+    last = close[-1]
+    count = count + ~np.isnan(last)
     return {
-        k: np.where(count >= k, states[i], NAN) for i, k in enumerate(PANEL_EMA_WINDOWS)
+        k: np.where(count >= k, ema_update(states[i], last, alphas[i]), NAN)
+        for i, k in enumerate(PANEL_EMA_WINDOWS)
     }
 
 
@@ -293,7 +382,7 @@ def breadth_panel(
     close: pd.DataFrame, opens: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Return the classic 11-row breadth panel at the panel's last session."""
-    a = close.to_numpy(dtype=np.float64)
+    a = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
     n = a.shape[1]
     if a.shape[0] == 0:
         blank = np.full(n, NAN)

@@ -43,28 +43,118 @@ def _floats(values) -> np.ndarray:
 
 def group_medians(codes: np.ndarray, groups: int, values: np.ndarray) -> np.ndarray:
     """Return the median of `values` per group code (NaN values ignored)."""
-    ok = (codes >= 0) & ~np.isnan(values)
-    c, v = codes[ok], values[ok]
-    order = np.lexsort((v, c))
-    c, v = c[order], v[order]
-    counts = np.bincount(c, minlength=groups)
-    starts = np.cumsum(counts) - counts
-    out = np.full(groups, NAN)
-    has = counts > 0
-    lo = starts[has] + (counts[has] - 1) // 2
-    hi = starts[has] + counts[has] // 2
-    out[has] = (v[lo] + v[hi]) / 2
+    return grouped_medians([codes], [groups], values)[0]
+
+
+def grouped_medians(
+    code_sets: list[np.ndarray], sizes: list[int], values: np.ndarray
+) -> list[np.ndarray]:
+    """Return per-group medians of `values` for several groupings, sorting once.
+
+    Values are sorted once; a stable sort by group code then keeps each group's
+    values in order, so the median is read off the middle of each block.
+    """
+    by_value = np.argsort(values)  # NaN sort last; tie order does not matter
+    by_value = by_value[~np.isnan(values[by_value])]
+    sorted_values = values[by_value]
+    out = []
+    for codes, groups in zip(code_sets, sizes, strict=True):
+        c = codes[by_value]
+        keep = c >= 0
+        c, v = c[keep], sorted_values[keep]
+        order = np.argsort(c, kind="stable")
+        c, v = c[order], v[order]
+        counts = np.bincount(c.astype(np.intp), minlength=groups)
+        starts = np.cumsum(counts) - counts
+        med = np.full(groups, NAN)
+        has = counts > 0
+        lo = starts[has] + (counts[has] - 1) // 2
+        hi = starts[has] + counts[has] // 2
+        med[has] = (v[lo] + v[hi]) / 2
+        out.append(med)
     return out
 
 
 def _counts(codes: np.ndarray, groups: int, mask: np.ndarray) -> np.ndarray:
-    return np.bincount(codes[mask & (codes >= 0)], minlength=groups).astype(np.int64)
+    picked = codes[mask & (codes >= 0)].astype(np.intp)
+    return np.bincount(picked, minlength=groups).astype(np.int64)
 
 
 def _empty(by: str, ret_cols: list[str], flag_cols: list[str]) -> pd.DataFrame:
     cols = [by, *LEAD_COLUMNS, "pct_stage2", *[f"median_{c}" for c in ret_cols]]
     cols += [f"pct_{c}" for c in flag_cols]
     return pd.DataFrame({c: [] for c in cols})
+
+
+def group_codes(labels) -> tuple[np.ndarray, np.ndarray]:
+    """Return (code per symbol, -1 for no group; sorted group names)."""
+    values = np.asarray(labels, dtype=object)
+    missing = pd.isna(values) | (values == "")
+    values = np.where(missing, None, values)
+    codes, names = pd.factorize(values, sort=True, use_na_sentinel=True)
+    # Small integer codes let numpy use a radix sort in grouped_medians.
+    small = np.int16 if len(names) < np.iinfo(np.int16).max else np.intp
+    return codes.astype(small), np.asarray(names, dtype=object)
+
+
+def group_tables(
+    groupings: dict[str, tuple[np.ndarray, np.ndarray]],
+    rating: np.ndarray,
+    stage: np.ndarray,
+    rets: dict[str, np.ndarray],
+    flags: dict[str, np.ndarray],
+) -> dict[str, pd.DataFrame]:
+    """Aggregate per-symbol float arrays (NaN = missing) for several groupings.
+
+    `groupings` maps a key (sector, sub_industry) to (code per symbol, names).
+    """
+    keys = list(groupings)
+    code_sets = [groupings[k][0] for k in keys]
+    sizes = [len(groupings[k][1]) for k in keys]
+    medians = {"rating": grouped_medians(code_sets, sizes, rating)}
+    for c, values in rets.items():
+        medians[c] = grouped_medians(code_sets, sizes, values)
+    out = {}
+    for i, by in enumerate(keys):
+        codes, names = groupings[by]
+        k = sizes[i]
+        if k == 0:
+            out[by] = _empty(by, list(rets), list(flags))
+            continue
+        every = np.ones(len(codes), dtype=bool)
+        with_stage = _counts(codes, k, ~np.isnan(stage))
+        data = {
+            by: names,
+            "members": _counts(codes, k, every),
+            "with_rating": _counts(codes, k, ~np.isnan(rating)),
+            "median_rs_rating": medians["rating"][i],
+            "with_stage": with_stage,
+            "pct_stage2": safe_div(PERCENT * _counts(codes, k, stage == 2), with_stage),
+        }
+        for c in rets:
+            data[f"median_{c}"] = medians[c][i]
+        for c, values in flags.items():
+            have = _counts(codes, k, ~np.isnan(values))
+            data[f"pct_{c}"] = safe_div(PERCENT * _counts(codes, k, values == 1), have)
+        rank = _rank_desc(data["median_rs_rating"])
+        order = np.lexsort((np.arange(k), rank))
+        data = {c: v[order] for c, v in data.items()}
+        data = {by: pd.Series(data.pop(by), dtype=object), "rank": rank[order], **data}
+        out[by] = pd.DataFrame(data)
+    return out
+
+
+def group_table(
+    by: str,
+    codes: np.ndarray,
+    names: np.ndarray,
+    rating: np.ndarray,
+    stage: np.ndarray,
+    rets: dict[str, np.ndarray],
+    flags: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Aggregate per-symbol float arrays (NaN = missing) by one grouping."""
+    return group_tables({by: (codes, names)}, rating, stage, rets, flags)[by]
 
 
 def group_ranking(
@@ -83,12 +173,7 @@ def group_ranking(
     if by not in meta_s.columns or ranks.empty:
         return _empty(by, ret_cols, flag_cols)
     group_of = meta_s[by][~meta_s.index.duplicated(keep="last")]
-    labels = group_of.reindex(ranks.index).to_numpy(dtype=object)
-    labels = np.where(pd.isna(labels) | (labels == ""), None, labels)
-    codes, names = pd.factorize(labels, sort=True, use_na_sentinel=True)
-    k = len(names)
-    if k == 0:
-        return _empty(by, ret_cols, flag_cols)
+    codes, names = group_codes(group_of.reindex(ranks.index).to_numpy(dtype=object))
     if stages is not None and "stage" in _by_symbol(stages):
         stage = _floats(_by_symbol(stages)["stage"].reindex(ranks.index))
     elif "stage" in ranks:
@@ -96,27 +181,9 @@ def group_ranking(
     else:
         stage = np.full(len(ranks), NAN)
     rating = _floats(ranks["rs_rating"]) if "rs_rating" in ranks else stage * NAN
-    every = np.ones(len(codes), dtype=bool)
-    with_stage = _counts(codes, k, ~np.isnan(stage))
-    data = {
-        by: np.asarray(names, dtype=object),
-        "members": _counts(codes, k, every),
-        "with_rating": _counts(codes, k, ~np.isnan(rating)),
-        "median_rs_rating": group_medians(codes, k, rating),
-        "with_stage": with_stage,
-        "pct_stage2": safe_div(PERCENT * _counts(codes, k, stage == 2), with_stage),
-    }
-    for c in ret_cols:
-        data[f"median_{c}"] = group_medians(codes, k, _floats(ranks[c]))
-    for c in flag_cols:
-        flags = _floats(ranks[c])
-        have = _counts(codes, k, ~np.isnan(flags))
-        data[f"pct_{c}"] = safe_div(PERCENT * _counts(codes, k, flags == 1), have)
-    out = pd.DataFrame(data)
-    med = out["median_rs_rating"].to_numpy()
-    out.insert(1, "rank", _rank_desc(med))
-    order = np.lexsort((np.arange(k), out["rank"].to_numpy()))
-    return out.iloc[order].reset_index(drop=True)
+    rets = {c: _floats(ranks[c]) for c in ret_cols}
+    flags = {c: _floats(ranks[c]) for c in flag_cols}
+    return group_table(by, codes, names, rating, stage, rets, flags)
 
 
 def _rank_desc(values: np.ndarray) -> np.ndarray:

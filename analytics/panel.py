@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._numeric import NAN, ArrayInfo
+from analytics._numeric import NAN
 from analytics.constants import BAR_FIELDS
 
 
@@ -66,71 +66,75 @@ def week_bounds(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _weekly_last(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    out = info.a[ends]
-    if not info.any_nan:
-        return out
-    # Walk back inside each week to the last valid value (weeks have <= 7 sessions).
+def _weekly_last(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    out = a[ends]
+    # Walk back inside each week to its last valid value (weeks have <= 7 sessions).
     for back in range(1, int((ends - starts).max(initial=0)) + 1):
         missing = np.isnan(out)
         if not missing.any():
             break
         rows = ends - back
-        ok = (rows >= starts)[:, None] & missing
-        np.copyto(out, info.a[np.maximum(rows, 0)], where=ok)
+        np.copyto(
+            out, a[np.maximum(rows, 0)], where=(rows >= starts)[:, None] & missing
+        )
     return out
 
 
-def _weekly_first(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    if not info.any_nan:
-        return info.a[starts]
-    out = np.full((len(starts), info.a.shape[1]), NAN)
-    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        for row in range(e, s - 1, -1):
-            np.copyto(out[k], info.a[row], where=~info.nan[row])
+def _weekly_first(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    out = a[starts]
+    for ahead in range(1, int((ends - starts).max(initial=0)) + 1):
+        missing = np.isnan(out)
+        if not missing.any():
+            break
+        rows = starts + ahead
+        ok = (rows <= ends)[:, None] & missing
+        np.copyto(out, a[np.minimum(rows, a.shape[0] - 1)], where=ok)
     return out
 
 
 def _weekly_reduce(
     a: np.ndarray, starts: np.ndarray, ends: np.ndarray, op: np.ufunc
 ) -> np.ndarray:
+    if a.strides[-1] != a.itemsize:  # column-major: reduce along contiguous columns
+        with np.errstate(invalid="ignore"):
+            return op.reduceat(a, starts, axis=0)
     out = np.empty((len(starts), a.shape[1]))
     for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         op.reduce(a[s : e + 1], axis=0, out=out[k])
     return out
 
 
-def _weekly_sum(info: ArrayInfo, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    if not info.any_nan:
-        return _weekly_reduce(info.a, starts, ends, np.add)
-    sums = _weekly_reduce(np.nan_to_num(info.a, nan=0.0), starts, ends, np.add)
-    seen = np.empty(sums.shape, dtype=bool)
-    valid = ~info.nan
-    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        np.logical_or.reduce(valid[s : e + 1], axis=0, out=seen[k])
-    return np.where(seen, sums, NAN)
+def _weekly_sum(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    sums = _weekly_reduce(a, starts, ends, np.add)
+    gaps = np.flatnonzero(np.isnan(sums).any(axis=0))
+    if len(gaps):  # symbols with a missing value somewhere: sum what exists
+        sub = a[:, gaps]
+        valid = ~np.isnan(sub)
+        part = _weekly_reduce(np.where(valid, sub, 0.0), starts, ends, np.add)
+        seen = _weekly_reduce(valid.astype(np.float64), starts, ends, np.add)
+        sums[:, gaps] = np.where(seen > 0, part, NAN)
+    return sums
 
 
 def weekly_arrays(
     arrays: dict[str, np.ndarray], index: pd.DatetimeIndex
 ) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex]:
-    """Roll daily arrays up to ISO weeks (the array form of `weekly_bars`)."""
+    """Roll daily (session x symbol) arrays up to ISO weeks (see `weekly_bars`)."""
     starts, ends = week_bounds(index)
     out: dict[str, np.ndarray] = {}
     for name, a in arrays.items():
-        info = ArrayInfo(a)
         if len(starts) == 0:
             out[name] = np.zeros((0, a.shape[1]))
         elif name == "open":
-            out[name] = _weekly_first(info, starts, ends)
+            out[name] = _weekly_first(a, starts, ends)
         elif name == "high":
             out[name] = _weekly_reduce(a, starts, ends, np.fmax)
         elif name == "low":
             out[name] = _weekly_reduce(a, starts, ends, np.fmin)
         elif name == "volume":
-            out[name] = _weekly_sum(info, starts, ends)
+            out[name] = _weekly_sum(a, starts, ends)
         else:
-            out[name] = _weekly_last(info, starts, ends)
+            out[name] = _weekly_last(a, starts, ends)
     return out, pd.DatetimeIndex(index[ends], name="date")
 
 

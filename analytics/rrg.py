@@ -33,7 +33,7 @@ from analytics.constants import (
     RS_LINE_SCALE,
     WEAKENING,
 )
-from analytics.panel import weekly_close
+from analytics.panel import weekly_arrays
 
 RRG_COLUMNS = ["symbol", "date", "rs_ratio", "rs_momentum", "quadrant", "heading"]
 
@@ -74,10 +74,13 @@ def heading_of(ratio: np.ndarray, momentum: np.ndarray) -> np.ndarray:
 def _bars(close: pd.DataFrame, bench: pd.Series, period: str):
     if period not in RRG_PERIODS:
         raise ValueError(f"period must be one of {RRG_PERIODS}, got {period!r}")
-    aligned = bench.reindex(close.index).astype(np.float64)
+    index = pd.DatetimeIndex(close.index)
+    p = close.to_numpy(dtype=np.float64)
+    b = bench.reindex(index).to_numpy(dtype=np.float64)[:, None]
     if period == "weekly":
-        return weekly_close(close), weekly_close(aligned)
-    return close, aligned
+        weekly, index = weekly_arrays({"close": p, "bench": b}, index)
+        p, b = weekly["close"], weekly["bench"]
+    return p, b[:, 0], index
 
 
 def rrg(
@@ -88,36 +91,41 @@ def rrg(
 ) -> pd.DataFrame:
     """Return RRG points (symbol, date, rs_ratio, rs_momentum, quadrant, heading)."""
     if close.shape[0] == 0 or close.shape[1] == 0 or bench is None:
+        if period not in RRG_PERIODS:
+            raise ValueError(f"period must be one of {RRG_PERIODS}, got {period!r}")
         return pd.DataFrame({c: [] for c in RRG_COLUMNS})
-    prices, b = _bars(close, bench, period)
-    p = prices.to_numpy(dtype=np.float64)
-    ratio, momentum = rrg_arrays(p, b.to_numpy(dtype=np.float64))
+    p, b, index = _bars(close, bench, period)
+    ratio, momentum = rrg_arrays(p, b)
     heading = heading_of(ratio, momentum)
-    rows = slice(None) if tail is None else slice(max(p.shape[0] - tail, 0), None)
-    ratio, momentum, heading = ratio[rows], momentum[rows], heading[rows]
-    dates = prices.index[rows]
-    n_dates, n_sym = ratio.shape
-    frame = pd.DataFrame(
+    first = 0 if tail is None else max(p.shape[0] - tail, 0)
+    symbols = np.asarray([str(c) for c in close.columns.tolist()], dtype=object)
+    by_name = np.argsort(symbols, kind="stable")
+    # Symbol-major layout: for each symbol its bars in date order.
+    ratio = ratio[first:, by_name].T.ravel()
+    momentum = momentum[first:, by_name].T.ravel()
+    heading = heading[first:, by_name].T.ravel()
+    dates = index[first:].to_numpy()
+    keep = ~(np.isnan(ratio) | np.isnan(momentum))
+    return pd.DataFrame(
         {
-            "symbol": np.tile(np.asarray(prices.columns, dtype=object), n_dates),
-            "date": np.repeat(dates.to_numpy(), n_sym),
-            "rs_ratio": ratio.ravel(),
-            "rs_momentum": momentum.ravel(),
-            "heading": heading.ravel(),
+            "symbol": pd.Series(
+                np.repeat(symbols[by_name], len(dates))[keep], dtype=object
+            ),
+            "date": np.tile(dates, len(symbols))[keep],
+            "rs_ratio": ratio[keep],
+            "rs_momentum": momentum[keep],
+            "quadrant": pd.Series(
+                quadrant_of(ratio[keep], momentum[keep]), dtype=object
+            ),
+            "heading": heading[keep],
         }
     )
-    frame = frame[frame["rs_ratio"].notna() & frame["rs_momentum"].notna()]
-    frame.insert(
-        4,
-        "quadrant",
-        quadrant_of(frame["rs_ratio"].to_numpy(), frame["rs_momentum"].to_numpy()),
-    )
-    return frame.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
 
 
 def rrg_latest(
     close: pd.DataFrame, bench: pd.Series, period: str = "weekly"
 ) -> pd.DataFrame:
-    """Return the last RRG point of each symbol on the panel's last bar, by symbol."""
-    points = rrg(close, bench, period=period, tail=1)
-    return points.set_index("symbol")
+    """Return each symbol's RRG point on the panel's last bar (NaN if it has none)."""
+    points = rrg(close, bench, period=period, tail=1).set_index("symbol")
+    symbols = pd.Index([str(c) for c in close.columns.tolist()], name="symbol")
+    return points.reindex(symbols)

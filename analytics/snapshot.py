@@ -28,7 +28,8 @@ from analytics._numeric import (
     ema_last,
     ema_update,
     safe_div,
-    window_mean_last,
+    tail_sums,
+    window_mean_from,
 )
 from analytics.breadth import (
     BREADTH_COLUMNS,
@@ -62,8 +63,9 @@ from analytics.constants import (
     RS_WEIGHTS,
     SECTOR_ETFS,
     STAGE_CHANGE_WEEKS,
+    VOLUME_RATIO_WEEKS,
 )
-from analytics.groups import group_ranking
+from analytics.groups import group_codes, group_tables
 from analytics.panel import week_bounds, weekly_arrays
 from analytics.returns import return_column, rs_ratings, ytd_base
 from analytics.rrg import rrg
@@ -115,6 +117,7 @@ WORK_FIELDS = ("close", "high", "low", "volume")
 ROW_FIELDS = ("open", *WORK_FIELDS)
 RS_PRIOR = RS_NEW_HIGH_WINDOW - 1
 STAGE_TAIL_WEEKS = MANSFIELD_WEEKS  # enough weekly history for MA30, slope, SMA52
+VOLUME_TAIL_WEEKS = VOLUME_RATIO_WEEKS + 1
 
 
 def _normalise_meta(meta: pd.DataFrame | None) -> pd.DataFrame:
@@ -167,6 +170,11 @@ def _week_id(ts: pd.Timestamp) -> int:
     return (days + 3) // 7  # ISO weeks start on Monday; 1970-01-01 was a Thursday
 
 
+def _select_state(state: StageState, columns: np.ndarray) -> StageState:
+    names = [f for f in StageState.__dataclass_fields__ if f != "week"]
+    return StageState(*(getattr(state, f)[columns] for f in names), week=state.week)
+
+
 def _ema_scalar(state: float, value: float, alpha: float) -> float:
     # Same arithmetic as _numeric.ema_series, one step.
     if value != value:
@@ -174,37 +182,24 @@ def _ema_scalar(state: float, value: float, alpha: float) -> float:
     return value if state != state else state + alpha * (value - state)
 
 
-def missing_rows(symbols: list[str], meta: pd.DataFrame) -> pd.DataFrame:
-    """Return ranking rows for symbols that have no price data at all."""
-    k = len(symbols)
-    info = meta.reindex(symbols)
-    nulls = np.full(k, NAN)
+def _pad(values: np.ndarray, extra: int, fill) -> np.ndarray:
+    if extra == 0:
+        return values
+    return np.concatenate([values, np.full(extra, fill, dtype=values.dtype)])
 
-    def ints() -> pd.arrays.IntegerArray:
-        return pd.arrays.IntegerArray(np.zeros(k, np.int64), np.ones(k, bool))
 
-    def bools() -> pd.arrays.BooleanArray:
-        return pd.arrays.BooleanArray(np.zeros(k, bool), np.ones(k, bool))
+def _nullable_int(values: np.ndarray, mask: np.ndarray, extra: int):
+    data = _pad(np.where(mask, 0, values).astype(np.int64), extra, 0)
+    return pd.arrays.IntegerArray(data, _pad(np.asarray(mask, bool), extra, True))
 
-    data: dict[str, object] = {
-        "symbol": np.asarray(symbols, dtype=object),
-        "sector": info["sector"].to_numpy(dtype=object),
-        "sub_industry": info["sub_industry"].to_numpy(dtype=object),
-    }
-    for c in RANKING_COLUMNS[3:]:
-        if c in ("rs_rating", "stage", "weeks_in_stage"):
-            data[c] = ints()
-        elif c.startswith("above_sma"):
-            data[c] = bools()
-        elif c in ("rs_new_high", "new_52w_high", "new_52w_low"):
-            data[c] = np.zeros(k, dtype=bool)
-        elif c == "sessions":
-            data[c] = np.zeros(k, dtype=np.int64)
-        elif c == "excluded_reason":
-            data[c] = np.full(k, REASON_NO_DATA, dtype=object)
-        else:
-            data[c] = nulls
-    return pd.DataFrame(data)
+
+def _nullable_bool(values: np.ndarray, mask: np.ndarray, extra: int):
+    data = _pad(np.asarray(values, bool) & ~mask, extra, False)
+    return pd.arrays.BooleanArray(data, _pad(np.asarray(mask, bool), extra, True))
+
+
+def _as_float(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, NAN, np.asarray(values, dtype=np.float64))
 
 
 class SnapshotEngine:
@@ -256,12 +251,15 @@ class SnapshotEngine:
                 full_close if f == "close" else _field_array(history.get(f), columns, t)
             )
             self.arr[f] = full if self.take is None else full[:, self.take]
+        # Row-wise kernels need row-major closes; pandas panels are column-major.
+        self.arr["close"] = np.ascontiguousarray(self.arr["close"])
         self.has_bench = bench_symbol in pos
         self.bench = full_close[:, pos[bench_symbol]] if self.has_bench else None
         self.rot_symbols = [s for s in self.sector_etfs if s in pos]
         self.rot_close = full_close[:, [pos[s] for s in self.rot_symbols]]
-        self._known_index: object = None
+        self._known_indexes: list[pd.Index] = []
         self._ytd_cache: dict[int, np.ndarray] = {}
+        self._prepare_rows()
         self._prepare()
 
     # -- settled sessions -------------------------------------------------------------
@@ -303,28 +301,48 @@ class SnapshotEngine:
             self.rs_prior = np.max(rs, axis=0)
         else:
             self.rs_prior = np.full(n, NAN)
+        self.tail = {}
+        for w in sorted({*BREADTH_SMA_WINDOWS, *PANEL_SMA_WINDOWS}):
+            sums, ref = tail_sums(c, w)
+            self.tail[w] = (self._u(sums), self._u(ref))
         alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
-        states, count = ema_last(c, alphas, self.info)
+        states, count = ema_last(c, alphas, self.info.nan)
         self.ema_states, self.ema_count = self._u(states), self._u(count)
         self._prepare_weeks()
 
     def _prepare_weeks(self) -> None:
         bench = self.bench if self.has_bench else np.full(len(self.index), NAN)
-        arrays = {
-            "close": self.arr["close"],
-            "volume": self.arr["volume"],
-            "bench": bench[:, None],
-        }
+        arrays = {"close": self.arr["close"], "bench": bench[:, None]}
         weekly, self.wk_index = weekly_arrays(arrays, self.index)
-        weekly["bench"] = weekly["bench"][:, 0]
-        self.wk = weekly
         starts, _ = week_bounds(self.index)
+        # Volume is only needed for the volume ratio of the newest week.
+        recent = 0
+        if len(starts):
+            recent = int(starts[max(len(starts) - VOLUME_TAIL_WEEKS, 0)])
+        vol, _ = weekly_arrays(
+            {"volume": self.arr["volume"][recent:]}, self.index[recent:]
+        )
         self.last_week_start = int(starts[-1]) if len(starts) else 0
         _, pv, slope = ma_slope_pv(weekly["close"])
-        self.run = run_stage_machine(pv, slope)
+        run = run_stage_machine(pv, slope)
+        n = len(self.symbols)
         if len(self.wk_index) == 0:
-            width = self.arr["close"].shape[1]
-            self.run.state = self.run.before_last = StageState.empty(width)
+            run.state = run.before_last = StageState.empty(self.arr["close"].shape[1])
+        # Everything the newest week needs, cut to the recent weeks and the universe.
+        u = self._u
+        keep = max(STAGE_TAIL_WEEKS, STAGE_CHANGE_WEEKS) + 1
+        self.wk = {
+            "close": u(weekly["close"][-keep:]),
+            "bench": weekly["bench"][-keep:, 0],
+            "volume": u(vol["volume"]) if len(vol["volume"]) else np.zeros((0, n)),
+            "hist": u(run.hist[-keep:]),
+            "transitions": u(run.transitions[-keep:]),
+            "dates": self.wk_index[-keep:],
+        }
+        self.states = {
+            "same": _select_state(run.before_last, self.usel),
+            "new": _select_state(run.state, self.usel),
+        }
 
     def _ytd(self, year: int) -> np.ndarray:
         if year not in self._ytd_cache:
@@ -347,24 +365,22 @@ class SnapshotEngine:
         close_all = np.array([NAN if i is None else full["close"][i] for i in extra])
         xb = close_all[0] if self.has_bench else NAN
         per = self._per_symbol(date, xu, xb)
-        stages, changes = self._stages(date, xw, xb)
+        current, stage, changes = self._stages(date, xu, xb)
         breadth_row, flags, smas = self._breadth_row(xw, xu)
         full_index = self.index.append(pd.DatetimeIndex([date]))
         bcols = {k: np.append(self.bcols[k], breadth_row[k]) for k in BREADTH_COLUMNS}
-        rankings = self._rankings(per, stages, flags)
-        meta = self._meta_frame()
-        out = {
+        rankings, groups = self._rankings(per, stage, flags)
+        return {
             "rankings": rankings,
-            "stages": stages.reset_index(),
+            "stages": current.reset_index(),
             "stage_changes": changes,
             "rotation": self._rotation(full_index, close_all),
             "breadth": breadth_frame(bcols, full_index),
             "breadth_panel": self._panel(xu, smas),
-            "sectors": group_ranking(rankings, None, meta, by="sector"),
-            "industries": group_ranking(rankings, None, meta, by="sub_industry"),
+            "sectors": groups["sector"],
+            "industries": groups["sub_industry"],
+            "info": self._info(date, rankings),
         }
-        out["info"] = self._info(date, rankings)
-        return out
 
     def _row_values(self, row, field: str) -> np.ndarray:
         """Return one field of the newest row aligned to the history's columns.
@@ -379,38 +395,50 @@ class SnapshotEngine:
         if isinstance(src, np.ndarray) and src.shape == (n,):
             return src.astype(np.float64, copy=False)
         src = pd.Series(src)
-        if src.index is not self._known_index:
+        if not any(src.index is known for known in self._known_indexes):
             if not src.index.equals(self.columns):
                 return src.reindex(self.columns).to_numpy(dtype=np.float64)
-            self._known_index = src.index
+            self._known_indexes = [src.index, *self._known_indexes[:7]]
         return src.to_numpy(dtype=np.float64)
 
     def empty_snapshot(self) -> dict[str, pd.DataFrame]:
         """Return the snapshot of a panel without sessions (every symbol: no data)."""
-        rankings = missing_rows([*self.symbols, *self.missing], self.meta)
-        none = pd.DatetimeIndex([], name="date")
-        blank = np.zeros(0)
+        n = len(self.symbols)
+        blank = np.full(n, NAN)
+        none = np.zeros(n, dtype=bool)
+        per = {k: blank for k in RANKING_COLUMNS if k.startswith("ret_")}
+        per.update(
+            rs_score=blank,
+            close=blank,
+            sessions=np.zeros(n, np.int64),
+            rs_new_high=none,
+        )
+        masked = (none, ~none)
+        flags = {f"above_sma{w}": masked for w in BREADTH_SMA_WINDOWS}
+        flags.update(new_52w_high=masked, new_52w_low=masked)
+        stage = {"stage": np.zeros(n, np.int64), "weeks": np.zeros(n, np.int64)}
+        rankings, groups = self._rankings(per, stage, flags)
         values = dict.fromkeys(
             ("ma30", "pv", "slope", "mansfield_rs", "volume_ratio"), blank
         )
-        stages = current_frame(
-            np.zeros(0, np.int64), StageState.empty(0), values, pd.Index([])
+        current = current_frame(
+            stage["stage"], StageState.empty(n), values, self.symbols
         )
-        empty_hist = np.zeros((0, 0), np.int64)
-        out = {
+        idx = pd.DatetimeIndex([], name="date")
+        empty_hist = np.zeros((0, n), np.int64)
+        return {
             "rankings": rankings,
-            "stages": stages.reset_index(),
-            "stage_changes": stage_changes(empty_hist, empty_hist, none, pd.Index([])),
-            "rotation": rrg(pd.DataFrame(index=none), pd.Series(dtype=float)),
-            "breadth": breadth_frame({c: blank for c in BREADTH_COLUMNS}, none),
-            "breadth_panel": breadth_panel(pd.DataFrame(index=none)),
-            "sectors": group_ranking(rankings, None, self._meta_frame(), by="sector"),
-            "industries": group_ranking(
-                rankings, None, self._meta_frame(), by="sub_industry"
+            "stages": current.reset_index(),
+            "stage_changes": stage_changes(empty_hist, empty_hist, idx, self.symbols),
+            "rotation": rrg(pd.DataFrame(index=idx), pd.Series(dtype=float)),
+            "breadth": breadth_frame({c: np.zeros(0) for c in BREADTH_COLUMNS}, idx),
+            "breadth_panel": breadth_panel(
+                pd.DataFrame(index=idx, columns=self.symbols)
             ),
+            "sectors": groups["sector"],
+            "industries": groups["sub_industry"],
+            "info": self._info(None, rankings),
         }
-        out["info"] = self._info(None, rankings)
-        return out
 
     def _meta_frame(self) -> pd.DataFrame:
         return self.meta.reset_index()
@@ -462,7 +490,8 @@ class SnapshotEngine:
         }
         flags, smas = {}, {}
         for w in sorted({*BREADTH_SMA_WINDOWS, *PANEL_SMA_WINDOWS}):
-            smas[w] = sma = self._u(window_mean_last(c, xw["close"], w))
+            sums, ref = self.tail[w]
+            smas[w] = sma = window_mean_from(sums, ref, xc, w)
             valid = ~np.isnan(sma)
             with np.errstate(invalid="ignore"):
                 above = xc > sma
@@ -470,12 +499,13 @@ class SnapshotEngine:
                 have = np.count_nonzero(valid)
                 pct = PERCENT * np.count_nonzero(above) / have if have else NAN
                 row[f"pct_above_sma{w}"] = pct
-                flags[f"above_sma{w}"] = pd.arrays.BooleanArray(above, ~valid)
+                flags[f"above_sma{w}"] = (above, ~valid)
         with np.errstate(invalid="ignore"):
             new_high = xu["high"] >= self.hi_prior
             new_low = xu["low"] <= self.lo_prior
         row["new_highs"], row["new_lows"] = float(new_high.sum()), float(new_low.sum())
-        flags["new_52w_high"], flags["new_52w_low"] = new_high, new_low
+        flags["new_52w_high"] = (new_high, np.zeros_like(new_high))
+        flags["new_52w_low"] = (new_low, np.zeros_like(new_low))
         ratio = float(mcclellan_ratio(np.float64(adv), np.float64(dec)))
         fast = _ema_scalar(self.mc_fast, ratio, MCCLELLAN_FAST_ALPHA)
         slow = _ema_scalar(self.mc_slow, ratio, MCCLELLAN_SLOW_ALPHA)
@@ -496,21 +526,22 @@ class SnapshotEngine:
         )
         return panel_table(xc, refs)
 
-    def _stages(self, date: pd.Timestamp, xw: dict, xb: float):
+    def _stages(self, date: pd.Timestamp, xu: dict, xb: float):
         t = len(self.index)
         same = bool(t) and _week_id(date) == _week_id(self.index[-1])
-        nw = len(self.wk_index) - (1 if same else 0)
-        state = self.run.before_last if same else self.run.state
-        xc, xv = xw["close"][None, :], xw["volume"][None, :]
+        wk = self.wk
+        nw = len(wk["dates"]) - (1 if same else 0)
+        state = self.states["same" if same else "new"]
+        xc, xv = xu["close"][None, :], xu["volume"][None, :]
         xbench = np.array([[xb]])
         if same:
             rows = slice(self.last_week_start, t)
-            bench = (
-                self.bench[rows, None] if self.has_bench else np.full((t, 1), NAN)[rows]
-            )
+            bench = np.full((t, 1), NAN)[rows]
+            if self.has_bench:
+                bench = self.bench[rows, None]
             merged = {
-                "close": np.vstack([self.arr["close"][rows], xc]),
-                "volume": np.vstack([self.arr["volume"][rows], xv]),
+                "close": np.vstack([self._u(self.arr["close"][rows]), xc]),
+                "volume": np.vstack([self._u(self.arr["volume"][rows]), xv]),
                 "bench": np.vstack([bench, xbench]),
             }
         else:
@@ -518,38 +549,32 @@ class SnapshotEngine:
         days = pd.DatetimeIndex([date] * merged["close"].shape[0])
         last, _ = weekly_arrays(merged, days)
         lo = max(nw - (STAGE_TAIL_WEEKS - 1), 0)
-        close_tail = np.vstack([self.wk["close"][lo:nw], last["close"]])
-        vol_tail = np.vstack([self.wk["volume"][lo:nw], last["volume"]])
-        bench_tail = np.append(self.wk["bench"][lo:nw], last["bench"][:, 0])
+        close_tail = np.vstack([wk["close"][lo:nw], last["close"]])
+        kept = wk["volume"][: len(wk["volume"]) - (1 if same else 0)]
+        vol_tail = np.vstack([kept[-VOLUME_RATIO_WEEKS:], last["volume"]])
+        bench_tail = np.append(wk["bench"][lo:nw], last["bench"][:, 0])
         ma30, pv, slope = stage_inputs_last(close_tail)
         parts = week_inputs(pv, slope)
         new = stage_step(state, parts.base, parts.untrended, parts.has)
-        last_stage = np.where(parts.has, new.stage, NO_STAGE)
-        u = self._u
+        last_stage = np.where(parts.has, new.stage, np.int8(NO_STAGE))
         values = {
-            "ma30": u(ma30),
-            "pv": u(pv),
-            "slope": u(slope),
-            "mansfield_rs": u(
-                mansfield_last(close_tail, bench_tail if self.has_bench else None)
+            "ma30": ma30,
+            "pv": pv,
+            "slope": slope,
+            "mansfield_rs": mansfield_last(
+                close_tail, bench_tail if self.has_bench else None
             ),
-            "volume_ratio": u(volume_ratio_last(vol_tail, close_tail.shape[1])),
+            "volume_ratio": volume_ratio_last(vol_tail, close_tail.shape[1]),
         }
-        selected = StageState(
-            *(
-                u(getattr(new, f))
-                for f in StageState.__dataclass_fields__
-                if f != "week"
-            ),
-            week=new.week,
-        )
-        current = current_frame(u(last_stage), selected, values, self.symbols)
+        current = current_frame(last_stage, new, values, self.symbols)
+        stage = {"stage": last_stage, "weeks": new.week - new.stage_start + 1}
         first = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
-        hist = np.vstack([u(self.run.hist[first:nw]), u(last_stage)[None, :]])
-        left = np.where(new.changed, state.stage, NO_STAGE)
-        trans = np.vstack([u(self.run.transitions[first:nw]), u(left)[None, :]])
-        dates = self.wk_index[first:nw].append(pd.DatetimeIndex([date]))
-        return current, stage_changes(hist, trans, dates, self.symbols)
+        hist = np.vstack([wk["hist"][first:nw], last_stage[None, :]])
+        left = np.where(new.changed, state.stage, np.int8(NO_STAGE))
+        trans = np.vstack([wk["transitions"][first:nw], left[None, :]])
+        dates = wk["dates"][first:nw].append(pd.DatetimeIndex([date]))
+        changes = stage_changes(hist, trans, dates, self.symbols, self.name_rank)
+        return current, stage, changes
 
     def _rotation(
         self, full_index: pd.DatetimeIndex, close_all: np.ndarray
@@ -564,43 +589,81 @@ class SnapshotEngine:
         bench = pd.Series(np.append(self.bench, close_all[0]), index=full_index)
         return rrg(prices, bench, period=self.rrg_period, tail=self.rrg_tail)
 
-    def _rankings(self, per: dict, stages: pd.DataFrame, flags: dict) -> pd.DataFrame:
+    def _prepare_rows(self) -> None:
+        """Cache the ranking rows (universe, then symbols without data) and groups."""
+        rows = [*self.symbols.tolist(), *self.missing]
+        meta = self.meta.reindex(pd.Index(rows, dtype=object))
+        self.row_symbols = np.asarray(rows, dtype=object)
+        self.row_name_rank = np.argsort(np.argsort(self.row_symbols, kind="stable"))
+        self.name_rank = self.row_name_rank[: len(self.symbols)]
+        self.row_meta = {c: meta[c].to_numpy(dtype=object) for c in META_COLUMNS}
+        self.row_groups = {c: group_codes(self.row_meta[c]) for c in META_COLUMNS}
+
+    def _rankings(
+        self, per: dict, stage: dict, flags: dict
+    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """Return (rankings sorted by rating, {sector/sub_industry: group table})."""
+        m = len(self.missing)
         sym = self.symbols
-        scores = pd.Series(per["rs_score"], index=sym)
-        sessions = pd.Series(per["sessions"], index=sym)
-        rating = rs_ratings(scores, sessions)
-        meta = self.meta.reindex(sym)
-        frame = pd.DataFrame(
-            {
-                "symbol": _objects(sym),
-                "sector": _objects(meta["sector"]),
-                "sub_industry": _objects(meta["sub_industry"]),
-                "rs_score": per["rs_score"],
-                "rs_rating": rating.array,
-                **{k: per[k] for k in RANKING_COLUMNS if k.startswith("ret_")},
-                "stage": stages["stage"].array,
-                "weeks_in_stage": stages["weeks_in_stage"].array,
-                "rs_new_high": per["rs_new_high"],
-                **flags,
-                "sessions": per["sessions"],
-            }
+        rating = rs_ratings(
+            pd.Series(per["rs_score"], index=sym), pd.Series(per["sessions"], index=sym)
         )
-        frame["excluded_reason"] = _objects(self._reasons(per, rating))
-        if self.missing:
-            frame = pd.concat([frame, self._missing_rows()], ignore_index=True)
-        frame = frame[RANKING_COLUMNS]
+        rating_na = rating.isna().to_numpy()
+        rating_v = rating.to_numpy(dtype=np.float64, na_value=NAN)
+        reasons = self._reasons(per, rating_na)
+        stage_na = stage["stage"] == NO_STAGE
+        floats = {
+            k: _pad(per[k], m, NAN) for k in RANKING_COLUMNS if k.startswith("ret_")
+        }
+        columns = {
+            "symbol": self.row_symbols,
+            "sector": self.row_meta["sector"],
+            "sub_industry": self.row_meta["sub_industry"],
+            "rs_score": _pad(per["rs_score"], m, NAN),
+            "rs_rating": _nullable_int(rating_v, rating_na, m),
+            **floats,
+            "stage": _nullable_int(stage["stage"], stage_na, m),
+            "weeks_in_stage": _nullable_int(stage["weeks"], stage_na, m),
+            "rs_new_high": _pad(per["rs_new_high"], m, False),
+            **{
+                k: _nullable_bool(v, mask, m)
+                for k, (v, mask) in flags.items()
+                if k.startswith("above_sma")
+            },
+            "new_52w_high": _pad(flags["new_52w_high"][0], m, False),
+            "new_52w_low": _pad(flags["new_52w_low"][0], m, False),
+            "sessions": _pad(per["sessions"].astype(np.int64), m, 0),
+            "excluded_reason": _pad(reasons, m, REASON_NO_DATA),
+        }
         order = np.lexsort(
             (
-                frame["symbol"].to_numpy(dtype=object),
-                -np.nan_to_num(frame["rs_score"].to_numpy(np.float64), nan=-np.inf),
-                -frame["rs_rating"].to_numpy(dtype=np.float64, na_value=-1.0),
+                self.row_name_rank,
+                -np.nan_to_num(columns["rs_score"], nan=-np.inf),
+                -_pad(np.nan_to_num(rating_v, nan=-1.0), m, -1.0),
             )
         )
-        return frame.iloc[order].reset_index(drop=True)
+        frame = pd.DataFrame(
+            {
+                c: (_objects(v[order]) if v.dtype == object else v[order])
+                for c, v in columns.items()
+            }
+        )
+        flag_values = {
+            k: _pad(_as_float(v, mask), m, NAN)
+            for k, (v, mask) in flags.items()
+            if k.startswith("above_sma")
+        }
+        groups = group_tables(
+            self.row_groups,
+            _pad(rating_v, m, NAN),
+            _pad(_as_float(stage["stage"], stage_na), m, NAN),
+            floats,
+            flag_values,
+        )
+        return frame, groups
 
-    def _reasons(self, per: dict, rating: pd.Series) -> np.ndarray:
+    def _reasons(self, per: dict, unrated: np.ndarray) -> np.ndarray:
         sessions = per["sessions"]
-        unrated = rating.isna().to_numpy()
         reasons = np.full(len(self.symbols), None, dtype=object)
         # Later assignments win: the most basic reason is reported.
         reasons[unrated & np.isnan(per["rs_score"])] = REASON_MISSING_LAG
@@ -609,18 +672,19 @@ class SnapshotEngine:
         reasons[sessions == 0] = REASON_NO_DATA
         return reasons
 
-    def _missing_rows(self) -> pd.DataFrame:
-        return missing_rows(self.missing, self.meta)
-
-    def _info(self, date: pd.Timestamp, rankings: pd.DataFrame) -> pd.DataFrame:
-        reasons = rankings["excluded_reason"].value_counts()
+    def _info(self, date: pd.Timestamp | None, rankings: pd.DataFrame) -> pd.DataFrame:
+        reasons = rankings["excluded_reason"].to_numpy(dtype=object)
+        given = reasons[pd.notna(reasons)]
+        names, counts = np.unique(given.astype(str), return_counts=True)
         return pd.DataFrame(
             {
                 "as_of": [date],
                 "symbols": [len(rankings)],
                 "rated": [int(rankings["rs_rating"].notna().sum())],
-                "excluded": [int(rankings["excluded_reason"].notna().sum())],
-                "excluded_by_reason": [reasons.to_dict()],
+                "excluded": [len(given)],
+                "excluded_by_reason": [
+                    dict(zip(names.tolist(), counts.tolist(), strict=True))
+                ],
                 "benchmark": [self.bench_symbol if self.has_bench else None],
                 "sessions": [len(self.index) + (date is not None)],
             }

@@ -32,7 +32,7 @@ Method (the text below is what the methodology page shows):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -84,10 +84,16 @@ class StageState:
     def empty(cls, n: int) -> StageState:
         """Return the state before any week for n symbols."""
 
-        def z() -> np.ndarray:
-            return np.zeros(n, dtype=np.int64)
+        def small() -> np.ndarray:
+            return np.zeros(n, dtype=np.int8)
 
-        return cls(z(), z(), z(), z(), z(), z(), z(), np.zeros(n, dtype=bool))
+        def weeks() -> np.ndarray:
+            return np.zeros(n, dtype=np.int32)
+
+        return cls(
+            small(), weeks(), small(), small(), small(), small(), weeks(),
+            np.zeros(n, dtype=bool),
+        )  # fmt: skip
 
     def copy(self) -> StageState:
         """Return an independent copy (the arrays are replaced, never mutated)."""
@@ -101,7 +107,6 @@ class WeekInputs:
     base: np.ndarray
     untrended: np.ndarray
     has: np.ndarray
-    extras: dict = field(default_factory=dict)
 
 
 def week_inputs(pv: np.ndarray, slope: np.ndarray) -> WeekInputs:
@@ -109,8 +114,8 @@ def week_inputs(pv: np.ndarray, slope: np.ndarray) -> WeekInputs:
     with np.errstate(invalid="ignore"):
         up = (pv > STAGE_PV_THRESHOLD) & (slope > STAGE_SLOPE_THRESHOLD)
         down = (pv < -STAGE_PV_THRESHOLD) & (slope < -STAGE_SLOPE_THRESHOLD)
-        untrended = np.where(pv < 0, 1, 3)
-    base = np.where(up, 2, np.where(down, 4, 0))
+        untrended = np.where(pv < 0, np.int8(1), np.int8(3))
+    base = np.where(up, np.int8(2), np.where(down, np.int8(4), np.int8(0)))
     has = ~(np.isnan(pv) | np.isnan(slope))
     return WeekInputs(base, untrended, has)
 
@@ -122,11 +127,16 @@ def stage_step(
     t = state.week + 1
     lt = state.last_trend
     # 5 - last_trend maps a confirmed 2 to stage 3 and a confirmed 4 to stage 1.
-    other = np.where(lt == NO_STAGE, untrended, 5 - lt)
-    cand = np.where(has, np.where(base != 0, base, other), NO_STAGE)
+    other = np.where(lt == NO_STAGE, untrended, np.int8(5) - lt)
+    cand = np.where(has, np.where(base != 0, base, other), np.int8(NO_STAGE))
     cont = has & (cand == state.candidate)
-    run_len = np.where(cont, state.run_len + 1, has.astype(np.int64))
-    run_start = np.where(cont, state.run_start, t)
+    # Only "at least STAGE_CONFIRM_WEEKS" matters, so the run length is capped.
+    run_len = np.where(
+        cont,
+        np.minimum(state.run_len + np.int8(1), np.int8(STAGE_CONFIRM_WEEKS)),
+        has.astype(np.int8),
+    )
+    run_start = np.where(cont, state.run_start, np.int32(t))
     confirm = (run_len >= STAGE_CONFIRM_WEEKS) & (cand != state.stage) & has
     trending = confirm & ((cand == 2) | (cand == 4))
     return StageState(
@@ -158,8 +168,8 @@ def run_stage_machine(
     """Run the stage machine over all weeks of (weeks x symbols) pv and slope."""
     weeks, n = pv.shape
     state = StageState.empty(n) if state is None else state
-    hist = np.zeros((weeks, n), dtype=np.int64)
-    transitions = np.zeros((weeks, n), dtype=np.int64)
+    hist = np.zeros((weeks, n), dtype=np.int8)
+    transitions = np.zeros((weeks, n), dtype=np.int8)
     parts = week_inputs(pv, slope)
     has_any = parts.has.any(axis=1)
     first = int(np.argmax(has_any)) if has_any.any() else weeks
@@ -261,7 +271,7 @@ def history_frame(
 ) -> pd.DataFrame:
     """Return the weeks x symbols stage history as Int64 with NA for no stage."""
     data = {
-        j: pd.arrays.IntegerArray(hist[:, j].copy(), hist[:, j] == NO_STAGE)
+        j: pd.arrays.IntegerArray(hist[:, j].astype(np.int64), hist[:, j] == NO_STAGE)
         for j in range(len(symbols))
     }
     frame = pd.DataFrame(data, index=pd.DatetimeIndex(index, name="date"))
@@ -274,18 +284,26 @@ def stage_changes(
     transitions: np.ndarray,
     index: pd.DatetimeIndex,
     symbols: pd.Index,
+    name_rank: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Return one row per confirmed stage change: symbol, date, from/to stage."""
+    """Return one row per confirmed stage change: symbol, date, from/to stage.
+
+    Sorted by date, then symbol (`name_rank`, if given, is each symbol's position
+    in name order, which spares sorting strings).
+    """
     weeks, cols = np.nonzero(transitions)
-    frame = pd.DataFrame(
+    names = np.asarray(symbols, dtype=object)[cols]
+    key = names if name_rank is None else name_rank[cols]
+    order = np.lexsort((key, weeks))
+    weeks, cols, names = weeks[order], cols[order], names[order]
+    return pd.DataFrame(
         {
-            "symbol": np.asarray(symbols, dtype=object)[cols],
+            "symbol": pd.Series(names, dtype=object),
             "date": pd.DatetimeIndex(index)[weeks],
-            "from_stage": transitions[weeks, cols],
-            "to_stage": hist[weeks, cols],
+            "from_stage": transitions[weeks, cols].astype(np.int64),
+            "to_stage": hist[weeks, cols].astype(np.int64),
         }
     )
-    return frame.sort_values(["date", "symbol"], kind="stable").reset_index(drop=True)
 
 
 def weinstein_stages(
