@@ -71,6 +71,7 @@ class GapBackfiller:
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_first_s: float = BACKOFF_FIRST_S,
         backoff_cap_s: float = BACKOFF_CAP_S,
+        page_limit: int = MAX_LIMIT,
         client: Any = None,
     ) -> None:
         self.api_key = api_key
@@ -80,6 +81,7 @@ class GapBackfiller:
         self.attempts = max(1, int(attempts))
         self.backoff_first_s = float(backoff_first_s)
         self.backoff_cap_s = float(backoff_cap_s)
+        self.page_limit = max(1, min(int(page_limit), MAX_LIMIT))
         self._client = client
         self._jobs: queue.Queue[GapJob | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -218,7 +220,7 @@ class GapBackfiller:
                     end_ms + MS_PER_MINUTE - 1,
                     adjusted=True,
                     sort="asc",
-                    limit=MAX_LIMIT,
+                    limit=self.page_limit,
                 ):
                     row = _agg_row(symbol, agg, start_ms, end_ms)
                     if row is not None:

@@ -260,6 +260,25 @@ def test_backfill_backs_off_on_rate_limits(sim, tmp_path):
         store.dispose()
 
 
+def test_backfill_follows_next_url_pages(sim):
+    from ingest.backfill import GapBackfiller
+
+    sim.advance(7)
+    truth = sim.ground_truth()
+    symbol = truth["symbol"].iloc[0]
+    mine = truth[truth["symbol"] == symbol]
+    start = int(mine["ts"].min().value // 1_000_000)
+    end = int(mine["ts"].max().value // 1_000_000)
+    got = []
+    filler = GapBackfiller("k", sim.rest_url, got.extend, page_limit=2)
+    rows = filler.fetch(symbol, start, end)
+    assert [r[1] for r in rows] == [int(t.value // 1_000_000) for t in mine["ts"]]
+    assert [r[5] for r in rows] == mine["close"].tolist()
+    assert [r[8] for r in rows] == mine["trades"].tolist()
+    pages = [p for p, _s in sim.rest_log if symbol in p]
+    assert len(pages) == 4  # 7 bars, 2 per page: the client followed next_url
+
+
 # ----------------------------------------------------------- database outage
 class TcpProxy:
     """A loopback TCP proxy that can be 'switched off' like a stopped server."""
