@@ -65,10 +65,13 @@ BULK_CHUNK_ROWS = 50_000
 BULK_REINDEX_ROWS = 100_000
 BULK_SQLITE_CACHE_KIB = 262_144
 SQLITE_DEFAULT_CACHE = -2000
+PG_LOCK_TIMEOUT_MS = 2000
 ROLES = ("admin", "user")
 # Live ingest: rows per upsert transaction, SQLite's WAL auto-checkpoint size,
 # and the binary COPY types of MINUTE_COLUMNS.
 LIVE_BATCH_ROWS = 20_000
+LIVE_PARALLEL_MIN_ROWS = 2_000
+LIVE_PARALLEL_MAX = 4
 SQLITE_AUTOCHECKPOINT_PAGES = 1000
 _PG_MINUTE_TYPES = (
     "varchar",
@@ -335,6 +338,24 @@ def _arrow_table(columns: Mapping[str, Any]) -> Any:
     return pa.table(arrays)
 
 
+def _pg_drop_indexes(raw: Any, cur: Any, table: str) -> bool:
+    """Drop a bar table's secondary indexes unless readers hold it (then keep them).
+
+    Readers wait for the rest of the load (seconds) instead of every insert
+    paying for the index; the caller rebuilds the indexes before committing.
+    """
+    try:
+        with raw.transaction():
+            cur.execute(f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT_MS}ms'")
+            for index in BAR_TABLES[table][1].indexes:
+                cur.execute(f"DROP INDEX {index.name}")
+            cur.execute("SET LOCAL lock_timeout TO DEFAULT")
+        return True
+    except psycopg_errors.LockNotAvailable:
+        log.info("%s is busy: bulk load keeps its indexes", table)
+        return False
+
+
 def _pg_copy_csv(
     cur: Any, copy_sql: str, table: Any, progress: Callable[[int], None]
 ) -> None:
@@ -373,6 +394,7 @@ class Store:
         self.is_sqlite = self.dialect == "sqlite"
         self.hypertable = False
         self._seq_lock = threading.Lock()
+        self._live_pool: Any = None
 
     # ---------------------------------------------------------------- schema
     def init_schema(self) -> int:
@@ -554,6 +576,7 @@ class Store:
         rows: Sequence[Sequence[Any]],
         batch_size: int = LIVE_BATCH_ROWS,
         fresh: bool = False,
+        parallel: int = 1,
     ) -> int:
         """Upsert (symbol, ts_ms, open, high, low, close, volume, vwap, trades) rows.
 
@@ -561,7 +584,10 @@ class Store:
         epoch milliseconds UTC; duplicates keep the last row. `fresh=True` says
         the caller expects none of the keys to exist yet: PostgreSQL then COPYs
         straight into the table and falls back to the upsert on a conflict.
-        SQLite defers its WAL checkpoint to `checkpoint()`.
+        `parallel > 1` lets PostgreSQL write a large batch as that many
+        transactions on disjoint symbol ranges at once (the server does most of
+        the work, on as many cores). SQLite defers its WAL checkpoint to
+        `checkpoint()`.
         """
         if not rows:
             return 0
@@ -578,9 +604,38 @@ class Store:
             chunk = data[start : start + batch_size]
             if self.is_sqlite:
                 self._sqlite_minute_upsert(chunk)
+            elif parallel > 1 and len(chunk) >= LIVE_PARALLEL_MIN_ROWS:
+                self._pg_parallel_upsert(chunk, fresh, parallel)
             else:
                 self._pg_minute_upsert(chunk, fresh)
         return len(data)
+
+    def _pg_parallel_upsert(self, rows: list[tuple], fresh: bool, parts: int) -> None:
+        """Write key-sorted rows as `parts` concurrent transactions."""
+        step = -(-len(rows) // parts)
+        chunks = [rows[i : i + step] for i in range(0, len(rows), step)]
+        with self._seq_lock:
+            if self._live_pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._live_pool = ThreadPoolExecutor(
+                    LIVE_PARALLEL_MAX, thread_name_prefix="store-live-copy"
+                )
+        futures = [
+            self._live_pool.submit(self._pg_minute_upsert, c, fresh) for c in chunks[1:]
+        ]
+        errors = []
+        try:
+            self._pg_minute_upsert(chunks[0], fresh)
+        except Exception as exc:  # wait for the others before reporting
+            errors.append(exc)
+        for fut in futures:
+            try:
+                fut.result()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def _sqlite_minute_upsert(self, rows: list[tuple]) -> None:
         names = ", ".join(MINUTE_COLUMNS)
@@ -1084,8 +1139,7 @@ class Store:
             + self._upsert_sql_tail(table, key, names)
         )
         indexes = list(BAR_TABLES[table][1].indexes)
-        # Rebuilding a secondary index once is much faster than updating it per row.
-        rebuild = n >= BULK_REINDEX_ROWS
+        rebuild = self._rebuild_indexes(conn, table, n)
         if rebuild:
             for index in indexes:
                 index.drop(conn)
@@ -1117,12 +1171,17 @@ class Store:
         """COPY straight into the table when no stored key can clash, else stage."""
         names = ", ".join(columns)
         arrow = _arrow_table(columns)
+        rebuild = self._rebuild_indexes(conn, table, arrow.num_rows)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
             if not self._pg_overlaps(cur, table, key, columns):
                 try:
                     with raw.transaction():  # savepoint: a racing writer may clash
+                        dropped = rebuild and _pg_drop_indexes(raw, cur, table)
                         _pg_copy_csv(cur, f"COPY {table} ({names})", arrow, progress)
+                        if dropped:
+                            for index in BAR_TABLES[table][1].indexes:
+                                index.create(conn)
                     return
                 except psycopg_errors.UniqueViolation:
                     log.info("bulk load into %s clashed with a writer; staging", table)
@@ -1137,6 +1196,22 @@ class Store:
                 f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
                 + self._upsert_sql_tail(table, key, list(columns))
             )
+
+    @staticmethod
+    def _rebuild_indexes(conn: Connection, table: str, rows: int) -> bool:
+        """Tell whether to drop and rebuild secondary indexes around a bulk load.
+
+        Building an index once is much cheaper than updating it row by row, as
+        long as the table is not much bigger than the load (counted up to the
+        load's size, so the check costs at most one short scan).
+        """
+        if rows < BULK_REINDEX_ROWS:
+            return False
+        stored = conn.execute(
+            text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :n) s"),
+            {"n": rows},
+        ).scalar()
+        return stored < rows
 
     @staticmethod
     def _pg_overlaps(

@@ -36,6 +36,9 @@ DEFAULT_MAX_QUEUE_ROWS = 250_000
 DEFAULT_BATCH_ROWS = 20_000
 DEFAULT_LINGER_S = 0.02
 MAX_LINGER_S = 0.25
+# PostgreSQL: a full-market minute is written as this many concurrent
+# transactions on disjoint symbol ranges (SQLite ignores it).
+DEFAULT_PARALLEL = 2
 PROBE_MIN_S = 0.2
 PROBE_MAX_S = 10.0
 CHECKPOINT_EVERY_S = 5.0
@@ -125,6 +128,7 @@ class BarWriter:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         linger_s: float = DEFAULT_LINGER_S,
         probe_max_s: float = PROBE_MAX_S,
+        parallel: int = DEFAULT_PARALLEL,
         name: str = "tickstock-writer",
     ) -> None:
         self.store = store
@@ -133,6 +137,7 @@ class BarWriter:
         self.batch_rows = int(batch_rows)
         self.linger_s = float(linger_s)
         self.probe_max_s = float(probe_max_s)
+        self.parallel = max(1, int(parallel))
         self.name = name
         self._cond = threading.Condition()
         self._items: collections.deque[Item] = collections.deque()
@@ -340,7 +345,9 @@ class BarWriter:
         fresh = oldest > (self.newest_written_ts or -1)
         started = time.perf_counter()
         try:
-            self.store.upsert_minute_tuples(rows, batch_size=len(rows), fresh=fresh)
+            self.store.upsert_minute_tuples(
+                rows, batch_size=len(rows), fresh=fresh, parallel=self.parallel
+            )
         except Exception as exc:  # any database failure: spill and probe
             self._db_failed(exc)
             return False

@@ -290,6 +290,17 @@ def test_upsert_minute_tuples_inserts_replaces_and_dedupes(store):
     assert store.data_version().seq >= 3
 
 
+def test_parallel_minute_upsert_writes_every_row_once(store):
+    rows = _rows(M0, n=5000)
+    assert store.upsert_minute_tuples(rows, fresh=True, parallel=3) == 5000
+    again = _rows(M0, n=5000, close=42.0) + _rows(M0 + MS_PER_MINUTE, n=5000)
+    assert store.upsert_minute_tuples(again, fresh=True, parallel=3) == 10_000
+    got = store.read_minute()
+    assert len(got) == 10_000 and not got.duplicated(["symbol", "ts"]).any()
+    first = got[got["ts"] == pd.Timestamp(M0, unit="ms", tz="UTC")]
+    assert set(first["close"]) == {42.0}
+
+
 # ------------------------------------------------------------------- writer
 def locked_sqlite_store(path):
     """Return a SQLite store that gives up quickly on a locked database file."""
