@@ -185,7 +185,7 @@ def build_market(
         dv = queries.dollar_volume(priced["symbol"].tolist(), as_of)
         treemap = treemap_figure(priced, dv, window)
     status = snapshot_line(state, queries.is_demo())
-    if not len(breadth) and rankings.empty:
+    if state.session is None:
         status = [*status, empty_state()]
     newest = fresh["newest_minute"]
     return (

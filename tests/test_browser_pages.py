@@ -185,14 +185,33 @@ def visit(duo, path: str) -> None:
     wait_ready(duo, need_status=path != "/about")
 
 
-def test_br01_every_page_renders_with_data_without_console_errors(duo, settings):
+NAV_LINKS = (
+    ("Rankings", "/rankings"),
+    ("Sectors", "/sectors"),
+    ("Stages", "/stages"),
+    ("Breadth", "/breadth"),
+    ("Methodology", "/about"),
+    ("Market", "/"),
+)
+
+
+def test_br01_navbar_opens_every_page_rendered_without_console_errors(duo, settings):
     app = build_app(settings)
     start(duo, app)
-    for path, page in {**PAGES, "/about": "about"}.items():
-        visit(duo, path)
-        if page != "about":
+    visit(duo, "/symbol/AAPL")
+    for name, path in NAV_LINKS:
+        duo.driver.find_element("link text", name).click()
+        duo._wait_for(
+            lambda d, p=path: urlparse(d.current_url).path == p,
+            READY_TIMEOUT,
+            f"navbar link {name} did not open {path}",
+        )
+        wait_ready(duo, need_status=path != "/about")
+        page = PAGES.get(path)
+        if page:
             status = duo.find_element(f"#{page}-status").text
             assert "as of" in status and "No data yet" not in status, (path, status)
+    assert duo.find_element("#about-constants")  # methodology rendered
     errors = console_errors(duo, app)
     assert errors == [], "\n".join(e["message"][:300] for e in errors)
 
@@ -210,29 +229,6 @@ def test_br02_every_page_renders_on_an_empty_database(duo, settings):
     assert console_errors(duo, app) == []
 
 
-def test_br03_navbar_links_open_their_pages(duo, settings):
-    app = build_app(settings)
-    start(duo, app)
-    visit(duo, "/")
-    for name, path in (
-        ("Rankings", "/rankings"),
-        ("Sectors", "/sectors"),
-        ("Stages", "/stages"),
-        ("Breadth", "/breadth"),
-        ("Methodology", "/about"),
-        ("Market", "/"),
-    ):
-        link = duo.driver.find_element("link text", name)
-        link.click()
-        duo._wait_for(
-            lambda d, p=path: urlparse(d.current_url).path == p,
-            READY_TIMEOUT,
-            f"navbar link {name} did not open {path}",
-        )
-        wait_ready(duo, need_status=path != "/about")
-    assert console_errors(duo, app) == []
-
-
 def _candles(duo) -> int:
     return duo.driver.execute_script(
         "const p = document.querySelector('#symbol-chart .js-plotly-plot');"
@@ -240,7 +236,7 @@ def _candles(duo) -> int:
     )
 
 
-def test_br04_new_minute_bar_appears_on_symbol_page_within_two_polls(duo, settings):
+def test_br03_new_minute_bar_appears_on_symbol_page_within_two_polls(duo, settings):
     import pandas as pd
 
     poll = 1.0
@@ -266,7 +262,7 @@ def test_br04_new_minute_bar_appears_on_symbol_page_within_two_polls(duo, settin
     assert console_errors(duo, app) == []
 
 
-def test_br05_rankings_grid_sorts_and_exports_csv(duo, settings):
+def test_br04_rankings_grid_sorts_and_exports_csv(duo, settings):
     app = build_app(settings)
     start(duo, app)
     visit(duo, "/rankings")
@@ -297,7 +293,7 @@ def test_br05_rankings_grid_sorts_and_exports_csv(duo, settings):
     )
     path = next(p for p in folder.iterdir() if p.suffix == ".csv")
     assert path.name == f"rankings-sp500-{END.isoformat()}.csv"
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][:3] == ["Symbol", "Sector", "RS"]
     assert rows[1][0] == expected  # the export follows the grid's sort
@@ -322,7 +318,7 @@ def _worst_day(daily) -> str:
     return str(ret.idxmin())
 
 
-def test_br06_controls_are_kept_in_the_url(duo, settings):
+def test_br05_controls_are_kept_in_the_url(duo, settings):
     app = build_app(settings)
     start(duo, app)
     visit(duo, "/sectors?period=daily&tail=5")

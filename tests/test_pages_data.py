@@ -1,7 +1,7 @@
 """Shared test data for the page tests: a small deterministic market and app helpers.
 
 No tests here: `tests/test_pages*.py` and `tests/test_browser*.py` import the
-generator, the app fixtures and `login` from this module.
+generator, `build_app` and `login` from this module.
 
 The panel: SPY, QQQ, IWM, DIA, the 11 sector ETFs and four S&P 500 stocks per
 sector, 320 weekday sessions ending 2025-03-28, built from a market factor,
@@ -12,11 +12,14 @@ session for a few symbols.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from dashapp.reference import sector_etfs, sp500
 
@@ -185,25 +188,42 @@ def login(client) -> str:
     return client.get_cookie("_csrf_token").value
 
 
+_TEMPLATES: dict[bool, Path] = {}
+
+
+def _template_db(minutes: bool) -> Path:
+    """Return a SQLite file holding the seeded test market (built once per run)."""
+    if minutes not in _TEMPLATES:
+        from dashapp.reference import load_reference
+        from dashapp.store import Store
+
+        folder = Path(tempfile.mkdtemp(prefix="tickstock-pages-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "seed.db"
+        store = Store(f"sqlite:///{path}")
+        store.init_schema()
+        load_reference(store)
+        seed_store(store, minutes=minutes)
+        add_user(store)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.dispose()
+        _TEMPLATES[minutes] = path
+    return _TEMPLATES[minutes]
+
+
 def build_app(settings, seeded: bool = True, minutes: bool = True):
     """Return a TickStock app on `settings`' SQLite, seeded with the test market."""
     from app import create_app
 
+    if seeded and settings.database_url.startswith("sqlite:///"):
+        target = Path(settings.database_url.removeprefix("sqlite:///"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_template_db(minutes), target)
+        return create_app(settings, ingest=False)
     app = create_app(settings, ingest=False)
     store = app.server.extensions["tickstock_store"]
     if seeded:
         seed_store(store, minutes=minutes)
     add_user(store)
     return app
-
-
-@pytest.fixture
-def pages_app(settings):
-    """Yield an app whose database holds the test market."""
-    return build_app(settings)
-
-
-@pytest.fixture
-def empty_app(settings):
-    """Yield an app with an empty database (reference data only)."""
-    return build_app(settings, seeded=False)
