@@ -1,0 +1,189 @@
+"""Benchmark the analytics snapshot: full, incremental refresh and peak memory.
+
+Synthetic, deterministic market: N stocks (random walks, 3% listed mid-window, a few
+one-day gaps) plus SPY and the 11 sector ETFs, 300 sessions, meta with sectors and
+sub-industries. Run: `.venv/bin/python bench/bench_analytics.py [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analytics import SECTOR_ETFS, SnapshotEngine, market_snapshot  # noqa: E402
+
+SESSIONS = 300
+SYMBOLS = 5_000
+MEMORY_SYMBOLS = 10_000
+FULL_TARGET_MS = 100.0
+INCREMENTAL_TARGET_MS = 25.0
+RSS_TARGET_MB = 1_536.0
+FULL_RUNS = 11
+INCREMENTAL_RUNS = 41
+SEED = 20240501
+LATE_LISTING_SHARE = 0.03
+GAP_COUNT = 50
+
+
+def synthetic_market(
+    n_stocks: int, sessions: int = SESSIONS, seed: int = SEED
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Return (panels, meta) for a deterministic random-walk market."""
+    rng = np.random.default_rng(seed)
+    stocks = [f"S{i:05d}" for i in range(n_stocks)]
+    symbols = stocks + ["SPY", *SECTOR_ETFS]
+    n = len(symbols)
+    index = pd.bdate_range("2023-01-02", periods=sessions, name="date")
+    steps = rng.normal(0.0003, 0.02, (sessions, n))
+    close = 50.0 * np.exp(np.cumsum(steps, axis=0)) * rng.uniform(0.2, 5.0, n)
+    opens = close * np.exp(rng.normal(0, 0.005, (sessions, n)))
+    high = np.maximum(opens, close) * (1 + np.abs(rng.normal(0, 0.01, (sessions, n))))
+    low = np.minimum(opens, close) * (1 - np.abs(rng.normal(0, 0.01, (sessions, n))))
+    volume = np.round(rng.lognormal(13, 1, (sessions, n)))
+    late = rng.choice(n_stocks, int(n_stocks * LATE_LISTING_SHARE), replace=False)
+    starts = rng.integers(1, sessions - 5, len(late))
+    gaps = (rng.integers(0, sessions - 1, GAP_COUNT), rng.integers(0, n_stocks, GAP_COUNT))
+    panels = {}
+    for name, arr in (
+        ("open", opens),
+        ("high", high),
+        ("low", low),
+        ("close", close),
+        ("volume", volume),
+    ):
+        arr = arr.copy()
+        for col, start in zip(late, starts, strict=True):
+            arr[:start, col] = np.nan
+        arr[gaps] = np.nan
+        panels[name] = pd.DataFrame(arr, index=index, columns=pd.Index(symbols))
+    sectors = list(SECTOR_ETFS.values())
+    meta = pd.DataFrame(
+        {
+            "symbol": stocks,
+            "sector": [sectors[i % len(sectors)] for i in range(n_stocks)],
+            "sub_industry": [f"Industry {i % 120:03d}" for i in range(n_stocks)],
+        }
+    )
+    return panels, meta
+
+
+def timings(fn, runs: int) -> list[float]:
+    """Return wall times in milliseconds of `runs` calls of fn."""
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def p99(values: list[float]) -> float:
+    """Return the 99th percentile (the max for short samples)."""
+    return float(np.percentile(values, 99))
+
+
+def bench_full(panels, meta) -> list[float]:
+    """Time a full market_snapshot."""
+    market_snapshot(panels, meta)  # warm-up
+    return timings(lambda: market_snapshot(panels, meta), FULL_RUNS)
+
+
+def bench_incremental(panels, meta) -> tuple[list[float], float]:
+    """Time engine.update with a fresh last row per call; return (times, build ms)."""
+    history = {k: v.iloc[:-1] for k, v in panels.items()}
+    last = {k: v.iloc[-1] for k, v in panels.items()}
+    date = panels["close"].index[-1]
+    start = time.perf_counter()
+    engine = SnapshotEngine(history, meta)
+    build_ms = (time.perf_counter() - start) * 1000
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(INCREMENTAL_RUNS + 1):
+        move = np.exp(rng.normal(0, 0.002, len(last["close"])))
+        rows.append({k: (v * move if k != "volume" else v) for k, v in last.items()})
+    engine.update(date, rows[0])
+    it = iter(rows[1:])
+    return timings(lambda: engine.update(date, next(it)), INCREMENTAL_RUNS), build_ms
+
+
+def peak_rss_child(n_stocks: int) -> None:
+    """Build a market of n_stocks, compute a snapshot and print peak RSS in MB."""
+    panels, meta = synthetic_market(n_stocks)
+    market_snapshot(panels, meta)
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": rss_kb / 1024}))
+
+
+def peak_rss(n_stocks: int) -> float:
+    """Return the peak RSS (MB) of a fresh process computing one snapshot."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(n_stocks)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+def row(figure: str, values: list[float] | float, target: float, unit: str) -> str:
+    """Format one table row: figure, median, p99/max, target, ratio to target."""
+    if isinstance(values, float):
+        med = worst = values
+    else:
+        med, worst = statistics.median(values), p99(values)
+    ratio = med / target
+    return (
+        f"{figure:<44} {med:>9.1f} {worst:>9.1f} {target:>8.0f} {unit:<3}"
+        f" {ratio:>6.2f} {'ok' if ratio <= 1 else 'OVER'}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--symbols", type=int, default=SYMBOLS)
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        peak_rss_child(args.rss_child)
+        return
+    panels, meta = synthetic_market(args.symbols)
+    full = bench_full(panels, meta)
+    incremental, build_ms = bench_incremental(panels, meta)
+    n, t = args.symbols, SESSIONS
+    print(f"analytics snapshot, {n} stocks + 12 ETFs x {t} sessions, one process")
+    print(
+        f"{'figure':<44} {'median':>9} {'p99/max':>9} {'target':>8} {'':<3}"
+        f" {'ratio':>6}"
+    )
+    print(row(f"full market_snapshot {n}x{t} (ms)", full, FULL_TARGET_MS, "ms"))
+    print(
+        row(
+            f"incremental engine.update {n}x{t} (ms)",
+            incremental,
+            INCREMENTAL_TARGET_MS,
+            "ms",
+        )
+    )
+    print(f"{'  (engine build once per session, ms)':<44} {build_ms:>9.1f}")
+    if not args.skip_rss:
+        rss = peak_rss(MEMORY_SYMBOLS)
+        print(row(f"peak RSS {MEMORY_SYMBOLS}x{t} snapshot (MB)", rss, RSS_TARGET_MB, "MB"))
+
+
+if __name__ == "__main__":
+    main()
