@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,22 @@ def prepare_metrics_dir(settings: Settings) -> Path:
     return path
 
 
+def prepare_master(settings: Settings) -> None:
+    """Set up what workers share, once, before the first fork: metrics, schema."""
+    from app import prepare_store
+
+    prepare_metrics_dir(settings)
+    # Workers booting at once on a fresh database would race to create it.
+    prepare_store(settings).dispose()
+
+
 def on_starting(server: Any) -> None:
-    """Prepare the metrics directory in the master before any worker starts."""
-    prepare_metrics_dir(load_settings())
+    """Prepare the master (shared session key, metrics, schema) before any worker."""
+    if not os.environ.get("SECRET_KEY"):
+        # Workers load settings themselves; one random key for all of them, or a
+        # session cookie signed by one worker would be rejected by the next.
+        os.environ["SECRET_KEY"] = secrets.token_hex(32)
+    prepare_master(load_settings())
 
 
 def post_fork(server: Any, worker: Any) -> None:
@@ -125,7 +139,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, worker_count: int) ->
     """Serve the app with gunicorn (blocks until the master exits)."""
     from gunicorn.app.base import BaseApplication
 
-    prepare_metrics_dir(settings)
+    prepare_master(settings)
 
     class TickStockApplication(BaseApplication):
         def load_config(self) -> None:
