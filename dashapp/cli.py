@@ -36,6 +36,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers and args.workers > 1:
         from dashapp.gunicorn_conf import run_gunicorn
 
+        if args.no_ingest:
+            settings = settings.replace(ingest_enabled=False)
         return run_gunicorn(settings, host, port, args.workers)
     from app import create_app
 
