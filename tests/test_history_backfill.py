@@ -20,7 +20,9 @@ from ingest.history_backfill import (
 from ingest.simulator import Simulator
 
 END = dt.date(2026, 11, 20)  # a Friday; 11-16 .. 11-20 are five sessions
-MINUTE_DAYS = [dt.date(2026, 11, 16), dt.date(2026, 11, 17)]
+# Minutes are emitted for an earlier week: the simulator's grouped daily prefers
+# bars rolled up from emitted minutes over its daily history.
+MINUTE_DAYS = [dt.date(2026, 11, 9), dt.date(2026, 11, 10)]
 UNIVERSE = DemoUniverse(
     stocks=["AAA", "BBB", "CCC"],
     stock_sectors=["Energy", "Utilities", "Energy"],
@@ -37,7 +39,13 @@ def daily_history() -> pd.DataFrame:
     new = frame[frame["symbol"] == "AAA"].copy()
     new["symbol"] = "NEW"
     new = new[new["date"] >= pd.Timestamp("2026-11-19")]
-    return pd.concat([frame, new], ignore_index=True)
+    history = pd.concat([frame, new], ignore_index=True)
+    # With a vwap the simulator never has to fill one in (it mixes history rows
+    # with minute roll-ups on days it emitted minutes).
+    history["vwap"] = ((history["high"] + history["low"] + history["close"]) / 3).round(
+        4
+    )
+    return history
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +55,7 @@ def sim():
         symbols=["AAA", "BBB"],
         seed=3,
         speed="fast",
-        start="2026-11-16 14:30Z",
+        start="2026-11-09 14:30Z",
         hours="regular",
         daily=history,
     )

@@ -356,3 +356,24 @@ def test_hi19_minute_vwap_and_trades_round_trip_with_nulls(store, tmp_path):
     second = got.loc[("AAA", pd.Timestamp("2025-01-02 14:31", tz="UTC"))]
     assert pd.isna(second["vwap"]) and pd.isna(second["trades"])
     assert got.loc[("BBB", pd.Timestamp("2025-01-02 14:30", tz="UTC")), "volume"] == 0
+
+
+def test_hi20_bulk_load_rebuilds_the_date_index_only_when_worth_it(store, monkeypatch):
+    from sqlalchemy import inspect
+
+    import dashapp.store as store_module
+
+    decisions: list[bool] = []
+    original = store_module.Store._rebuild_indexes
+
+    def spy(conn, table, rows):
+        decisions.append(original(conn, table, rows))
+        return decisions[-1]
+
+    monkeypatch.setattr(store_module, "BULK_REINDEX_ROWS", 100)
+    monkeypatch.setattr(store_module.Store, "_rebuild_indexes", staticmethod(spy))
+    import_files(store, [QUANDL], DAILY)  # 610 rows into an empty table
+    import_files(store, [SPLITS], DAILY)  # 126 rows into 610 stored
+    assert decisions == [True, False]
+    names = {i["name"] for i in inspect(store.engine).get_indexes("ohlcv_daily")}
+    assert "ix_ohlcv_daily_date" in names and len(store.read_daily()) == 736
