@@ -497,9 +497,9 @@ def ensure_demo_history(store: Store, settings: Any, now: Any = None) -> bool:
 
     newest = store.data_version().newest_daily
     info = demo_info(store)
-    end = previous_session(market_today(now))
     if newest is not None and info is None:
         return False  # real history: never touch it
+    end = previous_session(market_today(now))
     if info is not None and info.get("end", "") >= end.isoformat():
         return False
     write_demo(store, end=end)
