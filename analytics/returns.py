@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._numeric import NAN, ArrayInfo, as_2d, safe_div
+from analytics._numeric import NAN, as_2d, safe_div
 from analytics.constants import (
     RETURN_WINDOWS,
     RS_LINE_SCALE,
@@ -55,13 +55,15 @@ def ytd_base(a: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
     prior = np.flatnonzero(years == years[-1] - 1)
     if len(prior) == 0:
         return np.full(a.shape[1], NAN)
-    last = a[prior[-1]]
-    if not np.isnan(last).any():
-        return last.copy()
-    info = ArrayInfo(a[prior[0] : prior[-1] + 1])
-    pos = info.last_valid_pos[-1]
-    vals = info.a[np.maximum(pos, 0), np.arange(a.shape[1])]
-    return np.where(pos >= 0, vals, NAN)
+    out = a[prior[-1]].copy()
+    gaps = np.flatnonzero(np.isnan(out))
+    if len(gaps):
+        # Walk back through the prior year for symbols without a close on its last day.
+        block = a[prior[0] : prior[-1] + 1, gaps]
+        seen = ~np.isnan(block)
+        last = block.shape[0] - 1 - np.argmax(seen[::-1], axis=0)
+        out[gaps] = np.where(seen.any(axis=0), block[last, np.arange(len(gaps))], NAN)
+    return out
 
 
 def returns_array(

@@ -142,13 +142,17 @@ def _normalise_meta(meta: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _field_array(
-    panel: pd.DataFrame | None, columns: list[str], rows: int
+    panel: pd.DataFrame | None, like: pd.Index, columns: pd.Index, rows: int
 ) -> np.ndarray:
-    """Return a field panel as a float array whose columns follow `columns`."""
+    """Return a field panel as a float array whose columns follow `columns`.
+
+    `like` is the close panel's own column index (same labels as `columns`, which
+    holds them as strings); panels sharing it are used as they are.
+    """
     if panel is None:
         return np.full((rows, len(columns)), NAN)
-    names = [str(c) for c in panel.columns.tolist()]
-    if names != columns:
+    if not (panel.columns is like or panel.columns.equals(like)):
+        names = pd.Index([str(c) for c in panel.columns.tolist()], dtype=object)
         panel = panel.set_axis(names, axis=1).reindex(columns=columns)
     return panel.to_numpy(dtype=np.float64)
 
@@ -245,10 +249,12 @@ class SnapshotEngine:
             self.uout = np.zeros(0, dtype=np.intp)
         t = len(self.index)
         self.arr: dict[str, np.ndarray] = {}
-        full_close = _field_array(close, columns, t)
+        full_close = _field_array(close, close.columns, self.columns, t)
         for f in WORK_FIELDS:
             full = (
-                full_close if f == "close" else _field_array(history.get(f), columns, t)
+                full_close
+                if f == "close"
+                else _field_array(history.get(f), close.columns, self.columns, t)
             )
             self.arr[f] = full if self.take is None else full[:, self.take]
         # Row-wise kernels need row-major closes; pandas panels are column-major.
@@ -296,9 +302,9 @@ class SnapshotEngine:
         else:
             self.hi_prior = self.lo_prior = np.full(n, NAN)
         if self.has_bench and t >= RS_PRIOR:
-            tail = self._u(c[-RS_PRIOR:])
+            tail = c[-RS_PRIOR:]
             rs = safe_div(RS_LINE_SCALE * tail, self.bench[-RS_PRIOR:, None])
-            self.rs_prior = np.max(rs, axis=0)
+            self.rs_prior = self._u(np.max(rs, axis=0))
         else:
             self.rs_prior = np.full(n, NAN)
         self.tail = {}
@@ -347,9 +353,15 @@ class SnapshotEngine:
     def _ytd(self, year: int) -> np.ndarray:
         if year not in self._ytd_cache:
             jan1 = pd.DatetimeIndex([pd.Timestamp(year=year, month=1, day=1)])
-            c = self._u(self.arr["close"])
-            padded = np.vstack([c, np.full((1, c.shape[1]), NAN)])
-            self._ytd_cache[year] = ytd_base(padded, self.index.append(jan1))
+            c = self.arr["close"]
+            padded = np.vstack([c[-1:], np.full((1, c.shape[1]), NAN)])
+            # ytd_base only reads the rows of the previous year: pass those only.
+            years = self.index.year.to_numpy()
+            rows = np.flatnonzero(years == year - 1)
+            block = c[rows[0] : rows[-1] + 1] if len(rows) else padded[:0]
+            idx = self.index[rows[0] : rows[-1] + 1] if len(rows) else self.index[:0]
+            base = ytd_base(np.vstack([block, padded[1:]]), idx.append(jan1))
+            self._ytd_cache[year] = self._u(base)
         return self._ytd_cache[year]
 
     # -- newest session -------------------------------------------------------------

@@ -1,0 +1,495 @@
+"""Page benchmarks on the S&P 500 universe (real daily bars from ../shared/data).
+
+1. Poll callback server time through the Dash endpoint (Flask test client, logged
+   in): unchanged data version (must answer 204 from the version check) and a
+   new data version (a minute bar was written: snapshot recomputed + view rendered;
+   also the render alone, with the snapshot already computed).
+2. Page ready in headless Chromium: from navigation start until every graph on
+   the page has drawn and its status line is filled, warm server cache.
+3. 100 simulated tabs polling the Market page every second against a real
+   server process (`app.run`, as `tickstock serve`): that process's CPU.
+
+Run: `.venv/bin/python bench/bench_pages.py [poll] [browser] [tabs]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT.parent / "shared" / "data" / "daily"
+DAILY_FILE = DATA / "sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz"
+SESSIONS = 460  # covers 253 sessions for RS + 52 weeks of Mansfield + MA30
+MINUTE_SYMBOLS = ("SPY", "QQQ", "IWM", "DIA", "AAPL")
+USERNAME, PASSWORD = "analyst", "Pages-timing-pw-2025"
+TARGET_READY_S = 1.5
+TARGET_UNCHANGED_MS = 5.0
+TARGET_NEW_MS = 150.0
+TARGET_TABS_CPU = 0.50
+TABS = 100
+TAB_PERIOD_S = 1.0
+TAB_SECONDS = 20.0
+UNCHANGED_RUNS = 200
+NEW_RUNS = 12
+BROWSER_RUNS = 5
+PAGE_DEFAULTS = {
+    "market-window": "ret_1d",
+    "sectors-period": "weekly",
+    "sectors-tail": 10,
+    "stages-pick": 2,
+    "symbol-interval": "D",
+    "symbol-name": "AAPL",
+}
+PAGES = {
+    "market": "/",
+    "rankings": "/rankings",
+    "sectors": "/sectors",
+    "stages": "/stages",
+    "breadth": "/breadth",
+    "symbol": "/symbol/AAPL",
+}
+READY_JS = """
+const root = document.getElementById('_pages_content');
+const status = document.querySelector('[id$="-status"]');
+if (!root || !status || !status.textContent.trim()) { return null; }
+for (const g of root.querySelectorAll('.dash-graph')) {
+  const plot = g.querySelector('.js-plotly-plot');
+  if (!plot || !plot.querySelector('.main-svg')) { return null; }
+}
+for (const grid of root.querySelectorAll('.tickstock-grid')) {
+  if (!grid.querySelector('.ag-row') && !grid.querySelector('.ag-overlay-no-rows-center')) {
+    return null;
+  }
+}
+return performance.now();
+"""
+
+
+# ---------------------------------------------------------------- database
+def _settings(folder: Path, **extra: str):
+    from dashapp.settings import load_settings
+
+    env = {
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "TICKSTOCK_DATA_DIR": str(folder),
+        "INGEST_ENABLED": "false",
+        "TICKSTOCK_DEMO_DATA": "false",
+        "SECRET_KEY": "bench-secret",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    return load_settings(env, env_file=None)
+
+
+def _minutes(daily: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Return 390 regular-session minute bars per symbol ending at the daily close."""
+    rng = np.random.default_rng(5)
+    start = pd.Timestamp.combine(day.date(), dt.time(9, 30)).tz_localize(
+        "America/New_York"
+    )
+    stamps = (start + pd.to_timedelta(np.arange(390), unit="min")).tz_convert("UTC")
+    frames = []
+    for sym in MINUTE_SYMBOLS:
+        row = daily[(daily.symbol == sym) & (daily.date == day)].iloc[0]
+        path = np.linspace(row.open, row.close, 390) * (
+            1 + 0.0005 * rng.standard_normal(390)
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "ts": stamps,
+                    "open": path,
+                    "high": path * 1.0005,
+                    "low": path * 0.9995,
+                    "close": path,
+                    "volume": row.volume / 390,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def build_database(folder: Path):
+    """Load the last SESSIONS sessions of real S&P 500 bars into a SQLite file."""
+    from app import prepare_store
+    from dashapp import auth
+
+    settings = _settings(folder)
+    daily = pd.read_csv(DAILY_FILE, parse_dates=["date"])
+    dates = np.sort(daily["date"].unique())[-SESSIONS:]
+    daily = daily[daily["date"].isin(dates)]
+    store = prepare_store(settings)
+    store.bulk_upsert_daily(
+        daily[["symbol", "date", "open", "high", "low", "close", "volume"]]
+    )
+    store.upsert_minute_bars(_minutes(daily, pd.Timestamp(dates[-1])))
+    auth.create_user(store, USERNAME, PASSWORD)
+    store.dispose()
+    return settings, len(daily), daily["symbol"].nunique()
+
+
+# ------------------------------------------------------------ poll timing
+def _login(client) -> str:
+    client.get("/login")
+    token = client.get_cookie("_csrf_token").value
+    client.post(
+        "/auth/login",
+        data={"username": USERNAME, "password": PASSWORD, "csrf_token": token},
+    )
+    return client.get_cookie("_csrf_token").value
+
+
+def _value(spec: dict):
+    cid, prop = spec["id"], spec["property"]
+    if cid.startswith("{"):
+        kind = json.loads(cid)["type"]
+        return {"universe": "sp500", "asof": "now", "time": ""}[kind]
+    if prop == "n_intervals":
+        return 1
+    return PAGE_DEFAULTS.get(cid)
+
+
+def poll_payload(app, page: str, version) -> dict:
+    """Return the Dash request body of a page's poll callback."""
+    key, cb = next(
+        (k, v) for k, v in app.callback_map.items() if f"..{page}-version.data" in k
+    )
+    outputs = [
+        {"id": o.component_id, "property": o.component_property} for o in cb["output"]
+    ]
+
+    def spec(item, value):
+        cid = item["id"]
+        return {
+            "id": json.loads(cid) if cid.startswith("{") else cid,
+            "property": item["property"],
+            "value": value,
+        }
+
+    state = []
+    for s in cb["state"]:
+        value = version if s["id"] == f"{page}-version" else _value(s)
+        state.append(spec(s, value))
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [spec(i, _value(i)) for i in cb["inputs"]],
+        "state": state,
+        "changedPropIds": [f"{page}-poll.n_intervals"],
+    }
+
+
+def _post(client, token, body) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    resp = client.post(
+        "/_dash-update-component", json=body, headers={"X-CSRFToken": token}
+    )
+    return (time.perf_counter() - t0) * 1000, resp
+
+
+def _version_of(page: str, resp) -> object:
+    data = resp.get_json()["response"][f"{page}-version"]["data"]
+    return data
+
+
+def _write_minute(store, symbol: str, minute: int) -> None:
+    when = pd.Timestamp("2025-04-04 20:00", tz="UTC") + pd.Timedelta(minutes=minute)
+    store.upsert_minute_bars(
+        [
+            {
+                "symbol": symbol,
+                "ts": when,
+                "open": 100.0,
+                "high": 100.5,
+                "low": 99.5,
+                "close": 100.0 + minute / 100,
+                "volume": 1000.0,
+            }
+        ]
+    )
+
+
+def bench_poll(settings) -> list[tuple]:
+    """Time each page's poll callback with unchanged and with new data."""
+    from app import create_app
+    from dashapp.market import market_state
+
+    app = create_app(settings, ingest=False)
+    store = app.server.extensions["tickstock_store"]
+    client = app.server.test_client()
+    token = _login(client)
+    rows = []
+    for n, page in enumerate(PAGES):
+        ms, resp = _post(client, token, poll_payload(app, page, None))
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+        first = ms
+        version = _version_of(page, resp)
+        body = poll_payload(app, page, version)
+        same = []
+        for _ in range(UNCHANGED_RUNS):
+            ms, resp = _post(client, token, body)
+            assert resp.status_code == 204
+            same.append(ms)
+        full, render = [], []
+        for i in range(NEW_RUNS):
+            _write_minute(store, "SPY", 1000 * n + 2 * i)
+            ms, resp = _post(client, token, body)
+            assert resp.status_code == 200
+            full.append(ms)
+            body = poll_payload(app, page, _version_of(page, resp))
+            _write_minute(store, "SPY", 1000 * n + 2 * i + 1)
+            with app.server.test_request_context():
+                market_state("sp500", "now")  # snapshot ready: time the view only
+            ms, resp = _post(client, token, body)
+            render.append(ms)
+            body = poll_payload(app, page, _version_of(page, resp))
+        rows.append((page, first, same, full, render))
+    return rows
+
+
+# --------------------------------------------------------- browser timing
+def _chrome():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for arg in (
+        "--headless=new",
+        "--window-size=1280,800",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-extensions",
+    ):
+        options.add_argument(arg)
+    binary = shutil.which("chromium")
+    if binary:
+        options.binary_location = binary
+    return webdriver.Chrome(options=options)
+
+
+def _serve(settings, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DB": settings.database_url}
+    code = (
+        "import os,sys; sys.argv=['x']\n"
+        "from bench.bench_pages import _settings\n"
+        "from pathlib import Path\n"
+        "from app import create_app\n"
+        "folder = Path(os.environ['BENCH_DB'].removeprefix('sqlite:///')).parent\n"
+        "app = create_app(_settings(folder), ingest=False)\n"
+        f"app.run(host='127.0.0.1', port={port}, debug=False)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("bench server did not start")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ready_ms(driver, timeout: float = 30.0) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(READY_JS)
+        if value is not None:
+            return float(value)
+        time.sleep(0.02)
+    raise TimeoutError(driver.current_url)
+
+
+def bench_browser(settings) -> list[tuple]:
+    """Return (page, [ms to ready per load]) with a warm server cache."""
+    if not shutil.which("chromedriver"):
+        return []
+    port = _free_port()
+    proc = _serve(settings, port)
+    base = f"http://127.0.0.1:{port}"
+    driver = _chrome()
+    try:
+        driver.get(f"{base}/login")
+        driver.find_element("id", "login-username").send_keys(USERNAME)
+        field = driver.find_element("id", "login-password")
+        field.send_keys(PASSWORD)
+        field.submit()
+        time.sleep(1)
+        rows = []
+        for page, path in PAGES.items():
+            driver.get(base + path)
+            _ready_ms(driver, 120)  # first visit computes and caches the views
+            times = []
+            for _ in range(BROWSER_RUNS):
+                driver.get(base + path)
+                times.append(_ready_ms(driver))
+            rows.append((page, times))
+        return rows
+    finally:
+        driver.quit()
+        proc.terminate()
+        proc.wait(10)
+
+
+# ------------------------------------------------------------- 100 tabs
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def bench_tabs(settings) -> dict:
+    """Return the server's CPU share while TABS clients poll Market every second."""
+    import requests
+
+    from app import create_app
+
+    port = _free_port()
+    proc = _serve(settings, port)
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(settings, ingest=False)  # only to read the callback map
+    stop = threading.Event()
+    counts = {"ok": 0, "other": 0}
+    lock = threading.Lock()
+
+    def tab(i: int) -> None:
+        session = requests.Session()
+        session.get(f"{base}/login")
+        token = session.cookies["_csrf_token"]
+        session.post(
+            f"{base}/auth/login",
+            data={"username": USERNAME, "password": PASSWORD, "csrf_token": token},
+        )
+        token = session.cookies["_csrf_token"]
+        headers = {"X-CSRFToken": token}
+        resp = session.post(
+            f"{base}/_dash-update-component",
+            json=poll_payload(app, "market", None),
+            headers=headers,
+        )
+        version = resp.json()["response"]["market-version"]["data"]
+        body = poll_payload(app, "market", version)
+        time.sleep(TAB_PERIOD_S * i / TABS)  # spread the tabs over the second
+        while not stop.is_set():
+            t0 = time.monotonic()
+            code = session.post(
+                f"{base}/_dash-update-component", json=body, headers=headers
+            ).status_code
+            with lock:
+                counts["ok" if code == 204 else "other"] += 1
+            stop.wait(max(0.0, TAB_PERIOD_S - (time.monotonic() - t0)))
+
+    try:
+        threads = [
+            threading.Thread(target=tab, args=(i,), daemon=True) for i in range(TABS)
+        ]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)  # log in one by one (argon2 is deliberately slow)
+        time.sleep(3)
+        cpu0, wall0 = _cpu_seconds(proc.pid), time.monotonic()
+        ok0 = counts["ok"]
+        time.sleep(TAB_SECONDS)
+        cpu = _cpu_seconds(proc.pid) - cpu0
+        wall = time.monotonic() - wall0
+        polls = counts["ok"] - ok0
+    finally:
+        stop.set()
+        proc.terminate()
+        proc.wait(10)
+    return {"cpu": cpu / wall, "polls_per_s": polls / wall, "other": counts["other"]}
+
+
+# ------------------------------------------------------------------ report
+def _p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _row(name: str, values: list[float], target: float, unit: str = "ms") -> str:
+    med = statistics.median(values)
+    return (
+        f"{name:<44} {med:>9.1f} {_p(values, 99):>9.1f} {target:>8.1f} "
+        f"{med / target:>6.2f}  {unit}"
+    )
+
+
+def main() -> None:
+    """Build the S&P 500 database, run the selected benchmarks, print a table."""
+    only = set(sys.argv[1:]) or {"poll", "browser", "tabs"}
+    folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    try:
+        t0 = time.perf_counter()
+        settings, rows, symbols = build_database(folder)
+        print(
+            f"S&P 500 universe: {symbols} symbols x {SESSIONS} sessions "
+            f"({rows:,} daily bars) loaded in {time.perf_counter() - t0:.1f} s"
+        )
+        print(f"{'benchmark':<44} {'median':>9} {'p99':>9} {'target':>8} {'ratio':>6}")
+        if "poll" in only:
+            for page, first, same, full, render in bench_poll(settings):
+                print(f"{'poll ' + page + ': first render':<44} {first:>9.1f}")
+                print(
+                    _row(f"poll {page}: unchanged version", same, TARGET_UNCHANGED_MS)
+                )
+                print(
+                    _row(
+                        f"poll {page}: new version (snapshot+view)", full, TARGET_NEW_MS
+                    )
+                )
+                print(
+                    _row(f"poll {page}: new version (view only)", render, TARGET_NEW_MS)
+                )
+        if "browser" in only:
+            results = bench_browser(settings)
+            if not results:
+                print("page ready: skipped (no chromedriver)")
+            for page, times in results:
+                print(_row(f"page ready {page}", times, TARGET_READY_S * 1000))
+        if "tabs" in only:
+            res = bench_tabs(settings)
+            print(
+                f"{f'{TABS} tabs polling Market every {TAB_PERIOD_S:g} s: CPU':<44} "
+                f"{res['cpu']:>9.2f} {'':>9} {TARGET_TABS_CPU:>8.2f} "
+                f"{res['cpu'] / TARGET_TABS_CPU:>6.2f}  cores "
+                f"({res['polls_per_s']:.0f} polls/s, {res['other']} non-204)"
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
