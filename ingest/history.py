@@ -150,16 +150,15 @@ def detect_columns(columns: Sequence[str], kind: str) -> dict[str, str]:
         hit = next((normalised[n] for n in names if n in normalised), None)
         if hit is not None and hit not in found.values():
             found[canon] = hit
+    stamps = ("timestamp", "datetime", "ts", "t", "bar_start")
+    split = kind == MINUTE and {"date", "time"} <= set(normalised)
+    if split and "when" not in found and not any(n in normalised for n in stamps):
+        # Separate date and time-of-day columns (common in minute exports).
+        found["when"], found["time_of_day"] = normalised["date"], normalised["time"]
     if "when" not in found:
         hit = next((normalised[n] for n in WHEN_ALIASES[kind] if n in normalised), None)
         if hit is not None and hit not in found.values():
             found["when"] = hit
-    if (
-        kind == MINUTE
-        and _norm(found.get("when", "")) == "date"
-        and "time" in normalised
-    ):
-        found["time_of_day"] = normalised["time"]
     return found
 
 

@@ -253,6 +253,15 @@ def test_hi13_minute_naive_times_use_tz_and_epochs_work():
     assert str(parse_when(epoch, DAILY).iloc[0]) == "2024-07-01 00:00:00"
 
 
+def test_hi13b_minute_date_and_time_columns(tmp_path):
+    text = (
+        "Date,Time,Symbol,Open,High,Low,Close,Volume\n2024-07-01,09:30,spy,1,2,1,2,3\n"
+    )
+    bars, report = load_file(write(tmp_path, "dt.csv", text), MINUTE)
+    assert not report.rejects
+    assert str(bars["ts"].iloc[0]) == "2024-07-01 13:30:00+00:00"
+
+
 def test_hi14_minute_validation_rejects_duplicates_and_odd_seconds(tmp_path):
     text = ("symbol,timestamp,open,high,low,close,volume\n"
             "SPY,2024-01-02T14:30:00Z,1,2,1,2,3\n"
