@@ -4,7 +4,8 @@
 callbacks are in place (the CSP hashes Dash's inline scripts):
 
 * CSP: scripts only from this origin plus the SHA-256 of Dash's inline scripts
-  (the renderer bootstrap `new DashRenderer()` and inline clientside callbacks);
+  (the renderer bootstrap `new DashRenderer()` and inline clientside callbacks,
+  re-hashed when Dash adds one); no 'unsafe-inline' or 'unsafe-eval' for scripts;
   `_dash-config` is a JSON data block, which CSP does not treat as a script.
   Styles allow 'unsafe-inline' because Dash, Plotly and React set style attributes;
   the external stylesheet hosts (Bootstrap theme and icons) are allowed for
@@ -20,6 +21,8 @@ callbacks are in place (the CSP hashes Dash's inline scripts):
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import time
 from urllib.parse import urlsplit
@@ -49,13 +52,22 @@ def _origin(url: str) -> str | None:
     return None
 
 
+def script_hashes(app: dash.Dash) -> list[str]:
+    """Return CSP hashes of Dash's inline scripts (as `Dash.csp_hashes` does)."""
+    scripts = [*app._inline_scripts, app.renderer]
+    return [
+        "'sha256-"
+        + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+        + "'"
+        for s in scripts
+    ]
+
+
 def build_csp(app: dash.Dash) -> str:
     """Return the Content-Security-Policy for the app's pages."""
     external = [
-        *(
-            s if isinstance(s, str) else s.get("href", "")
-            for s in app.config.external_stylesheets
-        ),
+        s if isinstance(s, str) else s.get("href", "")
+        for s in app.config.external_stylesheets
     ]
     style_hosts = sorted({o for o in map(_origin, external) if o})
     scripts = [
@@ -65,7 +77,7 @@ def build_csp(app: dash.Dash) -> str:
     script_hosts = sorted({o for o in map(_origin, scripts) if o})
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *app.csp_hashes(), *script_hosts],
+        "script-src": ["'self'", *script_hashes(app), *script_hosts],
         "style-src": ["'self'", "'unsafe-inline'", *style_hosts],
         "font-src": ["'self'", "data:", *style_hosts],
         "img-src": ["'self'", "data:", "blob:"],
@@ -77,6 +89,27 @@ def build_csp(app: dash.Dash) -> str:
         "frame-ancestors": ["'none'"],
     }
     return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
+
+
+class CspCache:
+    """The app's CSP, rebuilt when Dash adds inline scripts.
+
+    Dash registers the page-title clientside callback on the first request, so a
+    policy computed at start-up would miss its hash.
+    """
+
+    def __init__(self, app: dash.Dash) -> None:
+        self.app = app
+        self._count = -1
+        self._policy = ""
+
+    def policy(self) -> str:
+        """Return the current policy."""
+        count = len(self.app._inline_scripts)
+        if count != self._count:
+            self._policy = build_csp(self.app)
+            self._count = count
+        return self._policy
 
 
 def _security_headers(app: dash.Dash, settings: Settings):
@@ -146,19 +179,27 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
         app=server,
         storage_uri=settings.redis_url or "memory://",
         strategy="fixed-window",
-        headers_enabled=True,
+        headers_enabled=False,  # the 429 handler writes Retry-After itself
         swallow_errors=True,  # a Redis outage must not take the API down
         in_memory_fallback_enabled=bool(settings.redis_url),
         key_prefix=LIMITER_PREFIX,
     )
-    limiter.limit(settings.rate_limit_user, key_func=user_or_ip_key, scope="user")(
+    # Shared: one budget per user (and per IP) across every /api endpoint.
+    limiter.shared_limit(
+        settings.rate_limit_user, scope="api-user", key_func=user_or_ip_key
+    )(api.bp)
+    limiter.shared_limit(settings.rate_limit_ip, scope="api-ip", key_func=ip_key)(
         api.bp
     )
-    limiter.limit(settings.rate_limit_ip, key_func=ip_key, scope="ip")(api.bp)
-    limiter.limit(settings.rate_limit_login, key_func=ip_key, methods=["POST"])(
-        auth.login
-    )
     return limiter
+
+
+def limit_login(server: Flask, limiter: Limiter, settings: Settings) -> None:
+    """Rate-limit login attempts per IP (route limits wrap the view function)."""
+    endpoint = "auth.login"
+    view = server.view_functions[endpoint]
+    limited = limiter.limit(settings.rate_limit_login, key_func=ip_key)(view)
+    server.view_functions[endpoint] = limited
 
 
 def _rate_limited(limiter: Limiter):
@@ -175,6 +216,10 @@ def _rate_limited(limiter: Limiter):
             retry_after=retry_after,
         )
         response.headers["Retry-After"] = str(retry_after)
+        if current is not None:
+            response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+            response.headers["X-RateLimit-Remaining"] = "0"
+            response.headers["X-RateLimit-Reset"] = str(int(reset))
         return response
 
     return handler
@@ -188,6 +233,7 @@ def install(app: dash.Dash, settings: Settings) -> None:
     limiter = make_limiter(server, settings)
     server.extensions["tickstock_limiter"] = limiter
     auth.install_auth(app, settings)
+    limit_login(server, limiter, settings)
     api.install_api(server)
     server.register_blueprint(openapi.bp)
     server.register_error_handler(RateLimitExceeded, _rate_limited(limiter))
