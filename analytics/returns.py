@@ -114,16 +114,41 @@ def sessions_available(close: pd.DataFrame) -> pd.Series:
     return counts.rename("sessions")
 
 
+def rating_array(
+    scores: np.ndarray, sessions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (RS rating, is-null mask) arrays; see the module docstring.
+
+    Same numbers as pandas `rank(method="average", pct=True)`: tied scores share
+    the mean of their 1-based positions, divided by the population size.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    eligible = ~np.isnan(scores) & (np.asarray(sessions) >= RS_MIN_SESSIONS)
+    values = scores[eligible]
+    n = len(values)
+    rating = np.zeros(len(scores), dtype=np.int64)
+    if n:
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        first = np.r_[True, ordered[1:] != ordered[:-1]]
+        starts = np.flatnonzero(first)
+        ends = np.r_[starts[1:], n]
+        mean_position = (starts + 1 + ends) / 2
+        ranks = np.empty(n)
+        ranks[order] = mean_position[np.cumsum(first) - 1]
+        pct = ranks / n
+        rating[eligible] = np.round(pct * RS_RATING_SPAN + RS_RATING_MIN).astype(
+            np.int64
+        )
+    return rating, ~eligible
+
+
 def rs_ratings(scores: pd.Series, sessions_available: pd.Series) -> pd.Series:
     """Return RS ratings 1..99 (Int64); null below 253 sessions or without a score."""
-    sessions = sessions_available.reindex(scores.index).fillna(0)
-    eligible = scores.notna().to_numpy() & (sessions.to_numpy() >= RS_MIN_SESSIONS)
-    out = pd.Series(pd.NA, index=scores.index, dtype="Int64", name="rs_rating")
-    if eligible.any():
-        pct = scores[eligible].astype(np.float64).rank(method="average", pct=True)
-        rating = np.round(pct.to_numpy() * RS_RATING_SPAN + RS_RATING_MIN)
-        out[eligible] = rating.astype(np.int64)
-    return out
+    sessions = sessions_available.reindex(scores.index).fillna(0).to_numpy()
+    values, null = rating_array(scores.to_numpy(dtype=np.float64), sessions)
+    array = pd.arrays.IntegerArray(values, null)
+    return pd.Series(array, index=scores.index, name="rs_rating")
 
 
 def rs_line(close: pd.DataFrame, bench: pd.Series) -> pd.DataFrame:

@@ -17,6 +17,7 @@ and breadth counts subtract the (few) outside columns.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -67,7 +68,7 @@ from analytics.constants import (
 )
 from analytics.groups import group_codes, group_tables
 from analytics.panel import week_bounds, weekly_arrays
-from analytics.returns import return_column, rs_ratings, ytd_base
+from analytics.returns import rating_array, return_column, ytd_base
 from analytics.rrg import rrg
 from analytics.stages import (
     MANSFIELD_WEEKS,
@@ -616,12 +617,8 @@ class SnapshotEngine:
     ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         """Return (rankings sorted by rating, {sector/sub_industry: group table})."""
         m = len(self.missing)
-        sym = self.symbols
-        rating = rs_ratings(
-            pd.Series(per["rs_score"], index=sym), pd.Series(per["sessions"], index=sym)
-        )
-        rating_na = rating.isna().to_numpy()
-        rating_v = rating.to_numpy(dtype=np.float64, na_value=NAN)
+        rating_i, rating_na = rating_array(per["rs_score"], per["sessions"])
+        rating_v = np.where(rating_na, NAN, rating_i.astype(np.float64))
         reasons = self._reasons(per, rating_na)
         stage_na = stage["stage"] == NO_STAGE
         floats = {
@@ -685,18 +682,16 @@ class SnapshotEngine:
         return reasons
 
     def _info(self, date: pd.Timestamp | None, rankings: pd.DataFrame) -> pd.DataFrame:
-        reasons = rankings["excluded_reason"].to_numpy(dtype=object)
-        given = reasons[pd.notna(reasons)]
-        names, counts = np.unique(given.astype(str), return_counts=True)
+        reasons = Counter(
+            r for r in rankings["excluded_reason"].tolist() if isinstance(r, str)
+        )
         return pd.DataFrame(
             {
                 "as_of": [date],
                 "symbols": [len(rankings)],
                 "rated": [int(rankings["rs_rating"].notna().sum())],
-                "excluded": [len(given)],
-                "excluded_by_reason": [
-                    dict(zip(names.tolist(), counts.tolist(), strict=True))
-                ],
+                "excluded": [sum(reasons.values())],
+                "excluded_by_reason": [dict(sorted(reasons.items()))],
                 "benchmark": [self.bench_symbol if self.has_bench else None],
                 "sessions": [len(self.index) + (date is not None)],
             }
