@@ -64,6 +64,8 @@ from analytics.constants import (
     RS_WEIGHTS,
     SECTOR_ETFS,
     STAGE_CHANGE_WEEKS,
+    STAGE_MA_WEEKS,
+    STAGE_SLOPE_LAG,
     VOLUME_RATIO_WEEKS,
 )
 from analytics.groups import group_codes, group_tables
@@ -76,12 +78,9 @@ from analytics.stages import (
     StageState,
     current_frame,
     ma_slope_pv,
-    mansfield_last,
     run_stage_machine,
     stage_changes,
-    stage_inputs_last,
     stage_step,
-    volume_ratio_last,
     week_inputs,
 )
 
@@ -350,6 +349,42 @@ class SnapshotEngine:
             "same": _select_state(run.before_last, self.usel),
             "new": _select_state(run.state, self.usel),
         }
+        self.week_parts = {
+            case: self._week_parts(case == "same") for case in self.states
+        }
+
+    def _week_parts(self, same: bool) -> dict[str, np.ndarray]:
+        """Precompute the settled-week parts of MA30, slope, Mansfield and volume ratio.
+
+        The newest week is the only one that changes; `same` means it continues the
+        last settled week (which is then replaced), otherwise it starts a new week.
+        """
+        wk = self.wk
+        nw = len(wk["dates"]) - (1 if same else 0)
+        close, bench = wk["close"][:nw], wk["bench"][:nw]
+        n = close.shape[1]
+        ma_sums, ma_ref = tail_sums(close, STAGE_MA_WEEKS)
+        # MA30 of the week STAGE_SLOPE_LAG weeks before the newest one: settled.
+        lag_end = nw - STAGE_SLOPE_LAG  # index of that week among the settled ones
+        lagged = np.full(n, NAN)
+        if lag_end >= STAGE_MA_WEEKS - 1:
+            window = close[lag_end - STAGE_MA_WEEKS + 1 : lag_end + 1]
+            sums, ref = tail_sums(window[:-1], STAGE_MA_WEEKS)
+            lagged = window_mean_from(sums, ref, window[-1], STAGE_MA_WEEKS)
+        rp = safe_div(RS_LINE_SCALE * close, bench[:, None])
+        rp_sums, rp_ref = tail_sums(rp, MANSFIELD_WEEKS)
+        volume = wk["volume"][: len(wk["volume"]) - (1 if same else 0)]
+        prior = np.full(n, NAN)
+        if len(volume) >= VOLUME_RATIO_WEEKS:
+            prior = volume[-VOLUME_RATIO_WEEKS:].sum(axis=0) / VOLUME_RATIO_WEEKS
+        return {
+            "ma_sums": ma_sums,
+            "ma_ref": ma_ref,
+            "lagged": lagged,
+            "rp_sums": rp_sums,
+            "rp_ref": rp_ref,
+            "prior_volume": prior,
+        }
 
     def _ytd(self, year: int) -> np.ndarray:
         if year not in self._ytd_cache:
@@ -561,12 +596,20 @@ class SnapshotEngine:
             merged = {"close": xc, "volume": xv, "bench": xbench}
         days = pd.DatetimeIndex([date] * merged["close"].shape[0])
         last, _ = weekly_arrays(merged, days)
-        lo = max(nw - (STAGE_TAIL_WEEKS - 1), 0)
-        close_tail = np.vstack([wk["close"][lo:nw], last["close"]])
-        kept = wk["volume"][: len(wk["volume"]) - (1 if same else 0)]
-        vol_tail = np.vstack([kept[-VOLUME_RATIO_WEEKS:], last["volume"]])
-        bench_tail = np.append(wk["bench"][lo:nw], last["bench"][:, 0])
-        ma30, pv, slope = stage_inputs_last(close_tail)
+        parts_w = self.week_parts["same" if same else "new"]
+        close_w, bench_w = last["close"][0], last["bench"][0, 0]
+        ma30 = window_mean_from(
+            parts_w["ma_sums"], parts_w["ma_ref"], close_w, STAGE_MA_WEEKS
+        )
+        pv = safe_div(PERCENT * (close_w - ma30), ma30)
+        slope = PERCENT * (safe_div(ma30, parts_w["lagged"]) - 1.0)
+        mansfield = np.full(len(close_w), NAN)
+        if self.has_bench:
+            rp = safe_div(RS_LINE_SCALE * close_w, np.float64(bench_w))
+            sma = window_mean_from(
+                parts_w["rp_sums"], parts_w["rp_ref"], rp, MANSFIELD_WEEKS
+            )
+            mansfield = PERCENT * (safe_div(rp, sma) - 1.0)
         parts = week_inputs(pv, slope)
         new = stage_step(state, parts.base, parts.untrended, parts.has)
         last_stage = np.where(parts.has, new.stage, np.int8(NO_STAGE))
@@ -574,10 +617,8 @@ class SnapshotEngine:
             "ma30": ma30,
             "pv": pv,
             "slope": slope,
-            "mansfield_rs": mansfield_last(
-                close_tail, bench_tail if self.has_bench else None
-            ),
-            "volume_ratio": volume_ratio_last(vol_tail, close_tail.shape[1]),
+            "mansfield_rs": mansfield,
+            "volume_ratio": safe_div(last["volume"][0], parts_w["prior_volume"]),
         }
         current = current_frame(last_stage, new, values, self.symbols)
         stage = {"stage": last_stage, "weeks": new.week - new.stage_start + 1}
