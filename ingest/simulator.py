@@ -85,6 +85,7 @@ MAX_CATCH_UP_MINUTES = 5
 LOOKAHEAD_SCAN_MINUTES = 60 * 24 * 30
 WRITE_LIMIT = 2**20
 CLOSE_TIMEOUT = 2.0
+SLOW_CONSUMER_GRACE = 10.0
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _FAST = "fast"
 
@@ -818,6 +819,7 @@ class RestApi:
 # ------------------------------------------------------------------ WebSocket
 
 _CLOSE = object()
+_STATUS = b'[{"ev":"status"'
 
 
 class _Conn:
@@ -830,6 +832,8 @@ class _Conn:
         self.want: dict[str, np.ndarray | bool | None] = dict.fromkeys(DATA_EVENTS)
         self.other_subs: set[str] = set()
         self.closed = False
+        self.slow = False
+        self.final: list[tuple[bytes, bool]] = []
         self.writer: asyncio.Task | None = None
 
     def reindex(self, index: Mapping[str, int]) -> None:
@@ -860,19 +864,24 @@ class _Conn:
         return True
 
     def slow_consumer(self) -> None:
-        """Drop what is buffered, say why, then close (as the real feed does)."""
-        self.discard_queue()
-        self.queue.put_nowait((status_frame("slow_consumer", MSG_SLOW_CONSUMER), True))
+        """Drop buffered data (statuses stay), say why, close (as the real feed)."""
+        kept = [item for item in self.discard_queue() if item[0].startswith(_STATUS)]
+        self.final = [*kept, (status_frame("slow_consumer", MSG_SLOW_CONSUMER), True)]
         self.queue.put_nowait(_CLOSE)
         self.closed = True
+        self.slow = True
+        # A socket nobody reads would keep the writer waiting forever.
+        loop = asyncio.get_running_loop()
+        loop.call_later(SLOW_CONSUMER_GRACE, self.ws.transport.abort)
 
-    def discard_queue(self) -> None:
-        """Throw away queued frames (unblocks producers waiting on a full queue)."""
+    def discard_queue(self) -> list:
+        """Empty the queue (unblocks producers waiting on it); return what it held."""
+        items = []
         while True:
             try:
-                self.queue.get_nowait()
+                items.append(self.queue.get_nowait())
             except asyncio.QueueEmpty:
-                return
+                return [i for i in items if i is not _CLOSE]
             self.queue.task_done()
 
     async def write_loop(self) -> None:
@@ -881,6 +890,8 @@ class _Conn:
             item = await self.queue.get()
             try:
                 if item is _CLOSE:
+                    for data, text in self.final:
+                        await self.ws.send(data, text=text)
                     await self.ws.close(ORDERLY_CLOSE, "slow consumer")
                     return
                 data, text = item
@@ -1166,6 +1177,8 @@ class Simulator:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         self._emit_lock = asyncio.Lock()
+        # Load the exchange calendar now, not on the loop while clients connect.
+        CALENDAR.is_regular(self._initial_minute() or int(time.time() * 1000))
         self._backfill()
         self._server = await serve(
             self._handle,
@@ -1336,6 +1349,10 @@ class Simulator:
             if await conn.push(frames, block):
                 self._stats[f"events_{ev}"] += count
                 self._stats["frames"] += len(frames)
+            elif conn.slow:
+                self._stats["slow_consumers"] += 1
+                self._conns.discard(conn)
+                self._count_subscribers()
 
     # -------------------------------------------------------- fast-mode API
 
@@ -1462,6 +1479,8 @@ class Simulator:
             "auth_failed": self._stats["auth_failed"],
             "rest_requests": self._stats["rest"],
             "corrections": self._stats["corrections"],
+            "slow_consumers": self._stats["slow_consumers"],
+            "drops": self._stats["drops"],
         }
 
     # ------------------------------------------------------------- faults

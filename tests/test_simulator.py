@@ -789,3 +789,23 @@ def test_async_api_serves_in_the_callers_event_loop():
 
     got, truth = asyncio.run(asyncio.wait_for(scenario(), 20))
     same_bars(agg_frame(got), truth)
+
+
+def test_a_client_that_cannot_keep_up_is_told_and_disconnected():
+    # one event per frame, three frames of buffer: the first second overflows
+    with Simulator(
+        300, seed=1, speed=60, start=START, frame_events=1, queue_frames=3
+    ) as sim:
+        with raw_client(sim, subs="A.*") as ws:
+            assert wait_until(lambda: sim.stats()["slow_consumers"] == 1)
+            statuses = []
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    statuses += [
+                        e
+                        for e in json.loads(ws.recv(timeout=10))
+                        if e["ev"] == "status"
+                    ]
+        assert [s["status"] for s in statuses] == ["slow_consumer"]
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1000
+        assert sim.connection_count() == 0
