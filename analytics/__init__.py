@@ -2,7 +2,28 @@
 
 A panel is a DataFrame indexed by session date (sorted DatetimeIndex) with one column
 per symbol. Every function here is free of I/O and returns a defined (possibly null)
-result for short, gappy, empty or single-symbol inputs.
+result for short, gappy, empty or single-symbol inputs. The methods are the pinned
+ones of DESIGN.md ("Analytics methods"); each module's docstring states the exact
+conventions (rounding, windows, stage confirmation, breadth rows).
+
+Notebook example::
+
+    import pandas as pd
+    import analytics as A
+
+    bars = pd.read_csv("daily.csv")  # symbol, date, open, high, low, close, volume
+    panels = A.panels_from_bars(bars)
+    close = panels["close"]
+    ratings = A.rs_ratings(A.rs_scores(close), A.sessions_available(close))
+    weekly = A.weekly_bars(panels)
+    stages, history = A.weinstein_stages(
+        weekly["close"], weekly["volume"], weekly["close"]["SPY"]
+    )
+    snap = A.market_snapshot(panels, meta)  # meta: symbol, sector, sub_industry
+    snap["rankings"].head()
+
+For live data, build `A.SnapshotEngine(history_panels, meta)` once per session and
+call `engine.update(today, {"close": last_prices, ...})` for every refresh.
 """
 
 from analytics.breadth import breadth, breadth_panel
@@ -32,7 +53,12 @@ from analytics.returns import (
     sessions_available,
 )
 from analytics.rrg import rrg, rrg_latest
-from analytics.snapshot import SnapshotEngine, market_snapshot
+from analytics.snapshot import (
+    RANKING_COLUMNS,
+    SNAPSHOT_KEYS,
+    SnapshotEngine,
+    market_snapshot,
+)
 from analytics.stages import weinstein_stages
 
 __all__ = [
@@ -40,6 +66,7 @@ __all__ = [
     "MCCLELLAN_FAST_ALPHA",
     "MCCLELLAN_SLOW_ALPHA",
     "NEW_HIGH_LOOKBACK",
+    "RANKING_COLUMNS",
     "RETURN_WINDOWS",
     "RRG_LONG",
     "RRG_MOMENTUM_LAG",
@@ -47,6 +74,7 @@ __all__ = [
     "RS_MIN_SESSIONS",
     "RS_WEIGHTS",
     "SECTOR_ETFS",
+    "SNAPSHOT_KEYS",
     "STAGE_CONFIRM_WEEKS",
     "STAGE_MA_WEEKS",
     "SnapshotEngine",

@@ -2,17 +2,36 @@
 
 `SnapshotEngine(history, ...)` does the heavy work once over the settled sessions
 (everything before the newest one); `engine.update(date, row)` then adds the newest,
-still changing session (for example today's live prices) in a few milliseconds.
-`market_snapshot(panels, ...)` is exactly
-`SnapshotEngine(panels[:-1]).update(last date, panels[-1])`, so the full and the
-incremental path cannot disagree.
+still changing session (for example today's live prices) in a few milliseconds and
+may be called again and again for the same date. `market_snapshot(panels, ...)` is
+exactly `SnapshotEngine(panels[:-1]).update(last date, panels[-1])`, so the full and
+the incremental path cannot disagree.
 
 Universe: the symbols listed in `meta` (in the panel or not: those without data are
 listed with a reason); with no meta, every panel column except the benchmark and the
 sector ETFs. Rankings, stages and breadth cover the universe; rotation covers the
-sector ETFs present in the panel against the benchmark. Columns outside the universe
-are not copied out: per-symbol results are computed on the whole panel and selected,
-and breadth counts subtract the (few) outside columns.
+sector ETFs present in the panel against the benchmark (`sector_etfs`, default the
+11 SPDR ETFs). Columns outside the universe are not copied out: per-symbol results
+are computed on the whole panel and selected, and breadth counts subtract them.
+
+Keys of the result (all DataFrames):
+
+* `rankings`: one row per universe symbol, best RS rating first: symbol, sector,
+  sub_industry, rs_score, rs_rating (Int64), ret_1d .. ret_252d, ret_ytd, stage,
+  weeks_in_stage (Int64), rs_new_high, above_sma20/50/200 (boolean, null without an
+  SMA), new_52w_high, new_52w_low, sessions, excluded_reason (null when rated;
+  otherwise "no price data", "no price on the last session", "fewer than 253
+  sessions" or "missing price at a required lag").
+* `stages`: symbol plus the columns of `weinstein_stages` (current week).
+* `stage_changes`: confirmed stage changes of the last 13 weeks (symbol, date,
+  from_stage, to_stage), by date then symbol.
+* `rotation`: RRG tails (symbol, date, rs_ratio, rs_momentum, quadrant, heading).
+* `breadth`: per session, the columns of `breadth`.
+* `breadth_panel`: the 11-row panel of `breadth_panel`.
+* `sectors`, `industries`: `group_ranking` by sector and by sub_industry, with
+  pct_above_sma20/50/200 per group.
+* `info`: one row: as_of, symbols, rated, excluded, excluded_by_reason (dict),
+  benchmark (null when absent), sessions.
 """
 
 from __future__ import annotations

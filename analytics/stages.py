@@ -1,33 +1,40 @@
 """Weinstein stage classification on weekly bars.
 
-Method (the text below is what the methodology page shows):
+Method (this text is what the methodology page shows):
 
-* Weekly bars are ISO weeks (`weekly_bars`): close = last close of the week.
+* Weekly bars are ISO weeks, Monday to Sunday (`weekly_bars`): close = the last close
+  of the week, dated by the week's last session. The current week may be partial.
 * `MA30` = simple mean of the last 30 weekly closes (all 30 must exist);
   `pv = 100 * (C - MA30) / MA30`; `slope = 100 * (MA30_t / MA30_{t-4} - 1)`.
   A week "has enough history" when both pv and slope exist, i.e. from the 34th
-  weekly close of the symbol.
+  weekly close of the symbol in the data given.
 * Candidate stage of a week with enough history: 2 if `pv > 2` and `slope > 0.5`;
   4 if `pv < -2` and `slope < -0.5`; otherwise 3 if the last confirmed trending stage
-  (2 or 4, confirmed before this week) was 2, 1 if it was 4, and, with no trending
+  (2 or 4, confirmed in an earlier week) was 2, 1 if it was 4, and, with no trending
   stage confirmed yet, 1 if `pv < 0` else 3.
 * Confirmation: a run is a stretch of consecutive weeks with the same candidate.
   When a run reaches 2 weeks and its candidate differs from the current stage, the
-  candidate becomes the stage in that week. A run shorter than 2 weeks (a one-week
-  blip) changes nothing. With no stage yet, the first run of 2 weeks confirms the
-  first stage; normally that is the first 2 weeks with enough history, which
-  therefore only establish the starting stage: it is not reported as a stage change
-  (`stage_changed_this_week` is false and `prior_stage` is null).
+  candidate becomes the stage in that (second) week. A one-week blip changes
+  nothing. With no stage yet, the first run of 2 weeks confirms the first stage;
+  normally that is the first 2 weeks with enough history, which therefore only
+  establish the starting stage: the first week shows no stage, and the confirmation
+  is not reported as a change (`stage_changed_this_week` false, `prior_stage` null).
 * `weeks_in_stage` counts weeks from the first week of the run that became the stage
   up to and including the current week: 2 in the week a stage is confirmed, 3 the
-  week after, and so on; later one-week blips inside the stage do not reset it.
-* A week without enough history (for example, a week with no close) has no
-  candidate: it breaks the current run, keeps the confirmed stage in memory and is
-  shown as no stage (null) for that week.
-* `mansfield_rs = 100 * (RP / SMA52(RP) - 1)` with `RP = 100 * C / B` on weekly closes.
-* `volume_ratio` = this week's volume / mean volume of the prior 4 weeks (null when
-  that mean is 0 or any of those weeks is missing). The current week may be partial.
-* `prior_stage` is the stage that the current stage replaced (null for the first).
+  week after, and so on; one-week blips inside the stage do not reset it.
+* A week without enough history (for example, a week with no close at all) has no
+  candidate: it breaks the current run, keeps the confirmed stage in memory and
+  shows no stage (null) for that week; `weeks_in_stage` keeps counting calendar
+  weeks of the panel.
+* Stages depend on where the data starts (the machine starts at the first week with
+  enough history), so give it at least 1.5-2 years of daily history for stable
+  labels.
+* `mansfield_rs = 100 * (RP / SMA52(RP) - 1)` with `RP = 100 * C / B` on weekly
+  closes (B = the benchmark, SPY by default).
+* `volume_ratio` = this week's volume / mean weekly volume of the prior 4 weeks
+  (null when that mean is 0 or any of those weeks is missing).
+* `prior_stage` is the stage that the current stage replaced (null for the first);
+  `candidate_stage` is this week's candidate (a pending change shows here first).
 """
 
 from __future__ import annotations
@@ -217,21 +224,6 @@ def volume_ratio_last(volume: np.ndarray | None, n: int) -> np.ndarray:
         return np.full(n, NAN)
     prior = window_mean_last(volume[:-2], volume[-2], VOLUME_RATIO_WEEKS)
     return safe_div(volume[-1], prior)
-
-
-def stage_inputs_last(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (MA30, pv, slope) of the last week only, from its trailing windows."""
-    n = close.shape[1]
-    ma30 = window_mean_last(close[:-1], close[-1], STAGE_MA_WEEKS)
-    lag = STAGE_SLOPE_LAG
-    if close.shape[0] > lag:
-        cut = close.shape[0] - lag
-        lagged = window_mean_last(close[: cut - 1], close[cut - 1], STAGE_MA_WEEKS)
-    else:
-        lagged = np.full(n, NAN)
-    pv = safe_div(PERCENT * (close[-1] - ma30), ma30)
-    slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
-    return ma30, pv, slope
 
 
 def _nullable(values: np.ndarray, mask: np.ndarray) -> pd.arrays.IntegerArray:
