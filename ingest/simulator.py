@@ -998,6 +998,7 @@ class Simulator:
         self._emit_lock: asyncio.Lock | None = None
         self._clock_anchor = (0.0, 0)
         self._next_first: int | None = None
+        self._playing: _Minute | None = None
         self.finished = threading.Event()
 
     # ---------------------------------------------------------------- set-up
@@ -1219,6 +1220,10 @@ class Simulator:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._playing is not None:
+            # The market traded that minute even though the server went away.
+            self._truth.add(self._playing)
+            self._playing = None
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -1294,6 +1299,7 @@ class Simulator:
 
     async def _play_minute(self, minute: _Minute) -> None:
         """Emit a minute's seconds as the clock reaches them, then its AM."""
+        self._playing = minute
         while True:
             now = self._sim_now_ms()
             due = min(max((now - minute.minute_ms) // MS_PER_SECOND, 0), SECONDS)
@@ -1303,6 +1309,7 @@ class Simulator:
                     minute.sent += 1
                 if due >= SECONDS:
                     await self._finish_minute(minute, block=False)
+                    self._playing = None
                     return
             next_edge = minute.minute_ms + (minute.sent + 1) * MS_PER_SECOND
             wait = (next_edge - now) / 1000 / (1.0 if self._wall_locked else self.speed)

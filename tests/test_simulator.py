@@ -809,3 +809,13 @@ def test_a_client_that_cannot_keep_up_is_told_and_disconnected():
         assert [s["status"] for s in statuses] == ["slow_consumer"]
         assert info.value.rcvd is not None and info.value.rcvd.code == 1000
         assert sim.connection_count() == 0
+
+
+def test_minute_in_progress_at_stop_is_kept_in_the_ground_truth():
+    with Simulator(SYMBOLS, seed=5, speed=6, start=START) as sim:  # 10 s a minute
+        with raw_client(sim, subs="A.*"):
+            assert wait_until(lambda: sim.stats()["events_A"] > 0)
+        assert sim.ground_truth().empty
+    truth = sim.ground_truth()
+    assert len(truth) == len(SYMBOLS)
+    assert truth["ts"].min() == pd.Timestamp(START, tz="America/New_York")
