@@ -139,25 +139,18 @@ STAGE_TAIL_WEEKS = MANSFIELD_WEEKS  # enough weekly history for MA30, slope, SMA
 VOLUME_TAIL_WEEKS = VOLUME_RATIO_WEEKS + 1
 
 
-def _normalise_meta(meta: pd.DataFrame | None) -> pd.DataFrame:
-    index = pd.Index([], name="symbol", dtype=object)
+def _normalise_meta(meta: pd.DataFrame | None) -> tuple[list[str], dict[str, list]]:
+    """Return (symbols in first-seen order, {column: values}); later duplicates win."""
     if meta is None or len(meta) == 0 or "symbol" not in meta:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=object) for c in META_COLUMNS}, index=index
-        )
-    symbols = np.asarray([str(s) for s in meta["symbol"].tolist()], dtype=object)
-    data = {
-        c: (
-            np.asarray(meta[c].tolist(), dtype=object)
-            if c in meta
-            else np.full(len(symbols), None, dtype=object)
-        )
-        for c in META_COLUMNS
-    }
-    out = pd.DataFrame(
-        {c: pd.Series(v, dtype=object) for c, v in data.items()}
-    ).set_axis(pd.Index(symbols, name="symbol", dtype=object))
-    return out[~out.index.duplicated(keep="last")]
+        return [], {c: [] for c in META_COLUMNS}
+    symbols = [str(s) for s in meta["symbol"].tolist()]
+    last = {sym: i for i, sym in enumerate(symbols)}
+    rows = list(last.values())
+    values = {}
+    for c in META_COLUMNS:
+        column = meta[c].tolist() if c in meta else [None] * len(symbols)
+        values[c] = [column[i] for i in rows]
+    return list(last), values
 
 
 def _field_array(
@@ -241,15 +234,15 @@ class SnapshotEngine:
         if close is None:
             close = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
         self.index = pd.DatetimeIndex(close.index, name="date")
-        self.meta = _normalise_meta(meta)
+        self.meta_symbols, self.meta_values = _normalise_meta(meta)
         self.bench_symbol = bench_symbol
         self.sector_etfs = dict(SECTOR_ETFS if sector_etfs is None else sector_etfs)
         self.rrg_period, self.rrg_tail = rrg_period, rrg_tail
         columns = [str(c) for c in close.columns.tolist()]
         self.columns = pd.Index(columns, dtype=object)
         self.pos = pos = {sym: i for i, sym in enumerate(columns)}
-        if len(self.meta):
-            listed = self.meta.index.tolist()
+        if self.meta_symbols:
+            listed = self.meta_symbols
             symbols = [s for s in listed if s in pos]
             self.missing = [s for s in listed if s not in pos]
         else:
@@ -507,9 +500,6 @@ class SnapshotEngine:
             "info": self._info(None, rankings),
         }
 
-    def _meta_frame(self) -> pd.DataFrame:
-        return self.meta.reset_index()
-
     def _per_symbol(
         self, date: pd.Timestamp, x: dict, xb: float
     ) -> dict[str, np.ndarray]:
@@ -665,12 +655,16 @@ class SnapshotEngine:
     def _prepare_rows(self) -> None:
         """Cache the ranking rows (universe, then symbols without data) and groups."""
         rows = [*self.symbols.tolist(), *self.missing]
-        meta = self.meta.reindex(pd.Index(rows, dtype=object))
+        where = {sym: i for i, sym in enumerate(self.meta_symbols)}
         self.row_symbols = np.asarray(rows, dtype=object)
+        self.row_meta = {}
+        for c in META_COLUMNS:
+            values = self.meta_values[c]
+            picked = [values[where[r]] if r in where else None for r in rows]
+            self.row_meta[c] = np.asarray(picked, dtype=object)
+        self.row_groups = {c: group_codes(self.row_meta[c]) for c in META_COLUMNS}
         self.row_name_rank = np.argsort(np.argsort(self.row_symbols, kind="stable"))
         self.name_rank = self.row_name_rank[: len(self.symbols)]
-        self.row_meta = {c: meta[c].to_numpy(dtype=object) for c in META_COLUMNS}
-        self.row_groups = {c: group_codes(self.row_meta[c]) for c in META_COLUMNS}
 
     def _rankings(
         self, per: dict, stage: dict, flags: dict
