@@ -313,6 +313,23 @@ class IngestService:
             time.sleep(0.01)
         return False
 
+    @property
+    def connected(self) -> bool:
+        """Tell whether the feed is connected and subscribed."""
+        return self.client is not None and self.client.connected
+
+    def status(self) -> dict[str, Any]:
+        """Return a short feed status for the UI: connected, state and detail."""
+        level, detail = self.ready_check()
+        state = self.client.state if self.client is not None else "not started"
+        return {
+            "connected": self.connected,
+            "ok": level == "ok",
+            "state": state,
+            "source": self.source,
+            "detail": detail,
+        }
+
     def health(self) -> dict[str, Any]:
         """Return the health figures for /ready and monitoring."""
         client, asm, writer = self.client, self.assembler, self.writer
@@ -331,6 +348,7 @@ class IngestService:
             "seconds": client.config.seconds,
             "session": sessions.session_of(int(now * 1000)),
             "events_per_s": round(client.events_per_second(), 1),
+            "bars_per_min": round(client.bars_per_minute(), 1),
             "events": dict(asm.counts),
             "unknown_kinds": dict(asm.unknown_kinds),
             "last_event_age_s": {

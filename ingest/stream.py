@@ -151,7 +151,7 @@ class StreamClient:
         self._gap_from: int | None = initial_gap_from_ms
         self._streaming_since: float | None = None
         self._last_data_mono: dict[str, float] = {}
-        self._rate_marks: list[tuple[float, int]] = []
+        self._rate_marks: list[tuple[float, int, int]] = []
         self._stream_anchor = (0, time.monotonic())
         self._ws: Any = None
         self._stop: asyncio.Event | None = None
@@ -410,16 +410,23 @@ class StreamClient:
         counts = self.assembler.counts
         total = counts["events_A"] + counts["events_AM"]
         marks = self._rate_marks
-        marks.append((now_mono, total))
+        marks.append((now_mono, total, counts["events_AM"]))
         while len(marks) > 2 and now_mono - marks[0][0] > RATE_WINDOW_S:
             marks.pop(0)
 
     def events_per_second(self) -> float:
-        """Return the event rate over the last ~10 seconds."""
+        """Return the event rate (A + AM) over the last ~10 seconds."""
+        return self._rate(1)
+
+    def bars_per_minute(self) -> float:
+        """Return the AM bar rate over the last ~10 seconds, per minute."""
+        return self._rate(2) * 60
+
+    def _rate(self, column: int) -> float:
         marks = list(self._rate_marks)
         if len(marks) < 2 or marks[-1][0] <= marks[0][0]:
             return 0.0
-        return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+        return (marks[-1][column] - marks[0][column]) / (marks[-1][0] - marks[0][0])
 
     async def close(self) -> None:
         """Close the current connection (the run loop then sees `stop`)."""

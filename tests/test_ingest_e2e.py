@@ -566,6 +566,8 @@ def test_app_wires_ingest_live_bars_and_readiness(tmp_path):
         assert service.wait_streaming(10)
         body = app.server.test_client().get("/ready").get_json()
         assert body["checks"]["ingest"]["status"] == "ok", body
+        status = service.status()
+        assert status["connected"] and status["source"] == "simulator"
     finally:
         service = ext.get("tickstock_ingest")
         if service is not None:
