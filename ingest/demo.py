@@ -7,25 +7,27 @@ sector ETFs, the index ETFs), stored with source 'demo' and the `demo_data`
 app_meta flag set so the UI can label it. Loading real history (file import,
 REST backfill) deletes it. The live simulator continues from `last_closes`.
 
-The market is a factor model of daily log returns (all vectorised, seeded):
+The market is a factor model of daily log returns (vectorised and seeded):
 
-* market: drift regimes (advance, a correction, recovery) with volatility that
-  rises in the correction;
-* 11 sector factors relative to the market: a sine of 20-32 weeks with the
+* market: drift regimes (advance, a ~20% correction, recovery) with volatility
+  that rises in the correction;
+* 11 sector factors relative to the market: a sine of 16-26 weeks with the
   phases spread evenly around the circle at the last session, plus noise, so
   the sector ETFs rotate clockwise through all four RRG quadrants and occupy
   all four at the end;
-* stocks: beta x market + sector factor + an idiosyncratic trend path + noise.
-  Each stock gets an archetype (advancer, decliner, topping, basing, or
-  random trend changes) whose trend segments end at jittered dates, so all
-  four Weinstein stages occur across the universe;
+* stocks: beta x market + sector factor + an idiosyncratic trend + noise. Each
+  stock gets an archetype (advancer, decliner, topping, basing, or random
+  trend changes) with jittered turning points; tops and bases go sideways
+  whatever the market does, so all four Weinstein stages occur. The trends
+  net out across the market (cap-weighted) and noise sums to zero over 8-week
+  blocks, so the designed trends and reversals hold for every seed;
 * sector ETFs = beta x market + their sector factor (+ tracking noise); SPY is
-  the cap-weighted S&P 500 (caps drift with prices), RSP its equal-weighted
-  twin, QQQ the cap-weighted growth sectors, DIA 30 large caps, IWM a
-  higher-beta small-cap proxy;
+  the cap-weighted S&P 500 (Zipf caps, the real giants first, caps drifting
+  with prices), RSP its equal-weighted twin, QQQ the cap-weighted growth
+  sectors, DIA 30 large caps, IWM a higher-beta small-cap proxy;
 * OHLC from overnight gaps and intraday ranges scaled to each symbol's
-  volatility; volume from a dollar-volume level per symbol with noise that
-  grows on large moves.
+  volatility, rounded to cents; volume from a dollar-volume level (growing
+  with cap) with noise that grows on large moves.
 """
 
 from __future__ import annotations
