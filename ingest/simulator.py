@@ -81,6 +81,7 @@ DEFAULT_LIMIT = 5000
 MAX_LIMIT = 50_000
 DEFAULT_OVERSIZED_BYTES = 2 * 2**20 + 1
 REST_LOG_SIZE = 10_000
+CLI_FAST_MINUTES = 390  # one regular session
 MAX_CATCH_UP_MINUTES = 5
 LOOKAHEAD_SCAN_MINUTES = 60 * 24 * 30
 WRITE_LIMIT = 2**20
@@ -1363,38 +1364,40 @@ class Simulator:
 
     # -------------------------------------------------------- fast-mode API
 
-    async def aadvance(self, minutes: int | None = 1, until: Any = None) -> int:
-        """Emit the next minutes now (fast mode); return how many were emitted."""
+    async def aadvance(self, minutes: int | None = None, until: Any = None) -> int:
+        """Emit the next minutes now (fast mode); return how many were emitted.
+
+        `minutes` caps the count, `until` (exclusive) the time; with neither,
+        one minute. A replay runs out at the end of its file.
+        """
         if not self.is_fast:
             raise RuntimeError("advance() needs speed='fast'")
-        if minutes is None and until is None and not self._replay:
-            raise ValueError("a synthetic market never ends: give minutes or until")
+        if minutes is None and until is None:
+            minutes = 1
         end_ms = to_epoch_ms(until) if until is not None else None
         done = 0
         async with self._emit_lock:
             while minutes is None or done < minutes:
-                minute = (
-                    self._prepared.popleft()
-                    if self._prepared
-                    else self._generate_next()
-                )
-                if minute is None or (
-                    end_ms is not None and minute.minute_ms >= end_ms
-                ):
-                    if minute is not None:
-                        self._prepared.appendleft(minute)
+                minute = self._prepared.popleft() if self._prepared else None
+                minute = minute or self._generate_next()
+                if minute is None:
+                    self.finished.set()  # the replay ran out
+                    break
+                if end_ms is not None and minute.minute_ms >= end_ms:
+                    self._prepared.appendleft(minute)  # keep it for later
                     break
                 for j in range(SECONDS):
                     await self._emit_second(minute, j, block=True)
                 await self._finish_minute(minute, block=True)
                 done += 1
                 await asyncio.sleep(0)
-        if minutes is None or done < minutes:
-            self.finished.set()
         return done
 
     def advance(
-        self, minutes: int | None = 1, until: Any = None, timeout: float | None = None
+        self,
+        minutes: int | None = None,
+        until: Any = None,
+        timeout: float | None = None,
     ) -> int:
         """Emit the next `minutes` (or all before `until`) as fast as clients read."""
         return self._call(self.aadvance(minutes, until), timeout)
@@ -2026,6 +2029,8 @@ async def _serve_cli(sim: Simulator, minutes: int | None) -> None:
 
 async def _fast_cli(sim: Simulator, minutes: int | None) -> None:
     await sim.await_subscribers(1, "AM", timeout=float("inf"))
+    if minutes is None and not sim._replay:
+        minutes = CLI_FAST_MINUTES
     sent = await sim.aadvance(minutes)
     print(f"emitted {sent} minutes", flush=True)
 

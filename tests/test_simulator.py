@@ -819,3 +819,24 @@ def test_minute_in_progress_at_stop_is_kept_in_the_ground_truth():
     truth = sim.ground_truth()
     assert len(truth) == len(SYMBOLS)
     assert truth["ts"].min() == pd.Timestamp(START, tz="America/New_York")
+
+
+def test_advance_until_skips_closed_hours_in_regular_mode():
+    with Simulator(
+        ["SPY"],
+        speed="fast",
+        start="2024-03-08 15:58",
+        hours="regular",
+        adv={"SPY": 1e9},
+    ) as sim:  # a Friday, two minutes before the close
+        assert sim.advance(until="2024-03-11 09:32") == 4  # Monday 09:30 and 09:31
+        stamps = sim.ground_truth()["ts"].dt.tz_convert("America/New_York")
+        assert [t.strftime("%a %H:%M") for t in stamps] == [
+            "Fri 15:58",
+            "Fri 15:59",
+            "Mon 09:30",
+            "Mon 09:31",
+        ]
+        assert sim.advance() == 1 and sim.now() == pd.Timestamp(
+            "2024-03-11 09:33", tz="America/New_York"
+        )
