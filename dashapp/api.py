@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,7 @@ MAX_SINCE = 4_102_444_800  # 2100-01-01
 DEFAULT_UNIVERSE = "sp500"
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 BODY_CACHE_ENTRIES = 512
+VERSION_TTL_S = 0.25
 NO_STORE = "no-store"
 JSON_MIME = "application/json"
 CSV_MIME = "text/csv"
@@ -322,8 +324,25 @@ def _json_body() -> Any:
         ) from None
 
 
+def data_version_key() -> str:
+    """Return the store's data version key, re-read at most every VERSION_TTL_S.
+
+    Every cached endpoint needs the version for its ETag; reading it costs three
+    queries, more than serving a cached body. Bars arrive once a minute, so a
+    worker may answer from a version up to VERSION_TTL_S old
+    (`TICKSTOCK_API_VERSION_TTL` in the Flask config; 0 reads it every time).
+    """
+    ttl = current_app.config.get("TICKSTOCK_API_VERSION_TTL", VERSION_TTL_S)
+    holder = current_app.extensions.setdefault("tickstock_api_version", [0.0, ""])
+    now = time.monotonic()
+    if ttl <= 0 or now - holder[0] >= ttl:
+        holder[1] = current_store().data_version().key
+        holder[0] = now
+    return holder[1]
+
+
 def _etag() -> str:
-    version = current_store().data_version().key
+    version = data_version_key()
     live = extension("livebars")
     if live is not None:
         version += f"-live{live.version}"

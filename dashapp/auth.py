@@ -81,7 +81,7 @@ LOGIN_POST = "/auth/login"
 LOGOUT_POST = "/auth/logout"
 DASH_CALLBACK_PATH = "/_dash-update-component"
 PAGES_LOCATION = "_pages_location"
-PAGES_ROUTING_OUTPUT = "_pages_content.children"
+PAGES_ROUTING_OUTPUT = ".._pages_content.children..._pages_store.data.."
 PUBLIC_ROUTES = [
     LOGIN_PATH,
     LOGIN_POST,
@@ -92,7 +92,7 @@ PUBLIC_ROUTES = [
     "/_favicon.ico",
 ]
 # Callbacks an anonymous visitor of the login page may run (navbar user menu).
-PUBLIC_CALLBACK_OUTPUTS = ("nav-role-links.children", "nav-user.children")
+PUBLIC_CALLBACK_OUTPUTS = ("..nav-role-links.children...nav-user.children..",)
 LOGIN_FAILED = "Login failed: wrong username or password, or the account is locked."
 
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about
@@ -564,9 +564,9 @@ class SessionAuth(Auth):
         output = body["output"]
         if output in get_public_callbacks(self.app):
             return True
-        if any(o in output for o in PUBLIC_CALLBACK_OUTPUTS):
+        if output in PUBLIC_CALLBACK_OUTPUTS:
             return True
-        if PAGES_ROUTING_OUTPUT not in output:
+        if output != PAGES_ROUTING_OUTPUT:
             return False
         # The page router may run anonymously only to render a public page.
         inputs = body.get("inputs")

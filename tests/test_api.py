@@ -204,6 +204,7 @@ def test_ap06_rotation_weekly_daily_tail_and_summary(api):
 # ----------------------------------------------------------------- caching
 def test_ap07_etag_304_and_new_data_changes_etag(tmp_path):
     app = make_app(tmp_path)
+    app.server.config["TICKSTOCK_API_VERSION_TTL"] = 0  # see every write at once
     headers = bearer(app, "ursula", "user")
     client = app.server.test_client()
     first = client.get("/api/ticks/recent?symbol=AAPL", headers=headers)
@@ -517,3 +518,19 @@ def test_ap12_openapi_and_docs_page(api):
     page = docs.get_data(as_text=True)
     assert docs.mimetype == "text/html" and "/api/ticks/recent" in page
     assert "<script" not in page and "http://" not in page and "https://" not in page
+
+
+def test_ap13_version_is_reread_after_its_ttl(tmp_path):
+    app = make_app(tmp_path)
+    app.server.config["TICKSTOCK_API_VERSION_TTL"] = 0.2
+    headers = bearer(app, "ursula", "user")
+    client = app.server.test_client()
+    url = "/api/ticks/recent?symbol=AAPL&limit=1"
+    before = client.get(url, headers=headers).get_json()["ticks"][0]["close"]
+    app.server.extensions["tickstock_store"].upsert_minute_bars(
+        [{"symbol": "AAPL", "ts": pd.Timestamp("2025-04-01 16:00", tz="UTC"),
+          "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0}]
+    )  # fmt: skip
+    time.sleep(0.25)
+    after = client.get(url, headers=headers).get_json()["ticks"][0]["close"]
+    assert before != 1.5 and after == 1.5
