@@ -95,28 +95,37 @@ def rrg(
             raise ValueError(f"period must be one of {RRG_PERIODS}, got {period!r}")
         return pd.DataFrame({c: [] for c in RRG_COLUMNS})
     p, b, index = _bars(close, bench, period)
-    ratio, momentum = rrg_arrays(p, b)
-    heading = heading_of(ratio, momentum)
-    first = 0 if tail is None else max(p.shape[0] - tail, 0)
     symbols = np.asarray([str(c) for c in close.columns.tolist()], dtype=object)
+    return rrg_frame(symbols, index, p, b, tail)
+
+
+def rrg_frame(
+    symbols: np.ndarray,
+    dates: pd.DatetimeIndex,
+    prices: np.ndarray,
+    bench: np.ndarray,
+    tail: int | None,
+) -> pd.DataFrame:
+    """Return the long RRG frame for bar arrays (bars x symbols) and a benchmark."""
+    ratio, momentum = rrg_arrays(prices, bench)
+    heading = heading_of(ratio, momentum)
+    first = 0 if tail is None else max(prices.shape[0] - tail, 0)
     by_name = np.argsort(symbols, kind="stable")
     # Symbol-major layout: for each symbol its bars in date order.
     ratio = ratio[first:, by_name].T.ravel()
     momentum = momentum[first:, by_name].T.ravel()
     heading = heading[first:, by_name].T.ravel()
-    dates = index[first:].to_numpy()
+    when = pd.DatetimeIndex(dates)[first:].to_numpy()
     keep = ~(np.isnan(ratio) | np.isnan(momentum))
+    names = np.repeat(symbols[by_name], len(when))[keep]
+    quadrants = quadrant_of(ratio[keep], momentum[keep])
     return pd.DataFrame(
         {
-            "symbol": pd.Series(
-                np.repeat(symbols[by_name], len(dates))[keep], dtype=object
-            ),
-            "date": np.tile(dates, len(symbols))[keep],
+            "symbol": pd.Series(names, dtype=object),
+            "date": np.tile(when, len(symbols))[keep],
             "rs_ratio": ratio[keep],
             "rs_momentum": momentum[keep],
-            "quadrant": pd.Series(
-                quadrant_of(ratio[keep], momentum[keep]), dtype=object
-            ),
+            "quadrant": pd.Series(quadrants, dtype=object),
             "heading": heading[keep],
         }
     )

@@ -90,7 +90,7 @@ from analytics.constants import (
 from analytics.groups import group_codes, group_tables
 from analytics.panel import week_bounds, weekly_arrays
 from analytics.returns import rating_array, return_column, ytd_base
-from analytics.rrg import rrg
+from analytics.rrg import rrg, rrg_frame
 from analytics.stages import (
     MANSFIELD_WEEKS,
     NO_STAGE,
@@ -279,6 +279,7 @@ class SnapshotEngine:
         self._ytd_cache: dict[int, np.ndarray] = {}
         self._prepare_rows()
         self._prepare()
+        self._prepare_rotation()
 
     # -- settled sessions -------------------------------------------------------------
     def _u(self, values: np.ndarray) -> np.ndarray:
@@ -434,7 +435,7 @@ class SnapshotEngine:
             "rankings": rankings,
             "stages": current.reset_index(),
             "stage_changes": changes,
-            "rotation": self._rotation(full_index, close_all),
+            "rotation": self._rotation(date, close_all),
             "breadth": breadth_frame(bcols, full_index),
             "breadth_panel": self._panel(xu, smas),
             "sectors": groups["sector"],
@@ -639,18 +640,43 @@ class SnapshotEngine:
         changes = stage_changes(hist, trans, dates, self.symbols, self.name_rank)
         return current, stage, changes
 
-    def _rotation(
-        self, full_index: pd.DatetimeIndex, close_all: np.ndarray
-    ) -> pd.DataFrame:
+    def _prepare_rotation(self) -> None:
+        """Cache the settled bars of the rotation symbols and the benchmark."""
+        self.rot_names = np.asarray(self.rot_symbols, dtype=object)
         if not self.has_bench or not self.rot_symbols:
-            return rrg(pd.DataFrame(index=full_index), pd.Series(dtype=float), tail=0)
-        prices = pd.DataFrame(
-            np.vstack([self.rot_close, close_all[1:][None, :]]),
-            index=full_index,
-            columns=self.rot_symbols,
-        )
-        bench = pd.Series(np.append(self.bench, close_all[0]), index=full_index)
-        return rrg(prices, bench, period=self.rrg_period, tail=self.rrg_tail)
+            return
+        arrays = {"close": self.rot_close, "bench": self.bench[:, None]}
+        if self.rrg_period == "daily":
+            self.rot_bars = {"same": (arrays, self.index), "new": (arrays, self.index)}
+            return
+        weekly, dates = weekly_arrays(arrays, self.index)
+        last = slice(0, max(len(dates) - 1, 0))
+        self.rot_bars = {
+            "same": ({k: v[last] for k, v in weekly.items()}, dates[last]),
+            "new": (weekly, dates),
+        }
+
+    def _rotation(self, date: pd.Timestamp, close_all: np.ndarray) -> pd.DataFrame:
+        if not self.has_bench or not self.rot_symbols:
+            empty = pd.DatetimeIndex([], name="date")
+            return rrg(pd.DataFrame(index=empty), pd.Series(dtype=float), tail=0)
+        t = len(self.index)
+        weekly = self.rrg_period == "weekly"
+        same = weekly and bool(t) and _week_id(date) == _week_id(self.index[-1])
+        base, dates = self.rot_bars["same" if same else "new"]
+        newest = {"close": close_all[None, 1:], "bench": close_all[None, :1]}
+        if same:
+            rows = slice(self.last_week_start, t)
+            merged = {
+                "close": np.vstack([self.rot_close[rows], newest["close"]]),
+                "bench": np.vstack([self.bench[rows, None], newest["bench"]]),
+            }
+            days = pd.DatetimeIndex([date] * len(merged["close"]))
+            newest, _ = weekly_arrays(merged, days)
+        prices = np.vstack([base["close"], newest["close"]])
+        bench = np.append(base["bench"], newest["bench"][:, 0])
+        when = dates.append(pd.DatetimeIndex([date]))
+        return rrg_frame(self.rot_names, when, prices, bench, self.rrg_tail)
 
     def _prepare_rows(self) -> None:
         """Cache the ranking rows (universe, then symbols without data) and groups."""
@@ -736,16 +762,16 @@ class SnapshotEngine:
         return reasons
 
     def _info(self, date: pd.Timestamp | None, rankings: pd.DataFrame) -> pd.DataFrame:
-        reasons = Counter(
-            r for r in rankings["excluded_reason"].tolist() if isinstance(r, str)
-        )
+        reasons = rankings["excluded_reason"].to_numpy(dtype=object)
+        counts = Counter(reasons[reasons != None].tolist())  # noqa: E711 (elementwise)
+        rated = len(reasons) - sum(counts.values())
         return pd.DataFrame(
             {
                 "as_of": [date],
                 "symbols": [len(rankings)],
-                "rated": [int(rankings["rs_rating"].notna().sum())],
-                "excluded": [sum(reasons.values())],
-                "excluded_by_reason": [dict(sorted(reasons.items()))],
+                "rated": [rated],
+                "excluded": [sum(counts.values())],
+                "excluded_by_reason": [dict(sorted(counts.items()))],
                 "benchmark": [self.bench_symbol if self.has_bench else None],
                 "sessions": [len(self.index) + (date is not None)],
             }
