@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -32,12 +33,14 @@ import time
 from pathlib import Path
 
 import orjson
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashapp.livebars import LiveBarStore  # noqa: E402
 from dashapp.settings import load_settings  # noqa: E402
 from dashapp.store import Store  # noqa: E402
+from ingest import sessions  # noqa: E402
 from ingest.bars import BarAssembler  # noqa: E402
 from ingest.service import IngestOptions, IngestService  # noqa: E402
 from ingest.simulator import Simulator  # noqa: E402
@@ -307,12 +310,27 @@ def bench_write(kind: str, quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------- end to end
+def busy_start() -> pd.Timestamp:
+    """Return 10:30 ET of the latest past session (a busy time of day)."""
+    day = dt.date.today()
+    for back in range(1, 15):
+        bounds = sessions.session_bounds(day - dt.timedelta(days=back))
+        if bounds is not None:
+            return bounds.open + pd.Timedelta(hours=1)
+    raise RuntimeError("no recent session")
+
+
 def bench_end_to_end(minutes: float) -> dict:
-    """Real-time simulator -> ingest -> SQLite; bar latency after minute close."""
+    """Simulator at 1x during a busy session -> ingest -> SQLite; bar latency.
+
+    The simulator runs at real speed from 10:30 ET of the latest session, so
+    its clock is the wall clock shifted by a constant; a bar's minute closes
+    at (ts + 60 s) on the simulated clock, mapped back to wall time.
+    """
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-e2e-"))
     store = Store(f"sqlite:///{tmp / 'e2e.db'}")
     store.init_schema()
-    sim = Simulator(E2E_SYMBOLS, seed=5, speed=1.0)
+    sim = Simulator(E2E_SYMBOLS, seed=5, speed=1.0, start=busy_start())
     sim.start()
     settings = load_settings(
         {"TICKSTOCK_DATA_DIR": str(tmp), "INGEST_SECONDS": "true"}, env_file=None
@@ -330,34 +348,30 @@ def bench_end_to_end(minutes: float) -> dict:
     started = time.time()
     try:
         service.wait_streaming(10)
+        time.sleep(0.5)
+        shift = sim.now().value / 1e9 - time.time()  # simulated minus wall seconds
+        polling_from = time.time()
         while time.time() - started < minutes * 60:
-            frame = store.read_minute(start=_ts(int(time.time() * 1000) - 180_000))
+            frame = store.read_minute(start=sim.now() - pd.Timedelta(minutes=3))
             now = time.time()
             for sym, ts in zip(frame["symbol"], frame["ts"], strict=True):
-                key = (sym, int(ts.value // 1_000_000))
-                seen.setdefault(key, now)
+                seen.setdefault((sym, int(ts.value // 1_000_000)), now)
             time.sleep(POLL_S)
         health = service.health()
     finally:
         service.stop()
         sim.stop()
         store.dispose()
-    first_minute = min((k[1] for k in seen), default=0)
-    # The first minute was joined part-way and may predate the poller: skip it.
-    lat = [t - (k[1] + 60_000) / 1000 for k, t in seen.items() if k[1] > first_minute]
+    # Only minutes that closed while the poller was already watching.
+    closes = {k: (k[1] + 60_000) / 1000 - shift for k in seen}
+    lat = [seen[k] - close for k, close in closes.items() if close > polling_from]
     return {
         "bars": len(lat),
-        "minutes": len({k[1] for k in seen}) - 1,
+        "minutes": len({k[1] for k, c in closes.items() if c > polling_from}),
         "s_p50": pct(lat, 0.5) if lat else float("nan"),
         "s_p99": pct(lat, 0.99) if lat else float("nan"),
         "events_per_s": health["events_per_s"],
     }
-
-
-def _ts(ms: int):
-    import pandas as pd
-
-    return pd.Timestamp(ms, unit="ms", tz="UTC")
 
 
 # ---------------------------------------------------------------------- main
