@@ -166,6 +166,7 @@ class BarWriter:
             "replayed_rows": 0,
             "stale_rows_skipped": 0,
             "write_errors": 0,
+            "spill_errors": 0,
             "spill_pending_rows": sum(
                 SpillLog.count_rows(p) for p in self.spill.files()
             ),
@@ -185,19 +186,34 @@ class BarWriter:
             self.stats["submitted_rows"] += len(rows)
             if self._queued_rows + len(rows) > self.max_queue_rows:
                 # Writer is stuck: keep the reader moving, put the rows on disk.
-                self._spill([(seq, rows)])
-                self.stats["overflow_rows"] += len(rows)
-                return
+                if self._spill([(seq, rows)], requeue=False):
+                    self.stats["overflow_rows"] += len(rows)
+                    return
             self._items.append((seq, rows))
             self._queued_rows += len(rows)
             self._cond.notify()
 
-    def _spill(self, items: Sequence[Item]) -> None:
-        """Append items to the spill log (caller holds the lock)."""
-        n = self.spill.append(items)
+    def _spill(self, items: Sequence[Item], requeue: bool = True) -> bool:
+        """Append items to the spill log (caller holds the lock).
+
+        When even the disk fails the items go back to the front of the queue
+        (`requeue`): memory beyond the bound beats losing bars.
+        """
+        try:
+            n = self.spill.append(items)
+        except OSError as exc:
+            self.stats["spill_errors"] += 1
+            log.error("cannot write the spill file (%s); keeping bars in memory", exc)
+            self.spill.rotate()
+            if requeue:
+                for item in reversed(items):
+                    self._items.appendleft(item)
+                    self._queued_rows += len(item[1])
+            return False
         self._episode = True
         self.stats["spilled_rows"] += n
         self.stats["spill_pending_rows"] += n
+        return True
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> BarWriter:
@@ -261,8 +277,10 @@ class BarWriter:
                     self._write(items)
                 else:
                     with self._cond:
-                        self._spill(items)
+                        spilled = self._spill(items)
                         self._inflight = []
+                    if not spilled:  # database and disk both failing: slow down
+                        time.sleep(self._probe_delay)
             if not self._db_ok:
                 self._maybe_probe(stopping)
             if self._db_ok and self.spill.files():

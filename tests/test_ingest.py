@@ -373,3 +373,18 @@ def test_spill_survives_a_restart(tmp_path):
     assert writer.wait_idle(10)
     writer.stop()
     assert len(store.read_minute()) == 4
+
+
+def test_overflow_with_an_unwritable_spill_keeps_bars_in_memory(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'u.db'}")
+    store.init_schema()
+    not_a_dir = tmp_path / "spill"
+    not_a_dir.write_text("a file where the spill directory should be")
+    writer = BarWriter(store, not_a_dir, max_queue_rows=10)
+    writer.submit(_rows(M0, n=8))
+    writer.submit(_rows(M0 + MS_PER_MINUTE, n=8))  # over the bound, disk fails
+    assert writer.stats["spill_errors"] == 1 and writer.stats["overflow_rows"] == 0
+    writer.start()
+    assert writer.wait_idle(10)
+    writer.stop()
+    assert len(store.read_minute()) == 16
