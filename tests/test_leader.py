@@ -16,7 +16,6 @@ from dashapp.redisconn import redis_client
 from tests.redis_server import redis_server  # noqa: F401
 
 TTL_S = 1.0
-TAKEOVER_LIMIT_S = 2 * TTL_S
 
 
 class Recorder:
@@ -77,16 +76,20 @@ def test_le01_exactly_one_leader_and_handover_on_release(redis_url):
 
 
 def test_le02_takeover_within_two_ttl_after_crash(redis_url):
+    ttl = 2.0  # slack for loaded CI machines: the bound is 2 x ttl
     key = f"test:{uuid.uuid4().hex}:leader"
-    (a, _ra), (b, rb) = _elector(redis_url, key, "a"), _elector(redis_url, key, "b")
+    (a, _ra), (b, rb) = (
+        _elector(redis_url, key, "a", ttl),
+        _elector(redis_url, key, "b", ttl),
+    )
     a.start()
     assert _wait(lambda: a.is_leader, 2)
     b.start()
     time.sleep(0.1)
     a.stop(release=False)  # a crash: nothing renews, nothing deletes
     crashed = time.monotonic()
-    assert _wait(lambda: b.is_leader, 3 * TTL_S) is not None
-    assert time.monotonic() - crashed < TAKEOVER_LIMIT_S
+    assert _wait(lambda: b.is_leader, 3 * ttl) is not None
+    assert time.monotonic() - crashed < 2 * ttl
     assert rb.events[:1] == ["elected"]
     b.stop()
 

@@ -8,6 +8,7 @@ import shutil
 import time
 import uuid
 
+import flask
 import orjson
 import pytest
 import redis
@@ -61,6 +62,16 @@ def test_sb01_published_message_visible_within_two_polls(
     obs = app.server.extensions["tickstock_observability"]
     assert obs.subscriber.wait_subscribed(5)
     username = ensure_user(app)
+    text = f"browser-visible {uuid.uuid4().hex}"
+    polls: list[tuple[float, bool]] = []  # (answered at, carried the message)
+
+    @app.server.after_request
+    def count_polls(response):
+        body = flask.request.get_json(silent=True) if flask.request.is_json else None
+        if isinstance(body, dict) and "streaming-messages" in str(body.get("output")):
+            polls.append((time.monotonic(), text in response.get_data(as_text=True)))
+        return response
+
     try:
         duo.start_server(app, port=free_port(), navigate=False)
         duo.driver.get(f"{duo.server.url}/login?next=/streaming")
@@ -69,7 +80,6 @@ def test_sb01_published_message_visible_within_two_polls(
         duo.find_element("#login-submit").click()
         duo.wait_for_element("#streaming-messages", timeout=15)
         duo.wait_for_element("#streaming-tiles .card", timeout=10)  # first poll done
-        text = f"browser-visible {uuid.uuid4().hex}"
         record = {
             "ts": "2025-01-02T03:04:05.000+00:00",
             "level": "ERROR",
@@ -81,9 +91,10 @@ def test_sb01_published_message_visible_within_two_polls(
         published = time.monotonic()
         client.publish(settings.redis_error_channel, orjson.dumps(record))
         client.close()
-        duo.wait_for_contains_text("#streaming-messages", text, timeout=2 * POLL_S + 1)
-        elapsed = time.monotonic() - published
-        assert elapsed <= 2 * POLL_S + 0.5, elapsed
+        duo.wait_for_contains_text("#streaming-messages", text, timeout=10)
+        # Polls answered after the publish, up to the first carrying it: <= 2.
+        after = [carried for t, carried in polls if t > published]
+        assert True in after and after.index(True) + 1 <= 2, after
         assert duo.get_logs() == [], duo.get_logs()
     finally:
         obs.stop()
