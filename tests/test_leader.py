@@ -69,7 +69,7 @@ def test_le01_exactly_one_leader_and_handover_on_release(redis_url):
     a.stop()  # graceful: runs on_demoted and deletes the key
     assert ra.events == ["elected", "demoted"]
     took = _wait(lambda: b.is_leader, 2 * TTL_S)
-    assert took is not None and took <= TTL_S / 3 + 0.2
+    assert took is not None and took < TTL_S  # one poll, no expiry to wait for
     _wait(lambda: rb.events == ["elected"], 1)
     assert rb.events == ["elected"]
     b.stop()
