@@ -150,11 +150,9 @@ class StreamClient:
         self.attempt = 0
         self._gap_from: int | None = initial_gap_from_ms
         self._streaming_since: float | None = None
-        self._last_data_mono: dict[str, float] = {}
         self._rate_marks: list[tuple[float, int, int]] = []
         self._stream_anchor = (0, time.monotonic())
         self._ws: Any = None
-        self._stop: asyncio.Event | None = None
 
     # ------------------------------------------------------------- clock
     def stream_now_ms(self) -> int:
@@ -171,7 +169,6 @@ class StreamClient:
     # --------------------------------------------------------------- run
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, stream and reconnect until `stop` is set or auth fails."""
-        self._stop = stop
         ticker = asyncio.create_task(self._tick_forever(stop))
         try:
             while not stop.is_set():
