@@ -97,6 +97,38 @@ def group_codes(labels) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(small), np.asarray(names, dtype=object)
 
 
+PADDED_LIMIT = 4_000_000  # cells of the padded (group x member x column) block
+
+
+def block_medians(codes: np.ndarray, groups: int, values: np.ndarray) -> np.ndarray:
+    """Return medians (groups x columns) of the columns of `values` (n x columns).
+
+    Members are laid out in a NaN-padded (group, member, column) block that is
+    sorted along the member axis; the median is the mean of the two middle valid
+    values (the single middle one for an odd count). NaN values are ignored.
+    """
+    ok = codes >= 0
+    members = np.flatnonzero(ok)
+    members = members[np.argsort(codes[members], kind="stable")]
+    c = codes[members].astype(np.intp)
+    counts = np.bincount(c, minlength=groups)
+    width = int(counts.max(initial=0))
+    if groups * width * values.shape[1] > PADDED_LIMIT:
+        cols = [grouped_medians([codes], [groups], v)[0] for v in values.T]
+        return np.stack(cols, axis=1) if cols else np.zeros((groups, 0))
+    starts = np.cumsum(counts) - counts
+    block = np.full((groups, max(width, 1), values.shape[1]), NAN)
+    block[c, np.arange(len(members)) - starts[c]] = values[members]
+    block.sort(axis=1)  # NaN sort last
+    valid = np.count_nonzero(~np.isnan(block), axis=1)
+    lo = np.maximum(valid - 1, 0) // 2
+    hi = valid // 2
+    low = np.take_along_axis(block, lo[:, None, :], axis=1)[:, 0, :]
+    high = np.take_along_axis(block, np.minimum(hi, block.shape[1] - 1)[:, None, :], 1)
+    med = (low + high[:, 0, :]) / 2
+    return np.where(valid > 0, med, NAN)
+
+
 def group_tables(
     groupings: dict[str, tuple[np.ndarray, np.ndarray]],
     rating: np.ndarray,
@@ -108,34 +140,29 @@ def group_tables(
 
     `groupings` maps a key (sector, sub_industry) to (code per symbol, names).
     """
-    keys = list(groupings)
-    code_sets = [groupings[k][0] for k in keys]
-    sizes = [len(groupings[k][1]) for k in keys]
-    medians = {"rating": grouped_medians(code_sets, sizes, rating)}
-    for c, values in rets.items():
-        medians[c] = grouped_medians(code_sets, sizes, values)
+    values = np.column_stack([rating, *rets.values()])
     out = {}
-    for i, by in enumerate(keys):
-        codes, names = groupings[by]
-        k = sizes[i]
+    for by, (codes, names) in groupings.items():
+        k = len(names)
         if k == 0:
             out[by] = _empty(by, list(rets), list(flags))
             continue
+        medians = block_medians(codes, k, values)
         every = np.ones(len(codes), dtype=bool)
         with_stage = _counts(codes, k, ~np.isnan(stage))
         data = {
             by: names,
             "members": _counts(codes, k, every),
             "with_rating": _counts(codes, k, ~np.isnan(rating)),
-            "median_rs_rating": medians["rating"][i],
+            "median_rs_rating": medians[:, 0],
             "with_stage": with_stage,
             "pct_stage2": safe_div(PERCENT * _counts(codes, k, stage == 2), with_stage),
         }
-        for c in rets:
-            data[f"median_{c}"] = medians[c][i]
-        for c, values in flags.items():
-            have = _counts(codes, k, ~np.isnan(values))
-            data[f"pct_{c}"] = safe_div(PERCENT * _counts(codes, k, values == 1), have)
+        for i, c in enumerate(rets):
+            data[f"median_{c}"] = medians[:, i + 1]
+        for c, flag in flags.items():
+            have = _counts(codes, k, ~np.isnan(flag))
+            data[f"pct_{c}"] = safe_div(PERCENT * _counts(codes, k, flag == 1), have)
         rank = _rank_desc(data["median_rs_rating"])
         order = np.lexsort((np.arange(k), rank))
         data = {c: v[order] for c, v in data.items()}

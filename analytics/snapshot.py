@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -169,11 +170,6 @@ def _field_array(
     return panel.to_numpy(dtype=np.float64)
 
 
-def _objects(values) -> pd.Series:
-    # Plain object strings: converting thousands of labels to the str dtype costs ms.
-    return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
-
-
 def _session_date(value) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     if ts.tz is not None:
@@ -204,14 +200,15 @@ def _pad(values: np.ndarray, extra: int, fill) -> np.ndarray:
     return np.concatenate([values, np.full(extra, fill, dtype=values.dtype)])
 
 
-def _nullable_int(values: np.ndarray, mask: np.ndarray, extra: int):
-    data = _pad(np.where(mask, 0, values).astype(np.int64), extra, 0)
-    return pd.arrays.IntegerArray(data, _pad(np.asarray(mask, bool), extra, True))
-
-
-def _nullable_bool(values: np.ndarray, mask: np.ndarray, extra: int):
-    data = _pad(np.asarray(values, bool) & ~mask, extra, False)
-    return pd.arrays.BooleanArray(data, _pad(np.asarray(mask, bool), extra, True))
+def _column(values: np.ndarray, null: np.ndarray | None):
+    """Wrap a gathered column: nullable Int64/boolean with a mask, objects as-is."""
+    if null is not None:
+        if values.dtype == bool:
+            return pd.arrays.BooleanArray(values, null)
+        return pd.arrays.IntegerArray(values, null)
+    if values.dtype == object:
+        return pd.Series(values, dtype=object, copy=False)
+    return values
 
 
 def _as_float(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -704,38 +701,44 @@ class SnapshotEngine:
         floats = {
             k: _pad(per[k], m, NAN) for k in RANKING_COLUMNS if k.startswith("ret_")
         }
-        columns = {
-            "symbol": self.row_symbols,
-            "sector": self.row_meta["sector"],
-            "sub_industry": self.row_meta["sub_industry"],
-            "rs_score": _pad(per["rs_score"], m, NAN),
-            "rs_rating": _nullable_int(rating_v, rating_na, m),
-            **floats,
-            "stage": _nullable_int(stage["stage"], stage_na, m),
-            "weeks_in_stage": _nullable_int(stage["weeks"], stage_na, m),
-            "rs_new_high": _pad(per["rs_new_high"], m, False),
+        # (values, null mask or None) per column, gathered in rating order below.
+        pad_mask = partial(_pad, extra=m, fill=True)
+        raw: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
+            "symbol": (self.row_symbols, None),
+            "sector": (self.row_meta["sector"], None),
+            "sub_industry": (self.row_meta["sub_industry"], None),
+            "rs_score": (_pad(per["rs_score"], m, NAN), None),
+            "rs_rating": (_pad(rating_i, m, 0), pad_mask(rating_na)),
+            **{k: (v, None) for k, v in floats.items()},
+            "stage": (_pad(stage["stage"].astype(np.int64), m, 0), pad_mask(stage_na)),
+            "weeks_in_stage": (
+                _pad(np.where(stage_na, 0, stage["weeks"]).astype(np.int64), m, 0),
+                pad_mask(stage_na),
+            ),
+            "rs_new_high": (_pad(per["rs_new_high"], m, False), None),
             **{
-                k: _nullable_bool(v, mask, m)
+                k: (_pad(v & ~mask, m, False), pad_mask(mask))
                 for k, (v, mask) in flags.items()
                 if k.startswith("above_sma")
             },
-            "new_52w_high": _pad(flags["new_52w_high"][0], m, False),
-            "new_52w_low": _pad(flags["new_52w_low"][0], m, False),
-            "sessions": _pad(per["sessions"].astype(np.int64), m, 0),
-            "excluded_reason": _pad(reasons, m, REASON_NO_DATA),
+            "new_52w_high": (_pad(flags["new_52w_high"][0], m, False), None),
+            "new_52w_low": (_pad(flags["new_52w_low"][0], m, False), None),
+            "sessions": (_pad(per["sessions"].astype(np.int64), m, 0), None),
+            "excluded_reason": (_pad(reasons, m, REASON_NO_DATA), None),
         }
         order = np.lexsort(
             (
                 self.row_name_rank,
-                -np.nan_to_num(columns["rs_score"], nan=-np.inf),
+                -np.nan_to_num(raw["rs_score"][0], nan=-np.inf),
                 -_pad(np.nan_to_num(rating_v, nan=-1.0), m, -1.0),
             )
         )
         frame = pd.DataFrame(
             {
-                c: (_objects(v[order]) if v.dtype == object else v[order])
-                for c, v in columns.items()
-            }
+                c: _column(v[order], None if k is None else k[order])
+                for c, (v, k) in raw.items()
+            },
+            copy=False,
         )
         flag_values = {
             k: _pad(_as_float(v, mask), m, NAN)
