@@ -2,7 +2,10 @@
 
 Accumulations along the time axis are written as a Python loop over rows of whole
 symbol vectors: numpy's own `cumsum(axis=0)` / `accumulate(axis=0)` walk each column
-with a stride and are several times slower on a wide C-ordered panel.
+with a stride and are several times slower on a wide row-major panel. pandas hands
+out column-major arrays (`DataFrame.to_numpy()` of a float block), so the heavy
+callers convert the close panel to row-major once; kernels that also see other
+fields (`prior_extreme`) pick the loop that suits the layout they get.
 """
 
 from __future__ import annotations
@@ -78,15 +81,6 @@ class ArrayInfo:
         """Row index of the last NaN at or before each row (-1 if none)."""
         rows = np.arange(self.a.shape[0], dtype=np.int32)[:, None]
         return row_accumulate(np.where(self.nan, rows, np.int32(-1)), np.maximum)
-
-    @cached_property
-    def last_valid_pos(self) -> np.ndarray:
-        """Row index of the last valid value at or before each row (-1 if none)."""
-        if not self.any_nan:
-            rows = np.arange(self.a.shape[0], dtype=np.int32)[:, None]
-            return np.broadcast_to(rows, self.a.shape)
-        rows = np.arange(self.a.shape[0], dtype=np.int32)[:, None]
-        return row_accumulate(np.where(self.nan, np.int32(-1), rows), np.maximum)
 
     def full_windows(self, window: int) -> np.ndarray | None:
         """Return bool rows w-1.. : window ending there is all valid; None = all are."""
