@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Patch
 
 from components.theme import (
@@ -20,11 +19,12 @@ from components.theme import (
     STAGE_NAMES,
     STAGE_SHADE_OPACITY,
     UP,
+    Figure,
     axis_ref,
-    base_layout,
     empty_figure,
-    new_figure,
+    figure,
     stacked_axes,
+    values,
 )
 
 OHLC = ("open", "high", "low", "close")
@@ -78,30 +78,29 @@ def stage_shapes(runs: Sequence[tuple], x: Sequence[str], weekly: bool) -> list[
     return shapes
 
 
-def candle_traces(bars: pd.DataFrame, name: str = "") -> list[go.BaseTraceType]:
+def candle_traces(bars: pd.DataFrame, name: str = "") -> list[dict]:
     """Return [candlestick, volume bars] for bars with x/open/high/low/close/volume."""
     x = _x(bars["x"])
-    candle = go.Candlestick(
-        x=x,
-        open=bars["open"].tolist(),
-        high=bars["high"].tolist(),
-        low=bars["low"].tolist(),
-        close=bars["close"].tolist(),
-        name=name or "Price",
-        increasing={"line": {"color": UP}, "fillcolor": UP},
-        decreasing={"line": {"color": DOWN}, "fillcolor": DOWN},
-        showlegend=False,
+    candle = {
+        "type": "candlestick",
+        "x": x,
+        **{col: values(bars[col]) for col in OHLC},
+        "name": name or "Price",
+        "increasing": {"line": {"color": UP}, "fillcolor": UP},
+        "decreasing": {"line": {"color": DOWN}, "fillcolor": DOWN},
+        "showlegend": False,
         **axis_ref(0),
-    )
-    volume = go.Bar(
-        x=x,
-        y=bars["volume"].tolist(),
-        name="Volume",
-        marker={"color": VOLUME_COLOR},
-        showlegend=False,
-        hovertemplate="Volume %{y:,.0f}<extra></extra>",
+    }
+    volume = {
+        "type": "bar",
+        "x": x,
+        "y": values(bars["volume"]),
+        "name": "Volume",
+        "marker": {"color": VOLUME_COLOR},
+        "showlegend": False,
+        "hovertemplate": "Volume %{y:,.0f}<extra></extra>",
         **axis_ref(1),
-    )
+    }
     return [candle, volume]
 
 
@@ -123,16 +122,28 @@ def _stage_legend() -> dict:
     }
 
 
+def _line(series: pd.Series, name: str, color: str, **extra) -> dict:
+    return {
+        "type": "scatter",
+        "x": _x(series.index),
+        "y": values(series),
+        "name": name,
+        "mode": "lines",
+        "line": {"width": 1.3, "color": color},
+        **extra,
+    }
+
+
 def symbol_figure(
     symbol: str,
-    bars: pd.DataFrame,
+    bars: pd.DataFrame | None,
     interval: str = "D",
     mas: dict[str, pd.Series] | None = None,
     stage_runs: Sequence[tuple] = (),
     rs: pd.Series | None = None,
     mansfield: pd.Series | None = None,
     height: int = 640,
-) -> go.Figure:
+) -> Figure:
     """Return the symbol chart for interval "1m", "D" or "W"."""
     if bars is None or bars.empty:
         text = (
@@ -144,75 +155,56 @@ def symbol_figure(
     intraday = interval == "1m"
     heights = [0.75, 0.25] if intraday else [0.6, 0.15, 0.25]
     axes = stacked_axes(heights, secondary=[] if intraday else [2], x_type="category")
-    fig = new_figure(data=candle_traces(bars, symbol), **axes)
+    traces = candle_traces(bars, symbol)
     x = _x(bars["x"])
     for i, (label, series) in enumerate((mas or {}).items()):
-        fig.add_trace(
-            go.Scatter(
-                x=_x(series.index),
-                y=series.tolist(),
-                name=label,
-                mode="lines",
-                line={"width": 1.3, "color": MA_COLORS[i % len(MA_COLORS)]},
-                hovertemplate=label + " %{y:.2f}<extra></extra>",
-                **axis_ref(0),
-            )
-        )
+        color = MA_COLORS[i % len(MA_COLORS)]
+        hover = label + " %{y:.2f}<extra></extra>"
+        traces.append(_line(series, label, color, hovertemplate=hover, **axis_ref(0)))
+    layout: dict = {}
     if not intraday:
-        _add_rs(fig, rs, mansfield, set(x))
+        traces += _rs_traces(rs, mansfield, set(x))
+        axes["yaxis3"]["title"] = {"text": "RS"}
+        axes["yaxis6"].update({"title": {"text": "Mansfield"}, "zeroline": True})
         shapes = stage_shapes(stage_runs, x, interval == "W")
-        fig.update_layout(
-            shapes=shapes, annotations=[_stage_legend()] if shapes else []
-        )
-    fig.update_layout(
-        xaxis={"rangeslider": {"visible": False}, "nticks": 10},
-        yaxis={"title": {"text": "Price"}},
-        yaxis2={"title": {"text": "Vol"}, "showticklabels": False},
-    )
-    return base_layout(
-        fig,
-        height=height if not intraday else int(height * 0.8),
+        layout = {"shapes": shapes, "annotations": [_stage_legend()] if shapes else []}
+    axes["xaxis"].update({"rangeslider": {"visible": False}, "nticks": 10})
+    axes["yaxis"]["title"] = {"text": "Price"}
+    axes["yaxis2"].update({"title": {"text": "Vol"}, "showticklabels": False})
+    return figure(
+        traces,
+        height if not intraday else int(height * 0.8),
         legend={"orientation": "h", "y": 1.06, "x": 0},
         hovermode="x",
         uirevision=f"{symbol}-{interval}",
         margin={"l": 56, "r": 56, "t": 40, "b": 24},
+        **axes,
+        **layout,
     )
 
 
-def _add_rs(
-    fig: go.Figure, rs: pd.Series | None, mansfield: pd.Series | None, x: set[str]
-) -> None:
+def _rs_traces(
+    rs: pd.Series | None, mansfield: pd.Series | None, x: set[str]
+) -> list[dict]:
+    traces = []
     if rs is not None and len(rs):
-        fig.add_trace(
-            go.Scatter(
-                x=_x(rs.index),
-                y=rs.tolist(),
-                name="RS line vs SPY",
-                mode="lines",
-                line={"color": ACCENT, "width": 1.3},
-                hovertemplate="RS %{y:.2f}<extra></extra>",
-                **axis_ref(2),
-            )
+        hover = "RS %{y:.2f}<extra></extra>"
+        traces.append(
+            _line(rs, "RS line vs SPY", ACCENT, hovertemplate=hover, **axis_ref(2))
         )
     if mansfield is not None and len(mansfield):
-        labels = _x(mansfield.index)
-        keep = [i for i, label in enumerate(labels) if label in x]
-        fig.add_trace(
-            go.Scatter(
-                x=[labels[i] for i in keep],
-                y=[mansfield.iloc[i] for i in keep],
-                name="Mansfield RS (weekly)",
-                mode="lines",
-                line={"color": MUTED, "width": 1.3, "shape": "hv"},
-                hovertemplate="Mansfield %{y:.1f}<extra></extra>",
-                connectgaps=True,
-                **axis_ref(2, secondary=True, rows=3),
-            )
+        shown = mansfield[[label in x for label in _x(mansfield.index)]]
+        trace = _line(
+            shown,
+            "Mansfield RS (weekly)",
+            MUTED,
+            hovertemplate="Mansfield %{y:.1f}<extra></extra>",
+            connectgaps=True,
+            **axis_ref(2, secondary=True, rows=3),
         )
-    fig.update_layout(
-        yaxis3={"title": {"text": "RS"}},
-        yaxis6={"title": {"text": "Mansfield"}, "zeroline": True},
-    )
+        trace["line"]["shape"] = "hv"
+        traces.append(trace)
+    return traces
 
 
 def intraday_patch(

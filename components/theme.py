@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 UP = "#18a558"
 DOWN = "#d64545"
@@ -57,9 +57,13 @@ WINDOW_LABELS = {
 EMPTY_TEXT = "No data yet — run `tickstock import-daily` or wait for the demo history"
 
 
-# A small template: plotly's named templates cost ~50 ms to apply per figure.
-TEMPLATE = go.layout.Template(
-    layout={
+# Figures are plain dicts (`{"data": [...], "layout": {...}}`): building them
+# through plotly's graph objects validates every value and costs 5-10x more per
+# render. The unit tests load every builder's output into `go.Figure`, so an
+# invalid property still fails a test.
+Figure = dict[str, Any]
+TEMPLATE: dict[str, Any] = {
+    "layout": {
         "colorway": [
             "#2c7be5", "#e0a100", "#18a558", "#d64545", "#6f42c1",
             "#20c997", "#fd7e14", "#e83e8c", "#6c757d", "#17a2b8",
@@ -69,12 +73,25 @@ TEMPLATE = go.layout.Template(
         "xaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID},
         "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID},
     }
-)  # fmt: skip
+}  # fmt: skip
+BASE_LAYOUT: dict[str, Any] = {
+    "template": TEMPLATE,
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "font": {"family": FONT, "size": 12},
+    "margin": {"l": 48, "r": 16, "t": 32, "b": 32},
+    "hoverlabel": {"font": {"family": FONT}},
+}
 
 
-def new_figure(data: Any = None, **layout: Any) -> go.Figure:
-    """Return an empty figure on the TickStock template (cheap to create)."""
-    return go.Figure(data=data, layout={"template": TEMPLATE, **layout})
+def figure(
+    data: list[dict[str, Any]] | None = None, height: int | None = None, **layout: Any
+) -> Figure:
+    """Return a figure dict with the shared look (transparent, compact, system font)."""
+    merged = {**BASE_LAYOUT, **layout}
+    if height:
+        merged["height"] = height
+    return {"data": list(data or []), "layout": merged}
 
 
 def stacked_axes(
@@ -97,14 +114,16 @@ def stacked_axes(
         size = free * h / total
         bottom = max(top - size, 0.0)
         suffix = "" if i == 0 else str(i + 1)
-        last = i == n - 1
-        layout[f"xaxis{suffix}"] = {
+        xaxis: dict[str, Any] = {
             "anchor": f"y{suffix}",
             "domain": [0, 1],
-            "matches": None if i == 0 else "x",
-            "showticklabels": last,
-            "type": x_type,
+            "showticklabels": i == n - 1,
         }
+        if i:
+            xaxis["matches"] = "x"
+        if x_type:
+            xaxis["type"] = x_type
+        layout[f"xaxis{suffix}"] = xaxis
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [bottom, top]}
         if i in secondary:
             layout[f"yaxis{n + i + 1}"] = {
@@ -124,37 +143,24 @@ def axis_ref(row: int, secondary: bool = False, rows: int = 1) -> dict[str, str]
     return {"xaxis": f"x{suffix}", "yaxis": y}
 
 
-def base_layout(fig: go.Figure, height: int | None = None, **extra: Any) -> go.Figure:
-    """Apply the shared look: transparent, compact margins, system font."""
-    layout: dict[str, Any] = {
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {"family": FONT, "size": 12},
-        "margin": {"l": 48, "r": 16, "t": 32, "b": 32},
-        "hoverlabel": {"font": {"family": FONT}},
-    }
-    if height:
-        layout["height"] = height
-    layout.update(extra)
-    fig.update_layout(**layout)
-    return fig
-
-
-def empty_figure(message: str = EMPTY_TEXT, height: int | None = 260) -> go.Figure:
+def empty_figure(message: str = EMPTY_TEXT, height: int | None = 260) -> Figure:
     """Return a blank figure that shows `message` in its centre."""
-    fig = new_figure()
-    fig.add_annotation(
-        text=message,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 13, "color": MUTED},
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return base_layout(fig, height=height)
+    note = {
+        "text": message,
+        "x": 0.5,
+        "y": 0.5,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "font": {"size": 13, "color": MUTED},
+    }
+    hidden = {"visible": False}
+    return figure([], height, annotations=[note], xaxis=hidden, yaxis=hidden)
+
+
+def values(series: Any) -> np.ndarray:
+    """Return a float array (NaN for missing) for a trace coordinate."""
+    return np.asarray(pd.to_numeric(pd.Series(series), errors="coerce"), dtype=float)
 
 
 def is_missing(value: Any) -> bool:

@@ -8,10 +8,14 @@ computation per new bar, not one per tab.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import analytics
@@ -30,6 +34,7 @@ TABLE_LABELS = {
     "error_log": "Logged errors",
 }
 INDEX_SYMBOLS = ("SPY", "QQQ", "IWM", "DIA")
+BARS = ("open", "high", "low", "close", "volume")
 INTERVALS = ("1m", "D", "W")
 DAILY_MA_WINDOWS = (50, 150, 200)
 WEEKLY_MA_WINDOWS = (10, STAGE_MA_WEEKS)
@@ -37,20 +42,42 @@ CHART_DAILY_SESSIONS = 260  # about one year of candles on the daily chart
 CHART_WEEKS = 156  # three years of candles on the weekly chart
 HISTORY_DAYS = {"D": 800, "W": 5 * 365 + 120}  # enough for SMA200 / MA30 + Mansfield
 SPARK_SESSIONS = 30
+SPARK_POINTS = 120  # an intraday sparkline needs no more points than pixels
 DOLLAR_VOLUME_SESSIONS = 21
 DOLLAR_VOLUME_DAYS = 40
 SESSIONS_LOOKBACK_DAYS = 3 * 365
+STAGE_HISTORY_DAYS = 2 * 365 + 60  # 34 weeks of warm-up + ~70 weeks shown
 SECTOR_HISTORY_DAYS = 460  # 252 sessions + YTD base; RRG needs 60 weeks at most
 RRG_COLUMNS = ["symbol", "date", "rs_ratio", "rs_momentum", "quadrant", "heading"]
 FEED_FRESH_SECONDS = 180
+VERSION_TTL_S = 0.25
+_VERSION_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CLOCK_MEMO: dict[int, dict[str, Any]] = {}
+CLOCK_MEMO_SIZE = 8
 PRE_OPEN = dt.time(4, 0)
 POST_CLOSE = dt.time(20, 0)
 
 
 # ------------------------------------------------------------------ caching
+def _data_version():
+    """Return the store's data version, re-read at most every VERSION_TTL_S.
+
+    Every poll of every tab asks for it; a short memo turns N polls per second
+    into a few queries per second, and a new bar still shows on the next poll.
+    """
+    store = current_store()
+    now = time.monotonic()
+    hit = _VERSION_MEMO.get(store)
+    if hit is not None and now - hit[0] < VERSION_TTL_S:
+        return hit[1]
+    version = store.data_version()
+    _VERSION_MEMO[store] = (now, version)
+    return version
+
+
 def data_version_key(as_of: Any = None) -> str:
     """Return the data version the market state for `as_of` is keyed by."""
-    key = current_store().data_version().key
+    key = _data_version().key
     live = extension("livebars")
     label, _ts, _minute = parse_as_of(as_of)
     if label == "now" and live is not None:
@@ -82,7 +109,7 @@ def universes_overview() -> pd.DataFrame:
 
 def database_overview_cached() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (database_overview, universes_overview), computed once per version."""
-    version = current_store().data_version().key
+    version = _data_version().key
     return cached(
         f"q:overview:{version}", lambda: (database_overview(), universes_overview())
     )
@@ -98,14 +125,14 @@ def universe_options() -> list[dict[str, str]]:
             for r in frame.itertuples()
         ]
 
-    return cached(f"q:universes:{current_store().data_version().key}", compute)
+    return cached(f"q:universes:{_data_version().key}", compute)
 
 
 def stored_sessions(limit: int = 400) -> list[str]:
     """Return stored sessions (dates with a SPY or sector ETF bar), newest first."""
 
     def compute() -> list[str]:
-        newest = current_store().data_version().newest_daily
+        newest = _data_version().newest_daily
         if newest is None:
             return []
         start = newest - dt.timedelta(days=SESSIONS_LOOKBACK_DAYS)
@@ -114,7 +141,7 @@ def stored_sessions(limit: int = 400) -> list[str]:
         dates = pd.DatetimeIndex(bars["date"].unique()).sort_values(ascending=False)
         return [d.date().isoformat() for d in dates[:limit]]
 
-    return cached(f"q:sessions:{current_store().data_version().key}", compute)
+    return cached(f"q:sessions:{_data_version().key}", compute)
 
 
 def is_demo() -> bool:
@@ -133,8 +160,24 @@ def _calendar():
 
 def market_clock(now: pd.Timestamp | None = None) -> dict[str, Any]:
     """Return the US equity session now (pre/regular/post/closed) and the next open."""
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    if now is None:
+        minute = int(time.time() // 60)
+    else:
+        now = pd.Timestamp(now)
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        minute = int(now.timestamp() // 60)
+    # Sessions change on minute boundaries: compute once per minute, not per poll.
+    hit = _CLOCK_MEMO.get(minute)
+    if hit is None:
+        if len(_CLOCK_MEMO) > CLOCK_MEMO_SIZE:
+            _CLOCK_MEMO.clear()
+        hit = _CLOCK_MEMO[minute] = _clock(
+            pd.Timestamp(minute * 60, unit="s", tz="UTC")
+        )
+    return hit
+
+
+def _clock(now: pd.Timestamp) -> dict[str, Any]:
     local = now.tz_convert(MARKET_TZ)
     try:
         cal = _calendar()
@@ -180,7 +223,7 @@ def feed_status() -> dict[str, Any]:
 def freshness(now: pd.Timestamp | None = None) -> dict[str, Any]:
     """Return the newest stored/live bar times, their age, feed state and demo flag."""
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    version = current_store().data_version()
+    version = _data_version()
     newest = version.newest_minute
     live = extension("livebars")
     live_ms = live.newest_ts() if live is not None and len(live) else None
@@ -234,7 +277,7 @@ def _minute_session(as_of: Any) -> tuple[dt.date | None, pd.Timestamp | None]:
         return ts.date(), ts
     if label != "now":
         return ts.date(), None
-    newest = current_store().data_version().newest_minute
+    newest = _data_version().newest_minute
     live = extension("livebars")
     live_ms = live.newest_ts() if live is not None and len(live) else None
     if live_ms is not None:
@@ -243,57 +286,93 @@ def _minute_session(as_of: Any) -> tuple[dt.date | None, pd.Timestamp | None]:
     return (None if newest is None else _session_of(newest)), None
 
 
-def _day_bars(minutes: pd.DataFrame, session: dt.date) -> pd.DataFrame:
-    if minutes.empty:
-        return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close"])
-    g = minutes.sort_values(["symbol", "ts"]).groupby("symbol", sort=False)
-    bars = g.agg(
-        open=("open", "first"),
-        high=("high", "max"),
-        low=("low", "min"),
-        close=("close", "last"),
-        volume=("volume", "sum"),
-    ).reset_index()
-    bars["date"] = pd.Timestamp(session)
-    return bars
+def _today_bars(
+    symbols: Sequence[str], session: dt.date, until: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Return the session's running bar per symbol (minutes rolled up in SQL + live)."""
+    start = pd.Timestamp(session).tz_localize(MARKET_TZ).tz_convert("UTC")
+    end = start + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if until is not None:
+        end = min(end, until.tz_convert("UTC"))
+    rows = current_store().intraday_bars(list(symbols), start, end)
+    rows = rows.set_index("symbol") if len(rows) else pd.DataFrame(columns=BARS)
+    live = extension("livebars") if until is None else None
+    if live is not None and len(live):
+        rows = _fold_live(rows, live.bars(list(symbols)), start, end)
+    if rows.empty:
+        return pd.DataFrame(columns=["symbol", "date", *BARS])
+    out = rows[list(BARS)].astype(float).reset_index(names="symbol")
+    out["date"] = pd.Timestamp(session)
+    return out
+
+
+def _fold_live(rows: pd.DataFrame, bars: dict, start, end) -> pd.DataFrame:
+    """Fold in-progress live bars newer than the stored minutes into `rows`."""
+    lo, hi = start.value // 1_000_000, end.value // 1_000_000
+    rows = rows.copy()
+    for sym, bar in bars.items():
+        if not lo <= bar.ts <= hi:
+            continue
+        if sym in rows.index:
+            last = rows.at[sym, "last_ts"] if "last_ts" in rows else None
+            if last is not None and bar.ts <= pd.Timestamp(last).value // 1_000_000:
+                continue  # already stored: the database copy wins
+            rows.at[sym, "high"] = max(rows.at[sym, "high"], bar.high)
+            rows.at[sym, "low"] = min(rows.at[sym, "low"], bar.low)
+            rows.at[sym, "close"] = bar.close
+            rows.at[sym, "volume"] = rows.at[sym, "volume"] + bar.volume
+        else:
+            rows.loc[sym, list(BARS)] = [
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+            ]
+    return rows
+
+
+def settled_daily(symbols: Sequence[str], end: dt.date, days: int) -> pd.DataFrame:
+    """Return daily bars in (end - days, end], cached per daily-data version.
+
+    Minute bars do not move the daily version, so a new minute re-reads nothing.
+    """
+    symbols = sorted(set(symbols))
+    digest = hashlib.sha1(",".join(symbols).encode()).hexdigest()[:16]
+    key = f"q:daily:{digest}:{end}:{days}:d{_data_version().daily_seq}"
+    start = end - dt.timedelta(days=days)
+    return cached(
+        key, lambda: current_store().read_daily(symbols, start=start, end=end)
+    )
 
 
 def daily_with_today(symbols: Sequence[str], as_of: Any, days: int) -> pd.DataFrame:
-    """Return daily bars up to `as_of`, plus an intraday bar built from minutes.
+    """Return daily bars up to `as_of`, plus the running bar of an intraday session.
 
     Same rule as the market-state snapshot: "now" adds the newest minute session
     when it is newer than the newest daily bar; a minute as-of uses the daily
     history before that session plus the minutes up to that minute.
     """
     label, ts, is_minute = parse_as_of(as_of)
-    store = current_store()
+    session = None
     if is_minute:
         session = ts.date()
         end = session - dt.timedelta(days=1)
     elif label == "now":
-        session = None
-        end = store.data_version().newest_daily or dt.date.today()
-    else:
-        session, end = None, ts.date()
-    history = store.read_daily(
-        list(symbols), start=end - dt.timedelta(days=days), end=end
-    )
-    if label == "now":
+        end = _data_version().newest_daily or dt.date.today()
         minute_session, _ = _minute_session(None)
-        last = history["date"].max() if len(history) else None
-        if minute_session is not None and (
-            last is None or pd.Timestamp(minute_session) > last
-        ):
+        if minute_session is not None and minute_session > end:
             session = minute_session
+    else:
+        end = ts.date()
+    history = settled_daily(symbols, end, days)
     if session is None:
         return history
-    today = _day_bars(
-        session_minutes(symbols, session, ts if is_minute else None), session
-    )
+    today = _today_bars(symbols, session, ts if is_minute else None)
     if today.empty:
         return history
     cols = [c for c in history.columns if c in today.columns]
-    return pd.concat([history[history["date"] < pd.Timestamp(session)], today[cols]])
+    return pd.concat([history, today[cols]], ignore_index=True)
 
 
 def _close_panel(bars: pd.DataFrame) -> pd.DataFrame:
@@ -318,37 +397,66 @@ def index_quotes(
 ) -> list[IndexQuote]:
     """Return index cards (SPY, QQQ, IWM, DIA) at `as_of`."""
     bars = daily_with_today(symbols, as_of, days=SPARK_SESSIONS * 2)
+    daily = {sym: g.sort_values("date") for sym, g in bars.groupby("symbol")}
     session, until = _minute_session(as_of)
-    minutes = session_minutes(symbols, session, until) if session is not None else None
+    minutes = {}
+    if session is not None:
+        frame = session_minutes(symbols, session, until)
+        minutes = {
+            sym: g["close"].to_numpy(float) for sym, g in frame.groupby("symbol")
+        }
     out = []
     for sym in symbols:
-        rows = bars[bars["symbol"] == sym].sort_values("date")
         quote = IndexQuote(sym)
-        if len(rows):
+        rows = daily.get(sym)
+        if rows is not None and len(rows):
             closes = rows["close"].to_numpy(dtype=float)
             quote.last = float(closes[-1])
             if len(closes) > 1:
                 quote.change = float(closes[-1] - closes[-2])
                 quote.pct = float(closes[-1] / closes[-2] - 1)
             quote.spark = closes[-SPARK_SESSIONS:].tolist()
-            last_date = rows["date"].iloc[-1].date()
-            if minutes is not None and session == last_date:
-                mine = minutes[minutes["symbol"] == sym]
-                if len(mine) > 1:
-                    quote.spark = mine["close"].astype(float).tolist()
+            intraday = minutes.get(sym)
+            if intraday is not None and len(intraday) > 1:
+                if session == rows["date"].iloc[-1].date():
+                    keep = np.arange(
+                        0, len(intraday), max(1, len(intraday) // SPARK_POINTS)
+                    )
+                    keep = np.union1d(keep, [len(intraday) - 1])
+                    quote.spark = intraday[keep].tolist()
                     quote.spark_kind = "intraday"
         out.append(quote)
     return out
 
 
+def settled_end(as_of: Any = None) -> dt.date | None:
+    """Return the last session whose daily bars are settled as of `as_of`."""
+    label, ts, is_minute = parse_as_of(as_of)
+    if is_minute:
+        return ts.date() - dt.timedelta(days=1)
+    if label == "now":
+        return _data_version().newest_daily
+    return ts.date()
+
+
 def dollar_volume(symbols: Sequence[str], as_of: Any = None) -> pd.Series:
-    """Return the mean daily dollar volume over the last 21 sessions, by symbol."""
-    bars = daily_with_today(symbols, as_of, days=DOLLAR_VOLUME_DAYS)
-    if bars.empty:
+    """Return the mean daily dollar volume of the last 21 settled sessions."""
+    end = settled_end(as_of)
+    if end is None:
         return pd.Series(dtype=float)
-    bars = bars.sort_values("date").groupby("symbol").tail(DOLLAR_VOLUME_SESSIONS)
-    dv = bars["close"].astype(float) * bars["volume"].astype(float)
-    return dv.groupby(bars["symbol"]).mean()
+    symbols = sorted(set(symbols))
+    digest = hashlib.sha1(",".join(symbols).encode()).hexdigest()[:16]
+
+    def compute() -> pd.Series:
+        bars = settled_daily(symbols, end, DOLLAR_VOLUME_DAYS)
+        if bars.empty:
+            return pd.Series(dtype=float)
+        bars = bars.sort_values("date").groupby("symbol").tail(DOLLAR_VOLUME_SESSIONS)
+        dv = bars["close"].astype(float) * bars["volume"].astype(float)
+        return dv.groupby(bars["symbol"]).mean()
+
+    version = _data_version().daily_seq
+    return cached(f"q:dollar-volume:{digest}:{end}:d{version}", compute)
 
 
 # ----------------------------------------------------------- sectors page
@@ -384,20 +492,33 @@ def sector_returns(as_of: Any = None) -> pd.DataFrame:
 
 
 def stage_history(universe: str = "sp500", as_of: Any = None) -> pd.DataFrame:
-    """Return the weeks x symbols stage history of a universe."""
-    store = current_store()
-    members = store.universe_symbols(universe)
-    bars = daily_with_today([*members, BENCHMARK], as_of, HISTORY_DAYS["W"])
-    if bars.empty:
+    """Return the weeks x symbols stage history of a universe over settled sessions.
+
+    Computed once per daily-data version: the week in progress comes from the
+    snapshot (see `pages.stages`).
+    """
+    end = settled_end(as_of)
+    if end is None:
         return pd.DataFrame()
-    weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))
-    close = weekly["close"]
-    bench = close[BENCHMARK] if BENCHMARK in close else None
-    cols = [s for s in members if s in close]
-    _current, history = analytics.weinstein_stages(
-        close[cols], weekly["volume"][cols], bench
-    )
-    return history
+    version = _data_version().daily_seq
+
+    def compute() -> pd.DataFrame:
+        members = current_store().universe_symbols(universe)
+        bars = settled_daily([*members, BENCHMARK], end, STAGE_HISTORY_DAYS)
+        if bars.empty:
+            return pd.DataFrame()
+        weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))
+        close = weekly["close"]
+        bench = close[BENCHMARK] if BENCHMARK in close else None
+        cols = [s for s in members if s in close]
+        _current, history = analytics.weinstein_stages(
+            close[cols], weekly["volume"][cols], bench
+        )
+        # One float block (NaN = no stage): wide Int64 frames are slow to slice.
+        values = history.to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.DataFrame(values, index=history.index, columns=history.columns)
+
+    return cached(f"q:stage-history:{universe}:{end}:d{version}", compute)
 
 
 # ----------------------------------------------------------- symbol page

@@ -6,6 +6,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
@@ -170,11 +171,23 @@ def stage_table(state: Any) -> pd.DataFrame:
 
 
 def stage_history_frame(state: Any, universe: str, as_of: str) -> pd.DataFrame:
-    """Return the weeks x symbols stage history (from the snapshot when it has one)."""
-    history = getattr(state, "frames", {}).get("stage_history")
-    if history is not None and len(history):
+    """Return weeks x symbols stages: settled weeks, then the as-of week's stages."""
+    history = queries.stage_history(universe, as_of)
+    stages = state.stages
+    if state.session is None or stages is None or stages.empty:
         return history
-    return queries.stage_history(universe, as_of)
+    frame = stages.set_index("symbol") if "symbol" in stages else stages
+    current = pd.to_numeric(frame["stage"], errors="coerce").astype(float)
+    when = pd.Timestamp(state.session)
+    if history is None or history.empty:
+        return current.to_frame(when).T
+    past = history
+    if pd.Timestamp(past.index[-1]).isocalendar()[:2] == when.isocalendar()[:2]:
+        past = past.iloc[:-1]  # the week in progress: the snapshot is newer
+    row = current.reindex(past.columns).to_numpy(dtype=float)[None, :]
+    values = np.vstack([past.to_numpy(dtype=float), row])
+    index = pd.DatetimeIndex([*past.index, when], name=past.index.name)
+    return pd.DataFrame(values, index=index, columns=past.columns)
 
 
 def build_stages(universe: str, as_of: str, stage: int) -> tuple:

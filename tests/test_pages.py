@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 
 import dash
 import numpy as np
 import pandas as pd
 import plotly
+import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
@@ -52,6 +54,12 @@ def _settings(path) -> object:
 def app(tmp_path_factory):
     """A read-only app with the test market, shared by this module's tests."""
     return build_app(_settings(tmp_path_factory.mktemp("pages")))
+
+
+@pytest.fixture(autouse=True)
+def _no_version_memo(monkeypatch):
+    """Read the data version on every call: these tests write, then poll at once."""
+    monkeypatch.setattr(queries, "VERSION_TTL_S", 0.0)
 
 
 @pytest.fixture
@@ -99,6 +107,9 @@ def test_pg01_poll_renders_once_then_skips_until_the_version_moves(app, page):
         version = _version(page, first)
         assert version and "No data yet" not in _text(first[0])
         assert "Could not render" not in _text(first)
+        for value in first:
+            if isinstance(value, dict) and {"data", "layout"} <= set(value):
+                go.Figure(value)  # every property valid for plotly
         with pytest.raises(PreventUpdate):  # same data version: HTTP 204
             fn(*args, version)
 
@@ -163,7 +174,7 @@ def test_pg06_intraday_chart_is_patched_with_new_minute_bars(settings):
         out = page("symbol").refresh_symbol(*args, None)
         meta = out[-1]
         assert meta["n"] == MINUTES and meta["last_x"] == f"{END} 10:29"
-        assert list(out[3].data[0].x)[-1] == f"{END} 10:29"
+        assert list(go.Figure(out[3]).data[0].x)[-1] == f"{END} 10:29"
         stamps = pd.DatetimeIndex(
             [
                 pd.Timestamp(f"{END} {t}").tz_localize("America/New_York")
@@ -376,7 +387,7 @@ def test_pg16_stage_lists_and_changes_come_from_the_snapshot(app):
     assert all(r["stage"] == 2 for r in listed)
     flagged = set(st.index[st["stage_changed_this_week"].astype(bool)])
     assert {r["symbol"] for r in changed} == flagged
-    counts = list(out[1].data[0].y)
+    counts = list(go.Figure(out[1]).data[0].y)
     assert counts == [int((st["stage"] == s).sum()) for s in (1, 2, 3, 4)]
 
 
@@ -390,7 +401,7 @@ def test_pg17_breadth_panel_table_shows_counts_of_the_snapshot(app):
     day = panel.iloc[0]
     assert page("breadth").PANEL_LABELS["day"] in text
     assert f'"{int(day.up):,}"' in text and f'"{int(day.total):,}"' in text
-    adl = out[2].data[0]
+    adl = go.Figure(out[2]).data[0]
     assert list(adl.y)[-1] == state.breadth["ad_line"].iloc[-1]
 
 
@@ -406,10 +417,33 @@ def test_pg18_demo_history_is_labelled(settings):
 def test_pg19_symbol_weekly_chart_has_stage_bands_and_rs(app):
     with app.server.test_request_context():
         out = page("symbol").refresh_symbol(1, "sp500", "now", "", "W", "AAPL", None)
-    fig = out[3]
+    fig = go.Figure(out[3])
     names = [t.name for t in fig.data]
     assert names[:2] == ["AAPL", "Volume"] and "RS line vs SPY" in names
     assert fig.layout.shapes and all(s.type == "rect" for s in fig.layout.shapes)
     figures_text = _text(out[2])
     assert "RS rating" in figures_text and "Stage" in figures_text
     np.testing.assert_array_equal(np.diff([s.x0 for s in fig.layout.shapes]) > 0, True)
+
+
+def test_pg20_data_version_is_memoised_briefly_across_polls(settings, monkeypatch):
+    monkeypatch.setattr(queries, "VERSION_TTL_S", 0.3)
+    app = build_app(settings)
+    store = app.server.extensions["tickstock_store"]
+    calls = []
+    real = store.data_version
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(store, "data_version", counting)
+    with app.server.test_request_context():
+        first = queries.data_version_key()
+        for _ in range(50):
+            assert queries.data_version_key() == first
+        assert len(calls) == 1
+        store.upsert_daily_bars(daily_panel().tail(1).assign(close=1.0))
+        time.sleep(0.35)
+        assert queries.data_version_key() != first
+    assert len(calls) == 2

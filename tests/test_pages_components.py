@@ -1,4 +1,8 @@
-"""Pure component builders: figures, grids, cards, controls, the live-chart patch."""
+"""Pure component builders: figures, grids, cards, controls, the live-chart patch.
+
+Builders return plain figure dicts; every test loads them into `go.Figure`,
+which validates each property, so an invalid one fails here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import plotly
+import plotly.graph_objects as go
 import pytest
 
 from components import cards, controls, figures, grids, symbol_chart, theme
@@ -30,7 +35,7 @@ def _rankings() -> pd.DataFrame:
 
 def test_pc01_treemap_nests_stocks_in_sectors_sized_by_dollar_volume():
     dv = pd.Series({"AAA": 300.0, "BBB": 100.0, "CCC": 50.0, "DDD": 0.0})
-    fig = figures.treemap_figure(_rankings(), dv, "ret_1d")
+    fig = go.Figure(figures.treemap_figure(_rankings(), dv, "ret_1d"))
     trace = fig.data[0]
     leaves = {
         label: (parent, value, custom)
@@ -52,11 +57,11 @@ def test_pc01_treemap_nests_stocks_in_sectors_sized_by_dollar_volume():
 
 def test_pc02_treemap_and_gauges_show_empty_state_without_data():
     for fig in (
-        figures.treemap_figure(pd.DataFrame()),
-        figures.gauges_figure({}),
-        figures.rrg_figure(pd.DataFrame()),
-        figures.breadth_figure(pd.DataFrame()),
-        figures.stage_history_figure(pd.DataFrame()),
+        go.Figure(figures.treemap_figure(pd.DataFrame())),
+        go.Figure(figures.gauges_figure({})),
+        go.Figure(figures.rrg_figure(pd.DataFrame())),
+        go.Figure(figures.breadth_figure(pd.DataFrame())),
+        go.Figure(figures.stage_history_figure(pd.DataFrame())),
     ):
         assert fig.data == ()
         assert fig.layout.annotations[0].text
@@ -81,7 +86,7 @@ def _points() -> pd.DataFrame:
 
 def test_pc03_rrg_draws_one_tail_per_symbol_with_quadrants():
     points = _points()
-    fig = figures.rrg_figure(points, {"XLK": "Information Technology"}, tail=5)
+    fig = go.Figure(figures.rrg_figure(points, {"XLK": "Information Technology"}, 5))
     assert [t.name for t in fig.data] == ["XLE", "XLK"]
     for trace in fig.data:
         assert len(trace.x) == 5
@@ -108,7 +113,7 @@ def test_pc04_sector_performance_bars_one_trace_per_window():
         {"ret_1d": [0.01, -0.02], "ret_21d": [0.05, 0.03], "ret_ytd": [0.1, -0.1]},
         index=["XLK", "XLE"],
     )
-    fig = figures.sector_perf_figure(rets, {"XLK": "XLK · Tech"})
+    fig = go.Figure(figures.sector_perf_figure(rets, {"XLK": "XLK · Tech"}))
     assert [t.name for t in fig.data] == ["1D", "1M", "YTD"]
     assert fig.data[0].visible == "legendonly" and fig.data[1].visible is True
     assert list(fig.data[1].y) == ["XLE", "XLK · Tech"]  # sorted by 1M, ascending
@@ -123,10 +128,10 @@ def _stages() -> pd.DataFrame:
 
 def test_pc05_stage_figures_count_symbols_per_stage():
     stages = _stages()
-    dist = figures.stage_distribution_figure(stages)
+    dist = go.Figure(figures.stage_distribution_figure(stages))
     assert list(dist.data[0].y) == [1, 2, 0, 1]
     sectors = pd.Series({"A": "X", "B": "X", "C": "Y", "D": "Y", "E": "Y"})
-    by_sector = figures.stage_by_sector_figure(stages, sectors)
+    by_sector = go.Figure(figures.stage_by_sector_figure(stages, sectors))
     shares = np.array([list(t.x) for t in by_sector.data])
     assert np.allclose(shares.sum(axis=0), 1.0)
     stage2 = dict(zip(by_sector.data[1].y, by_sector.data[1].x, strict=True))
@@ -136,7 +141,7 @@ def test_pc05_stage_figures_count_symbols_per_stage():
         index=pd.date_range("2025-01-03", periods=3, freq="W-FRI"),
         dtype="Int64",
     )
-    hist = figures.stage_history_figure(history)
+    hist = go.Figure(figures.stage_history_figure(history))
     shares = {t.name: list(t.y) for t in hist.data}
     assert shares[theme.STAGE_NAMES[2]] == [0.0, 1.0, 0.5]
     assert shares[theme.STAGE_NAMES[1]] == [1.0, 0.0, 0.0]
@@ -159,7 +164,7 @@ def test_pc06_breadth_figure_panels_share_the_session_axis():
         },
         index=pd.DatetimeIndex(dates, name="date"),
     )
-    fig = figures.breadth_figure(breadth, sessions=20)
+    fig = go.Figure(figures.breadth_figure(breadth, sessions=20))
     assert all(len(t.x) == 20 for t in fig.data)
     assert fig.data[0].x[0] == dates[10].strftime("%Y-%m-%d")
     nh_nl = next(t for t in fig.data if t.name == "NH − NL")
@@ -192,7 +197,9 @@ def test_pc07_symbol_chart_daily_has_candles_volume_mas_rs_and_stage_bands():
     weeks = idx[idx.weekday == 4]
     mansfield = pd.Series(np.arange(len(weeks), dtype=float), index=weeks)
     runs = [(weeks[0], weeks[2], 1), (weeks[3], weeks[-1], 2)]
-    fig = symbol_chart.symbol_figure("AAA", bars, "D", mas, runs, rs, mansfield)
+    fig = go.Figure(
+        symbol_chart.symbol_figure("AAA", bars, "D", mas, runs, rs, mansfield)
+    )
     kinds = [t.type for t in fig.data]
     assert kinds[:2] == ["candlestick", "bar"]
     assert [t.name for t in fig.data[2:]] == [
@@ -210,10 +217,10 @@ def test_pc07_symbol_chart_daily_has_candles_volume_mas_rs_and_stage_bands():
 
 def test_pc08_symbol_chart_intraday_is_two_panels_and_empty_says_why():
     bars = _daily_bars(5).assign(x=[f"2025-03-28 09:3{i}" for i in range(5)])
-    fig = symbol_chart.symbol_figure("AAA", bars, "1m")
+    fig = go.Figure(symbol_chart.symbol_figure("AAA", bars, "1m"))
     assert [t.type for t in fig.data] == ["candlestick", "bar"]
     assert list(fig.data[0].x) == list(bars["x"])
-    empty = symbol_chart.symbol_figure("AAA", pd.DataFrame(), "1m")
+    empty = go.Figure(symbol_chart.symbol_figure("AAA", pd.DataFrame(), "1m"))
     assert "No minute bars for AAA" in empty.layout.annotations[0].text
 
 
