@@ -72,9 +72,8 @@ for (const g of root.querySelectorAll('.dash-graph')) {
   if (!plot || !plot.querySelector('.main-svg')) { return null; }
 }
 for (const grid of root.querySelectorAll('.tickstock-grid')) {
-  if (!grid.querySelector('.ag-row') && !grid.querySelector('.ag-overlay-no-rows-center')) {
-    return null;
-  }
+  const rows = grid.querySelector('.ag-row');
+  if (!rows && !grid.querySelector('.ag-overlay-no-rows-center')) { return null; }
 }
 return performance.now();
 """
