@@ -468,9 +468,10 @@ def csrf_ok() -> bool:
 
 def set_csrf_cookie(response: Response) -> Response:
     """Mirror the session's CSRF token into the cookie Dash's renderer reads."""
-    token = session.get("csrf") if has_request_context() else None
-    is_html = response.mimetype == "text/html"
-    if token is None and is_html and not getattr(g, "bearer_attempt", False):
+    if getattr(g, "bearer_attempt", False):
+        return response  # API clients with tokens get no cookies
+    token = session.get("csrf")
+    if token is None and response.mimetype == "text/html":
         token = csrf_token()
     if token and request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
@@ -532,9 +533,7 @@ class SessionAuth(Auth):
         )
         if request.method not in SAFE_METHODS and needs_csrf and not csrf_ok():
             return self.csrf_failure()
-        if self.is_public():
-            return None
-        if principal is not None:
+        if principal is not None or self.is_public():
             return None
         return self.login_request()
 
