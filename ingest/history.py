@@ -623,7 +623,8 @@ def import_files(
         raise ValueError(f"kind must be {DAILY!r} or {MINUTE!r}")
     loaded: list[tuple[pd.DataFrame, FileReport]] = []
     for path in paths:
-        tick = _task(progress, f"read {Path(path).name}", Path(path).stat().st_size)
+        size = Path(path).stat().st_size if Path(path).is_file() else 0
+        tick = _task(progress, f"read {Path(path).name}", size)
         loaded.append(
             load_file(
                 path,

@@ -148,6 +148,7 @@ def test_hi06_skip_bad_imports_the_valid_rows(store, tmp_path):
 
 
 UNREADABLE = [
+    ("missing.csv", None, "no such file"),
     ("empty.csv", b"", "empty file (0 bytes)"),
     ("empty.csv.gz", b"", "empty file (0 bytes)"),
     ("header_only.csv", HEADER.encode(), "no data rows"),
@@ -162,7 +163,8 @@ def test_hi07_unreadable_files_raise_clear_errors(store, tmp_path):
     good = write(tmp_path, "good.csv", HEADER + "ZZZ,2024-01-02,10,11,9,10.5,100\n")
     for name, content, message in UNREADABLE:
         path = tmp_path / name
-        path.write_bytes(content)
+        if content is not None:
+            path.write_bytes(content)
         with pytest.raises(HistoryError) as info:
             import_files(store, [good, path], DAILY)
         assert message in str(info.value) and name in str(info.value)
