@@ -227,6 +227,7 @@ def _write_minute(store, symbol: str, minute: int) -> None:
 def bench_poll(settings) -> list[tuple]:
     """Time each page's poll callback with unchanged and with new data."""
     from app import create_app
+    from dashapp import queries
     from dashapp.market import market_state
 
     app = create_app(settings, ingest=False)
@@ -248,11 +249,13 @@ def bench_poll(settings) -> list[tuple]:
         full, render = [], []
         for i in range(NEW_RUNS):
             _write_minute(store, "SPY", 1000 * n + 2 * i)
+            time.sleep(queries.VERSION_TTL_S)  # pages re-read the version this often
             ms, resp = _post(client, token, body)
             assert resp.status_code == 200
             full.append(ms)
             body = poll_payload(app, page, _version_of(page, resp))
             _write_minute(store, "SPY", 1000 * n + 2 * i + 1)
+            time.sleep(queries.VERSION_TTL_S)
             with app.server.test_request_context():
                 market_state("sp500", "now")  # snapshot ready: time the view only
             ms, resp = _post(client, token, body)

@@ -200,25 +200,30 @@ def rrg_figure(
         return empty_figure("Not enough history for the RRG yet", height=height)
     names = names or {}
     pts = points.sort_values(["symbol", "date"]).groupby("symbol").tail(tail)
+    codes, symbols = pd.factorize(pts["symbol"], sort=True)
+    ratio, momentum = values(pts["rs_ratio"]), values(pts["rs_momentum"])
+    dates = np.asarray(_dates(pts["date"]), dtype=object)
+    quadrants = pts["quadrant"].astype(str).to_numpy(dtype=object)
     traces = []
-    for i, (sym, g) in enumerate(pts.groupby("symbol", sort=True)):
+    for i, sym in enumerate(symbols):
+        rows = codes == i
+        n = int(rows.sum())
         color = SECTOR_PALETTE[i % len(SECTOR_PALETTE)]
-        n = len(g)
         sizes = np.linspace(4, 8, n)
         sizes[-1] = 13
         custom = np.column_stack(
             [
                 np.full(n, sym, dtype=object),
                 np.full(n, names.get(sym, sym), dtype=object),
-                np.asarray(_dates(g["date"]), dtype=object),
-                g["quadrant"].astype(str).to_numpy(dtype=object),
+                dates[rows],
+                quadrants[rows],
             ]
         )
         traces.append(
             {
                 "type": "scatter",
-                "x": values(g["rs_ratio"]),
-                "y": values(g["rs_momentum"]),
+                "x": ratio[rows],
+                "y": momentum[rows],
                 "mode": "lines+markers+text",
                 "name": sym,
                 "line": {"color": color, "width": 2, "shape": "spline"},

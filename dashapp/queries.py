@@ -461,14 +461,27 @@ def dollar_volume(symbols: Sequence[str], as_of: Any = None) -> pd.Series:
 
 # ----------------------------------------------------------- sectors page
 def _sector_closes(as_of: Any) -> pd.DataFrame:
-    """Return the close panel of the sector ETFs and SPY (once per data version)."""
+    """Return the close panel of the sector ETFs and SPY at `as_of`.
+
+    The settled part is pivoted once per daily-data version; a new minute only
+    appends the running session's row.
+    """
     symbols = [*sector_etfs()["symbol"], BENCHMARK]
-
-    def compute() -> pd.DataFrame:
-        bars = daily_with_today(symbols, as_of, SECTOR_HISTORY_DAYS)
-        return _close_panel(bars)
-
-    return cached(f"q:sector-closes:{as_of}:{data_version_key(as_of)}", compute)
+    end = settled_end(as_of)
+    if end is None:
+        return pd.DataFrame()
+    version = _data_version().daily_seq
+    settled = cached(
+        f"q:sector-panel:{end}:d{version}",
+        lambda: _close_panel(settled_daily(symbols, end, SECTOR_HISTORY_DAYS)),
+    )
+    bars = daily_with_today(symbols, as_of, 0)
+    today = bars[bars["date"] > pd.Timestamp(end)]
+    if today.empty:
+        return settled
+    row = today.set_index("symbol")["close"].astype(float)
+    row = row.reindex(settled.columns).to_frame(pd.Timestamp(today["date"].iloc[0])).T
+    return pd.concat([settled, row])
 
 
 def sector_rotation(
@@ -594,6 +607,18 @@ def symbol_chart(symbol: str, interval: str = "D", as_of: Any = None) -> SymbolC
     if interval == "1m":
         return _intraday_chart(symbol, as_of)
     bars = daily_with_today([symbol, BENCHMARK], as_of, HISTORY_DAYS[interval])
+    # Same settled bars and same running bar: same chart (a new minute of another
+    # symbol, or a minute bar of a settled session, changes nothing here).
+    end = settled_end(as_of)
+    today = bars[bars["date"] > pd.Timestamp(end)] if end is not None else bars
+    running = hashlib.sha1(today[list(BARS)].to_numpy().tobytes()).hexdigest()[:16]
+    seq = _data_version().daily_seq
+    key = f"q:symbol-chart:{symbol}:{interval}:{end}:d{seq}:{running}"
+    return cached(key, lambda: _daily_chart(symbol, interval, bars))
+
+
+def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
+    """Compute the daily or weekly chart data of one symbol from its bars."""
     panels = analytics.panels_from_bars(bars)
     close = panels["close"]
     if close.empty or symbol not in close or close[symbol].isna().all():
