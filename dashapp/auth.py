@@ -93,6 +93,7 @@ PUBLIC_ROUTES = [
 ]
 # Callbacks an anonymous visitor of the login page may run (navbar user menu).
 PUBLIC_CALLBACK_OUTPUTS = ("..nav-role-links.children...nav-user.children..",)
+ALWAYS_OPEN = frozenset({"/health", "/ready"})
 LOGIN_FAILED = "Login failed: wrong username or password, or the account is locked."
 
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about
@@ -519,6 +520,8 @@ class SessionAuth(Auth):
 
     def gate(self) -> Response | None:
         """Allow the request, or answer 401/403/redirect."""
+        if request.path in ALWAYS_OPEN and request.method in SAFE_METHODS:
+            return None  # health checks: no session, no database
         if request.method == "OPTIONS" and request.path.startswith("/api/"):
             return None  # CORS preflight: answered by the security module
         principal = current_principal()

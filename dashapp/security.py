@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import dash
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
+from limits.storage import MemoryStorage
 
 from dashapp import api, auth, openapi
 from dashapp.settings import Settings
@@ -161,6 +162,26 @@ def _cors(settings: Settings):
     return after
 
 
+class LeanMemoryStorage(MemoryStorage):
+    """limits' in-process storage without a timer thread per expiry check.
+
+    `MemoryStorage` starts a `threading.Timer` on every increment whose previous
+    timer has finished, i.e. up to a hundred threads a second under load; here
+    expired keys are swept inline at most once a second instead (reads already
+    ignore expired counters).
+    """
+
+    STORAGE_SCHEME = ["tickstock-memory"]
+    SWEEP_SECONDS = 1.0
+    _swept = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (overrides)
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._swept = now
+            self._MemoryStorage__expire_events()
+
+
 def user_or_ip_key() -> str:
     """Return the rate-limit key: the authenticated user, else the client IP."""
     principal = auth.current_principal()
@@ -177,12 +198,17 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
     limiter = Limiter(
         key_func=ip_key,
         app=server,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or "tickstock-memory://",
         strategy="fixed-window",
         headers_enabled=False,  # the 429 handler writes Retry-After itself
         swallow_errors=True,  # a Redis outage must not take the API down
         in_memory_fallback_enabled=bool(settings.redis_url),
         key_prefix=LIMITER_PREFIX,
+    )
+    # Only /api and the login form are limited: skip the limiter's bookkeeping
+    # for Dash callbacks, assets and health checks (it costs ~0.5 ms a request).
+    limiter.request_filter(
+        lambda: not request.path.startswith("/api/") and request.path != auth.LOGIN_POST
     )
     # Shared: one budget per user (and per IP) across every /api endpoint.
     limiter.shared_limit(
