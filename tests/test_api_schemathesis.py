@@ -24,7 +24,7 @@ from dashapp.apispec import REGISTRY
 from dashapp.settings import load_settings
 from tests.auth_helpers import bearer, seed_bars
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 SKIPPED = {
     ("delete", "/api/admin/tokens/{token_id}"),
     ("patch", "/api/admin/users/{username}"),
