@@ -9,16 +9,21 @@
    the data version changes; count the computations per version (target 1).
 
 Data: the last ~460 sessions of `../shared/data/daily/sp500_etfs_daily_*.csv.gz`
-loaded into a temporary SQLite store. Redis: REDIS_URL / TEST_REDIS_URL or
-redis://127.0.0.1:6379/15 (keys under a unique prefix, removed afterwards).
+loaded into a temporary SQLite store. Redis: REDIS_URL when set, else a
+private loopback `redis-server` (else redis://127.0.0.1:6379/15).
 Run: `.venv/bin/python bench/bench_cache.py [--quick]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import random
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,13 +61,49 @@ POLL_PAUSE_S = (0.0, 0.03)
 VERSION_HOLD_S = 1.0
 
 
-def redis_url() -> str:
-    """Return the Redis URL to benchmark against."""
-    return (
-        os.environ.get("REDIS_URL")
-        or os.environ.get("TEST_REDIS_URL")
-        or "redis://127.0.0.1:6379/15"
+@contextlib.contextmanager
+def redis_url():
+    """Yield REDIS_URL, else a private loopback redis-server, else local DB 15.
+
+    A private server by default: test runs flush the shared test database,
+    which would look like extra computations here.
+    """
+    if os.environ.get("REDIS_URL") or not shutil.which("redis-server"):
+        yield os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(5)
 
 
 def build_store(tmp: Path, sessions: int) -> Store:
@@ -166,14 +208,16 @@ def bench_pollers(store: Store, url: str, prefix: str, versions: int) -> dict:
     elapsed = time.perf_counter() - started
     computes = sum(c.stats()["computes"] for c in caches)
     waits = sum(c.stats()["waits"] for c in caches)
+    redis_errors = sum(c.stats()["errors"] for c in caches)
     return {
-        "versions": len(produced),
+        "versions": len(set().union(*seen)),
         "pollers": POLLERS,
         "workers": WORKERS,
         "reads": sum(reads),
         "computations": computes,
         "waited for another worker": waits,
         "errors": len(errors),
+        "redis errors (fell back to local)": redis_errors,
         "seconds": elapsed,
     }
 
@@ -183,9 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer reads/sessions")
     args = parser.parse_args(argv if argv is not None else [])
-    url = redis_url()
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    with tempfile.TemporaryDirectory() as tmp:
+    with redis_url() as url, tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         store = build_store(Path(tmp), SESSIONS)
         print(

@@ -178,8 +178,9 @@ class RedisCache:
 
     def set(self, key: str, value: Any) -> None:
         """Store a value in memory and (when reachable) in Redis."""
+        raw = self._dumps(key, value)
         self.local.set(key, value)
-        self._store(key, value)
+        self._store(key, raw)
 
     def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
         """Return the cached value or compute it once across threads and processes."""
@@ -322,20 +323,26 @@ class RedisCache:
             return False, None
         return self._decode(key, raw)
 
-    def _store(self, key: str, value: Any) -> None:
+    def _dumps(self, key: str, value: Any) -> bytes | None:
+        # Pickle before the value is shared: readers of a pandas object may
+        # touch its internal caches while pickle walks them.
         try:
-            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # unpicklable: keep it in memory only
             log.warning("cache value for %s not picklable: %s", key, exc)
-            return
-        self._redis(self.client.set, self._rkey(key), raw, px=self.ttl_ms)
+            return None
+
+    def _store(self, key: str, raw: bytes | None) -> None:
+        if raw is not None:
+            self._redis(self.client.set, self._rkey(key), raw, px=self.ttl_ms)
 
     def _compute_here(self, key: str, compute: Callable[[], Any]) -> Any:
         self._count("misses")
         self._count("computes")
         value = compute()
+        raw = self._dumps(key, value)
         self.local.set(key, value)
-        self._store(key, value)
+        self._store(key, raw)
         return value
 
     def _compute_once(self, key: str, compute: Callable[[], Any]) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -80,3 +82,22 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.kill()
+
+
+ISOLATED_DB = 14
+
+
+@pytest.fixture
+def isolated_redis_url():
+    """Return TEST_REDIS_URL on database 14 (skips without Redis).
+
+    The shared `redis_url` fixture flushes database 15 at the start of every test
+    that uses it, so under pytest-xdist a long test there can lose its keys to a
+    neighbour. Tests that keep state for seconds (locks, cache entries) use this
+    database instead, under unique key prefixes, and never flush it.
+    """
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL not set (no Redis)")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{ISOLATED_DB}"))

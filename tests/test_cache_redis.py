@@ -15,12 +15,18 @@ import redis
 
 from dashapp.cache import LocalCache, RedisCache
 from tests.cache_poller import poll_versions
-from tests.redis_server import redis_server  # noqa: F401
+from tests.redis_server import isolated_redis_url, redis_server  # noqa: F401
 
 PROCESSES = 4
 THREADS_PER_PROCESS = 8
 RETRY_S = 0.2
 RECOVER_TIMEOUT_S = 5.0
+
+
+@pytest.fixture
+def redis_url(isolated_redis_url):  # noqa: F811
+    """Use Redis database 14 here: database 15 is flushed by neighbouring tests."""
+    return isolated_redis_url
 
 
 def _prefix() -> str:

@@ -9,13 +9,20 @@ import threading
 import time
 import uuid
 
+import pytest
 import redis
 
 from dashapp.leader import FileLeaderLock, LeaderElector, RedisLeaderLock
 from dashapp.redisconn import redis_client
-from tests.redis_server import redis_server  # noqa: F401
+from tests.redis_server import isolated_redis_url, redis_server  # noqa: F401
 
 TTL_S = 1.0
+
+
+@pytest.fixture
+def redis_url(isolated_redis_url):  # noqa: F811
+    """Use Redis database 14 here: database 15 is flushed by neighbouring tests."""
+    return isolated_redis_url
 
 
 class Recorder:

@@ -24,6 +24,7 @@ import pytest
 import redis
 
 from tests.conftest import TEST_DATABASE_URL, free_port, pg_url
+from tests.redis_server import isolated_redis_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ["AAA", "BBB", "CCC"]
@@ -133,6 +134,12 @@ class AppProcess:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+@pytest.fixture
+def redis_url(isolated_redis_url):  # noqa: F811
+    """Use Redis database 14 here: database 15 is flushed by neighbouring tests."""
+    return isolated_redis_url
 
 
 def _wait(predicate, timeout: float, step: float = 0.02) -> float | None:

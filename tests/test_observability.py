@@ -23,10 +23,17 @@ from dashapp.observability import (
 )
 from dashapp.store import Store
 from tests.auth_helpers import bearer, login
+from tests.redis_server import isolated_redis_url  # noqa: F401
 
 RECEIVE_TIMEOUT_S = 5.0
 ERROR_KEYS = {"ts", "level", "source", "message", "context"}
 HANG_RECORDS = 300
+
+
+@pytest.fixture
+def redis_url(isolated_redis_url):  # noqa: F811
+    """Use Redis database 14 here: database 15 is flushed by neighbouring tests."""
+    return isolated_redis_url
 
 
 def _channels(settings, **extra):
