@@ -72,7 +72,7 @@ ROLES = ("admin", "user")
 LIVE_BATCH_ROWS = 20_000
 LIVE_PARALLEL_MIN_ROWS = 2_000
 LIVE_PARALLEL_MAX = 4
-SQLITE_AUTOCHECKPOINT_PAGES = 1000
+SQLITE_LIVE_CACHE_KIB = 131_072
 _PG_MINUTE_TYPES = (
     "varchar",
     "timestamptz",
@@ -395,6 +395,8 @@ class Store:
         self.hypertable = False
         self._seq_lock = threading.Lock()
         self._live_pool: Any = None
+        self._live_conn: Connection | None = None
+        self._live_lock = threading.Lock()
 
     # ---------------------------------------------------------------- schema
     def init_schema(self) -> int:
@@ -482,6 +484,8 @@ class Store:
 
     def dispose(self) -> None:
         """Close pooled connections."""
+        with self._live_lock:
+            self._drop_live_conn()
         self.engine.dispose()
 
     # ------------------------------------------------------------- meta/version
@@ -645,21 +649,40 @@ class Store:
             f"INSERT INTO ohlcv_1min ({names}) VALUES ({marks}) "
             f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
         )
-        with self.engine.connect() as conn:
-            # The checkpoint would run inside this commit; `checkpoint()` runs it
-            # later, off the path that makes bars visible.
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-            conn.commit()
+        with self._live_lock:
+            conn = self._live_sqlite_conn()
             try:
                 conn.exec_driver_sql(sql, rows)
                 self._bump_seq(conn)
                 conn.commit()
-            finally:
+            except Exception:
+                self._drop_live_conn()
+                raise
+
+    def _live_sqlite_conn(self) -> Connection:
+        """Return the connection live minute writes use (held; its cache stays warm).
+
+        Each minute touches one primary-key leaf page per symbol, so the page
+        cache must hold that working set; and the WAL checkpoint, which would
+        otherwise run inside a commit, runs in `checkpoint()` instead.
+        """
+        conn = self._live_conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LIVE_CACHE_KIB}")
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            conn.commit()
+            self._live_conn = conn
+        return conn
+
+    def _drop_live_conn(self) -> None:
+        conn, self._live_conn = self._live_conn, None
+        if conn is not None:
+            try:
                 conn.rollback()
-                conn.exec_driver_sql(
-                    f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}"
-                )
-                conn.commit()
+                conn.close()
+            except Exception as exc:  # already broken
+                log.debug("closing the live connection failed: %s", exc)
 
     def _pg_minute_upsert(self, rows: list[tuple], fresh: bool) -> None:
         names = ", ".join(MINUTE_COLUMNS)
@@ -694,8 +717,14 @@ class Store:
         """Fold the SQLite write-ahead log into the database (no-op elsewhere)."""
         if not self.is_sqlite:
             return
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        with self._live_lock:
+            conn = self._live_sqlite_conn()
+            try:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.commit()
+            except Exception:
+                self._drop_live_conn()
+                raise
 
     def _ms_converter(self) -> Callable[[int], Any]:
         """Return a cached epoch-ms -> stored-timestamp function for this dialect."""
