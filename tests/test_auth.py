@@ -499,3 +499,34 @@ def test_au22_cli_users_and_tokens(monkeypatch, settings, tmp_path):
         app.server.extensions["tickstock_store"].list_users(), default=str
     )
     assert "argon2" not in users
+
+
+@pytest.mark.postgres
+def test_au23_sessions_tokens_lockout_on_postgres(settings):
+    from tests.conftest import TEST_DATABASE_URL, pg_url
+
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL not set (no PostgreSQL)")
+    from dashapp.store import Store
+
+    url = pg_url()
+    Store(url).drop_all()
+    app = create_app(settings.replace(database_url=url), ingest=False)
+    store = app.server.extensions["tickstock_store"]
+    client = login(app.server.test_client(), app, "alice", role="admin")
+    assert client.get("/api/me").get_json()["via"] == "session"
+    csrf = client.get_cookie(auth.CSRF_COOKIE).value
+    client.post(auth.LOGOUT_POST, headers={auth.CSRF_HEADER: csrf})
+    assert client.get("/api/me").status_code == 401
+    headers = bearer(app, "bob", "user")
+    assert app.server.test_client().get("/api/me", headers=headers).status_code == 200
+    auth.revoke_token(store, store.list_tokens()[0]["id"])
+    assert app.server.test_client().get("/api/me", headers=headers).status_code == 401
+    for _ in range(settings.login_max_failures):
+        post_login(app.server.test_client(), "alice", "Wrong-Password-1")
+    assert store.get_user(username="alice")["locked_until"] > auth.utcnow()
+    store.set_meta("job:a_1", "{}")
+    store.set_meta("jobXa_1", "{}")  # LIKE wildcards in the prefix are escaped
+    assert store.list_meta("job:a_") == {"job:a_1": "{}"}
+    store.drop_all()
+    store.dispose()
