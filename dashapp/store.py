@@ -64,7 +64,6 @@ DEMO_KEY = "demo_data"
 BULK_CHUNK_ROWS = 50_000
 BULK_REINDEX_ROWS = 100_000
 BULK_SQLITE_CACHE_KIB = 262_144
-SQLITE_DEFAULT_CACHE = -2000
 PG_LOCK_TIMEOUT_MS = 2000
 ROLES = ("admin", "user")
 # Live ingest: rows per upsert transaction, SQLite's WAL auto-checkpoint size,
@@ -1173,6 +1172,7 @@ class Store:
             for index in indexes:
                 index.drop(conn)
         cursor = conn.connection.driver_connection.cursor()
+        cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
         try:
             # A big page cache keeps the transaction from spilling mid-load.
             cursor.execute(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
@@ -1183,7 +1183,7 @@ class Store:
                 done += len(chunk)
                 progress(len(chunk))
         finally:
-            cursor.execute(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
             cursor.close()
         if rebuild:
             for index in indexes:
