@@ -155,15 +155,15 @@ def market_state(
         else None
     )
     universe = (universe or "sp500").strip().lower()
-    try:
-        members = store.universe_symbols(universe)
-    except KeyError as exc:
-        raise BadRequest(str(exc.args[0])) from exc
     dv = store.data_version()
     version = dv.key + (f"-live{live.version}" if live is not None else "")
     key = f"market:{universe}:{label}:{version}"
 
     def compute() -> MarketState:
+        try:
+            members = store.universe_symbols(universe)
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0])) from exc
         return _compute(
             store, universe, members, label, ts, is_minute, dv, version, live
         )

@@ -534,28 +534,31 @@ class Store:
             )
 
     def data_version(self) -> DataVersion:
-        """Return the data version: write sequence and newest bar times."""
+        """Return the data version: write sequences and newest bar times.
+
+        One round trip: every poll of every page asks for it.
+        """
+        sql = text(
+            "SELECT (SELECT value FROM app_meta WHERE key = :a), "
+            "(SELECT value FROM app_meta WHERE key = :b), "
+            "(SELECT max(ts) FROM ohlcv_1min), (SELECT max(date) FROM ohlcv_daily)"
+        )
         with self.engine.connect() as conn:
-            seqs = dict(
-                conn.execute(
-                    text("SELECT key, value FROM app_meta WHERE key IN (:a, :b)"),
-                    {"a": DATA_SEQ_KEY, "b": DAILY_SEQ_KEY},
-                ).fetchall()
-            )
-            seq = seqs.get(DATA_SEQ_KEY)
-            newest_min = conn.execute(text("SELECT max(ts) FROM ohlcv_1min")).scalar()
-            newest_day = conn.execute(
-                text("SELECT max(date) FROM ohlcv_daily")
-            ).scalar()
+            seq, daily_seq, newest_min, newest_day = conn.execute(
+                sql, {"a": DATA_SEQ_KEY, "b": DAILY_SEQ_KEY}
+            ).one()
+        newest_minute = None
+        if newest_min is not None:
+            newest_minute = pd.Timestamp(newest_min)
+            if newest_minute.tzinfo is None:
+                newest_minute = newest_minute.tz_localize("UTC")
         return DataVersion(
             seq=int(seq or 0),
-            daily_seq=int(seqs.get(DAILY_SEQ_KEY) or 0),
-            newest_minute=pd.Timestamp(newest_min, tz="UTC")
-            if newest_min is not None and pd.Timestamp(newest_min).tzinfo is None
-            else (pd.Timestamp(newest_min) if newest_min is not None else None),
-            newest_daily=pd.Timestamp(newest_day).date()
-            if newest_day is not None
-            else None,
+            daily_seq=int(daily_seq or 0),
+            newest_minute=newest_minute,
+            newest_daily=None
+            if newest_day is None
+            else pd.Timestamp(newest_day).date(),
         )
 
     # ------------------------------------------------------------------- bars
