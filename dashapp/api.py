@@ -83,7 +83,8 @@ P_UNIVERSE = Param(
 P_AS_OF = Param(
     "as_of",
     "as_of",
-    "`now`, a session `YYYY-MM-DD`, or a minute `YYYY-MM-DDTHH:MM` (New York time).",
+    "`now`, a session `YYYY-MM-DD`, or a minute `YYYY-MM-DDTHH:MM` (New York time "
+    "unless an offset such as `Z` or `-04:00` follows).",
     default="now",
 )
 P_LIMIT_ROWS = Param(

@@ -27,7 +27,7 @@ _YMD = rf"(199[0-9]|20[0-9][0-9]|2100)-{_MD}"
 _HM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 DATE_PATTERN = rf"^{_YMD}$"
 DATETIME_PATTERN = rf"^{_YMD}([T ]{_HM}(:[0-5][0-9])?(Z|[+-]{_HM})?)?$"
-AS_OF_PATTERN = rf"^(now|{_YMD}(T{_HM})?)$"
+AS_OF_PATTERN = rf"^(now|{_YMD}(T{_HM}(Z|[+-]{_HM})?)?)$"
 TEXT_PATTERN = r"^[A-Za-z0-9 &,.'/()\-]*$"
 INTEGER_RE = re.compile(r"-?[0-9]{1,18}")
 NUMBER_RE = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?([eE][-+]?[0-9]{1,3})?")
@@ -85,7 +85,7 @@ class Param:
         elif kind == "datetime":
             out = {"type": "string", "pattern": DATETIME_PATTERN, "maxLength": 32}
         elif kind == "as_of":
-            out = {"type": "string", "pattern": AS_OF_PATTERN, "maxLength": 16}
+            out = {"type": "string", "pattern": AS_OF_PATTERN, "maxLength": 22}
         elif kind == "string_list":
             item = {"type": "string", "pattern": SYMBOL_PATTERN, "maxLength": 12}
             out = {"type": "array", "items": item, "maxItems": self.max_items}
@@ -235,7 +235,9 @@ def _convert_text(param: Param, raw: Any) -> Any:
         return _parse_datetime(param, raw)
     if kind == "as_of":
         if not re.fullmatch(AS_OF_PATTERN, raw):
-            raise _bad(param, "expected now, YYYY-MM-DD or YYYY-MM-DDTHH:MM", raw)
+            raise _bad(
+                param, "expected now, YYYY-MM-DD or YYYY-MM-DDTHH:MM[Z|+HH:MM]", raw
+            )
         if raw != "now":
             _parse_date(param, raw[:10])
             if len(raw) > 10:

@@ -199,6 +199,14 @@ def test_ap06_rotation_weekly_daily_tail_and_summary(api):
     assert summary["excluded"] == len(summary["excluded_symbols"]) > 0
     past = client.get("/api/market-state?as_of=2025-03-14", headers=user).get_json()
     assert past["session"] == "2025-03-14" and past["as_of"] == "2025-03-14"
+    minute = client.get(
+        "/api/market-state?as_of=2025-04-01T10:00", headers=user
+    ).get_json()
+    utc = client.get(
+        "/api/market-state?as_of=2025-04-01T14:00Z", headers=user
+    ).get_json()
+    assert minute["as_of"] == utc["as_of"] == "2025-04-01T10:00"
+    assert minute["intraday"] and minute["session"] == "2025-04-01"
 
 
 # ----------------------------------------------------------------- caching
