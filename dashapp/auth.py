@@ -398,7 +398,10 @@ def start_session(user: dict[str, Any]) -> None:
         _store().revoke_sessions(session_hash=_session_hash(old))
     session.clear()
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
-    _store().create_session(_session_hash(session_id), user["id"], client_ip())
+    store = _store()
+    # Sessions past the absolute timeout are dead whatever their state: drop them.
+    store.prune_sessions(utcnow() - dt.timedelta(hours=_settings().session_max_hours))
+    store.create_session(_session_hash(session_id), user["id"], client_ip())
     session.permanent = True
     session["sid"] = session_id
     session["csrf"] = secrets.token_urlsafe(CSRF_BYTES)

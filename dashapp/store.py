@@ -1649,6 +1649,15 @@ class Store:
                 .values(revoked_at=utcnow())
             ).rowcount
 
+    def prune_sessions(self, created_before: dt.datetime) -> int:
+        """Delete login sessions created before a time (all expired); return count."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                auth_sessions.delete().where(
+                    auth_sessions.c.created_at < created_before
+                )
+            ).rowcount
+
     def recent_minute_bars(
         self, symbol: str, since: dt.datetime | None = None, limit: int = 100
     ) -> list[tuple[float, float, float, float, float, float]]:

@@ -243,6 +243,12 @@ def test_au11_idle_and_absolute_timeouts(app, store, settings, column):
         conn.execute(auth_sessions.update().values({column: old}))
     assert client.get("/api/me").status_code == 401
     assert client.get("/").status_code == 302
+    # The next login prunes sessions past the absolute timeout.
+    if column == "created_at":
+        login(app.server.test_client(), app, "alice")
+        with store.engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM auth_sessions")).scalar()
+        assert count == 1
 
 
 # ----------------------------------------------------------------- CSRF
