@@ -80,6 +80,7 @@ LOGIN_PATH = "/login"
 LOGIN_POST = "/auth/login"
 LOGOUT_POST = "/auth/logout"
 DASH_CALLBACK_PATH = "/_dash-update-component"
+DASH_SHELL_PATHS = frozenset({"/_dash-layout", "/_dash-dependencies"})
 PAGES_LOCATION = "_pages_location"
 PAGES_ROUTING_OUTPUT = ".._pages_content.children..._pages_store.data.."
 PUBLIC_ROUTES = [
@@ -551,15 +552,10 @@ class SessionAuth(Auth):
         if request.path.startswith("/_dash-"):
             # The shell layout, callback graph and component bundles that the
             # login page needs; none carries data.
-            return (
-                request.method in SAFE_METHODS
-                and request.path
-                in (
-                    "/_dash-layout",
-                    "/_dash-dependencies",
-                )
-                or request.path.startswith("/_dash-component-suites/")
+            shell = request.path in DASH_SHELL_PATHS or request.path.startswith(
+                "/_dash-component-suites/"
             )
+            return shell and request.method in SAFE_METHODS
         return bool(routes.test(request.path))
 
     def _public_callback(self) -> bool:
@@ -591,7 +587,7 @@ class SessionAuth(Auth):
 
     def login_request(self) -> Response:
         """Answer an anonymous request: 401 JSON for API/XHR, else go to login."""
-        if request.path.startswith("/api/") or request.path.startswith("/api"):
+        if request.path.startswith("/api"):
             response = json_error(401, "unauthorized", "log in or send a bearer token")
             response.headers["WWW-Authenticate"] = 'Bearer realm="tickstock"'
             return response
