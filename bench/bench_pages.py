@@ -69,7 +69,9 @@ const status = document.querySelector('[id$="-status"]');
 if (!root || !status || !status.textContent.trim()) { return null; }
 for (const g of root.querySelectorAll('.dash-graph')) {
   const plot = g.querySelector('.js-plotly-plot');
-  if (!plot || !plot.querySelector('.main-svg')) { return null; }
+  const notes = (plot && plot.layout && plot.layout.annotations) || [];
+  const drawn = plot && plot._fullLayout && ((plot.data || []).length || notes.length);
+  if (!drawn) { return null; }
 }
 for (const grid of root.querySelectorAll('.tickstock-grid')) {
   const rows = grid.querySelector('.ag-row');
@@ -207,8 +209,13 @@ def _version_of(page: str, resp) -> object:
     return data
 
 
+POST_MARKET_MINUTES = 230  # minute bars stay in the last session's post-market
+
+
 def _write_minute(store, symbol: str, minute: int) -> None:
-    when = pd.Timestamp("2025-04-04 20:00", tz="UTC") + pd.Timedelta(minutes=minute)
+    """Write one post-market minute bar of the newest session (a new data version)."""
+    offset = pd.Timedelta(minutes=minute % POST_MARKET_MINUTES)
+    when = pd.Timestamp("2025-04-04 16:00", tz="America/New_York") + offset
     store.upsert_minute_bars(
         [
             {
@@ -326,6 +333,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def login_browser(driver, base: str) -> None:
+    """Log the browser in through the login form."""
+    driver.implicitly_wait(10)
+    driver.get(f"{base}/login")
+    driver.find_element("id", "login-username").send_keys(USERNAME)
+    field = driver.find_element("id", "login-password")
+    field.send_keys(PASSWORD)
+    field.submit()
+    deadline = time.monotonic() + 30
+    while "/login" in driver.current_url and time.monotonic() < deadline:
+        time.sleep(0.1)
+    driver.implicitly_wait(0)
+
+
 def _ready_ms(driver, timeout: float = 30.0) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -336,8 +357,43 @@ def _ready_ms(driver, timeout: float = 30.0) -> float:
     raise TimeoutError(driver.current_url)
 
 
+NAV_JS = """
+window.__tsNavStart = performance.now();
+window.history.pushState({}, '', arguments[0]);
+window.dispatchEvent(new PopStateEvent('popstate'));
+"""
+# Ready after an in-app navigation: the target page's status is filled and
+# every graph on it has drawn; returns ms since the navigation started.
+NAV_READY_JS = """
+const status = document.getElementById(arguments[0] + '-status');
+if (!status || !status.textContent.trim()) { return null; }
+const root = document.getElementById('_pages_content');
+for (const g of root.querySelectorAll('.dash-graph')) {
+  const plot = g.querySelector('.js-plotly-plot');
+  const notes = (plot && plot.layout && plot.layout.annotations) || [];
+  const drawn = plot && plot._fullLayout && ((plot.data || []).length || notes.length);
+  if (!drawn) { return null; }
+}
+for (const grid of root.querySelectorAll('.tickstock-grid')) {
+  if (!grid.querySelector('.ag-row')) { return null; }
+}
+return performance.now() - window.__tsNavStart;
+"""
+
+
+def _nav_ms(driver, page: str, path: str, timeout: float = 30.0) -> float:
+    driver.execute_script(NAV_JS, path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(NAV_READY_JS, page)
+        if value is not None:
+            return float(value)
+        time.sleep(0.02)
+    raise TimeoutError(path)
+
+
 def bench_browser(settings) -> list[tuple]:
-    """Return (page, [ms to ready per load]) with a warm server cache."""
+    """Return (page, [ms to ready per full load], [ms per in-app navigation])."""
     if not shutil.which("chromedriver"):
         return []
     port = _free_port()
@@ -345,21 +401,23 @@ def bench_browser(settings) -> list[tuple]:
     base = f"http://127.0.0.1:{port}"
     driver = _chrome()
     try:
-        driver.get(f"{base}/login")
-        driver.find_element("id", "login-username").send_keys(USERNAME)
-        field = driver.find_element("id", "login-password")
-        field.send_keys(PASSWORD)
-        field.submit()
-        time.sleep(1)
+        login_browser(driver, base)
         rows = []
         for page, path in PAGES.items():
             driver.get(base + path)
             _ready_ms(driver, 120)  # first visit computes and caches the views
-            times = []
+            loads = []
             for _ in range(BROWSER_RUNS):
                 driver.get(base + path)
-                times.append(_ready_ms(driver))
-            rows.append((page, times))
+                loads.append(_ready_ms(driver))
+            rows.append((page, loads, []))
+        order = list(PAGES.items())
+        for _ in range(BROWSER_RUNS):
+            for i, (page, path) in enumerate(order):
+                # Leave through another page so each arrival is a real navigation.
+                other_page, other_path = order[i - 1]
+                _nav_ms(driver, other_page, other_path)
+                rows[i][2].append(_nav_ms(driver, page, path))
         return rows
     finally:
         driver.quit()
@@ -493,8 +551,17 @@ def main() -> None:
             results = bench_browser(settings)
             if not results:
                 print("page ready: skipped (no chromedriver)")
-            for page, times in results:
-                print(_row(f"page ready {page}", times, TARGET_READY_S * 1000))
+            for page, loads, navs in results:
+                print(
+                    _row(f"page ready {page}: full load", loads, TARGET_READY_S * 1000)
+                )
+                print(
+                    _row(
+                        f"page ready {page}: in-app navigation",
+                        navs,
+                        TARGET_READY_S * 1000,
+                    )
+                )
         if "tabs" in only:
             res = bench_tabs(settings)
             wanted = TABS / TAB_PERIOD_S

@@ -54,7 +54,9 @@ const status = document.querySelector('[id$="-status"]');
 if (arguments[0] && (!status || !status.textContent.trim())) { return false; }
 for (const g of root.querySelectorAll('.dash-graph')) {
   const plot = g.querySelector('.js-plotly-plot');
-  if (!plot || !plot.querySelector('.main-svg')) { return false; }
+  const notes = (plot && plot.layout && plot.layout.annotations) || [];
+  const drawn = plot && plot._fullLayout && ((plot.data || []).length || notes.length);
+  if (!drawn) { return false; }
 }
 for (const grid of root.querySelectorAll('.tickstock-grid')) {
   if (!grid.querySelector('.ag-root-wrapper')) { return false; }
