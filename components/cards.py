@@ -16,6 +16,7 @@ from components.theme import (
     FLAT,
     UP,
     change_color,
+    fmt_compact,
     fmt_num,
     fmt_pct,
     is_missing,
@@ -56,8 +57,9 @@ def sparkline_src(
     color = UP if vals[-1] > vals[0] else DOWN if vals[-1] < vals[0] else FLAT
     svg = (
         f"<svg xmlns='{SVG_NS}' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}'><polyline fill='none' stroke='{color}' "
-        f"stroke-width='1.6' points='{points}'/></svg>"
+        f"viewBox='0 0 {width} {height}' preserveAspectRatio='none'>"
+        f"<polyline fill='none' stroke='{color}' stroke-width='1.6' "
+        f"vector-effect='non-scaling-stroke' points='{points}'/></svg>"
     )
     return "data:image/svg+xml," + quote(svg)
 
@@ -136,7 +138,7 @@ def ad_progress(adv: int, dec: int, unch: int) -> dbc.Progress:
 
 
 def breadth_tiles(last: dict | None) -> list:
-    """Return tiles for A/D, new highs/lows and the McClellan oscillator."""
+    """Return tiles for A/D, new highs/lows, McClellan and up/down volume."""
     last = last or {}
     if not last:
         return [dbc.Col(empty_state("No breadth yet"), width=12)]
@@ -147,6 +149,9 @@ def breadth_tiles(last: dict | None) -> list:
     nl = int(last.get("new_lows") or 0)
     osc = last.get("mcclellan_osc")
     summ = last.get("mcclellan_sum")
+    up_vol = float(last.get("up_volume") or 0.0)
+    down_vol = float(last.get("down_volume") or 0.0)
+    ratio = up_vol / down_vol if down_vol else None
     tiles = [
         stat_tile(
             "Advancers − decliners",
@@ -169,8 +174,14 @@ def breadth_tiles(last: dict | None) -> list:
             f"Summation {fmt_num(summ, 0)}",
             change_color(osc),
         ),
+        stat_tile(
+            "Up / down volume",
+            "—" if ratio is None else f"{ratio:.2f}×",
+            f"{fmt_compact(up_vol)} up · {fmt_compact(down_vol)} down",
+            None if ratio is None else change_color(ratio - 1),
+        ),
     ]
-    return [dbc.Col(t, xs=12, md=4, className="mb-2") for t in tiles]
+    return [dbc.Col(t, xs=12, sm=6, className="mb-2") for t in tiles]
 
 
 def session_badge(clock: dict) -> list:

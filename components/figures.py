@@ -45,6 +45,7 @@ RRG_MIN_SPAN = 2.0
 RRG_PAD = 1.15
 STAGE_HISTORY_WEEKS = 104
 BREADTH_SESSIONS = 252
+BREADTH_TICKS = 8
 BREADTH_PANELS = (
     "Advance/decline line",
     "% above moving average",
@@ -302,14 +303,22 @@ def stage_distribution_figure(stages: pd.DataFrame | None, height: int = 300) ->
         return empty_figure("No symbol has enough history for a stage yet", height)
     trace = {
         "type": "bar",
-        "x": [STAGE_NAMES[s] for s in STAGES],
+        "x": [STAGE_NAMES[s].replace(" · ", "<br>") for s in STAGES],
         "y": counts.tolist(),
         "marker": {"color": [STAGE_COLORS[s] for s in STAGES]},
         "text": [f"{c} ({c / total:.0%})" for c in counts],
-        "textposition": "auto",
+        "textposition": "outside",
+        "textangle": 0,
+        "cliponaxis": False,
         "hovertemplate": "%{x}: %{y}<extra></extra>",
     }
-    return figure([trace], height, showlegend=False)
+    return figure(
+        [trace],
+        height,
+        showlegend=False,
+        xaxis={"tickangle": 0},
+        yaxis={"range": [0, max(counts) * 1.18]},
+    )
 
 
 def stage_by_sector_figure(
@@ -420,7 +429,11 @@ def breadth_figure(
     data = breadth.tail(sessions)
     x = _dates(_breadth_dates(data))
     axes = stacked_axes(
-        [0.25, 0.25, 0.2, 0.3], gap=0.05, secondary=[3], x_type="category"
+        [0.25, 0.25, 0.2, 0.3],
+        gap=0.05,
+        secondary=[3],
+        x_type="category",
+        x_ticks=BREADTH_TICKS,
     )
     traces = [
         {
@@ -483,7 +496,6 @@ def breadth_figure(
         _panel_title(t, axes[f"yaxis{'' if i == 0 else i + 1}"]["domain"])
         for i, t in enumerate(BREADTH_PANELS)
     ]
-    axes["xaxis"]["nticks"] = 8
     axes["yaxis2"].update({"range": [0, 100], "ticksuffix": "%"})
     return figure(
         traces,

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc
 
 BRAND = "TickStock"
+NAVBAR_EXPAND = "xl"
 
 
 def nav_links(registry: dict | None = None) -> list:
@@ -65,5 +66,8 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
         ),
         color="primary",
         dark=True,
+        # Below 1200 px (tablets) the links fold behind the toggler; the
+        # toggle callback lives in pages/_common.py.
+        expand=NAVBAR_EXPAND,
         className="mb-3",
     )

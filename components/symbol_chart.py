@@ -31,6 +31,7 @@ OHLC = ("open", "high", "low", "close")
 MA_COLORS = ("#2c7be5", "#e0a100", "#6f42c1")
 VOLUME_COLOR = "rgba(128,128,128,0.45)"
 WEEK_SPAN = pd.Timedelta(days=6)
+CHART_TICKS = 10
 
 
 def _x(values: pd.Series | pd.Index) -> list[str]:
@@ -154,7 +155,12 @@ def symbol_figure(
         return empty_figure(text, height=360)
     intraday = interval == "1m"
     heights = [0.75, 0.25] if intraday else [0.6, 0.15, 0.25]
-    axes = stacked_axes(heights, secondary=[] if intraday else [2], x_type="category")
+    axes = stacked_axes(
+        heights,
+        secondary=[] if intraday else [2],
+        x_type="category",
+        x_ticks=CHART_TICKS,
+    )
     traces = candle_traces(bars, symbol)
     x = _x(bars["x"])
     for i, (label, series) in enumerate((mas or {}).items()):
@@ -168,7 +174,7 @@ def symbol_figure(
         axes["yaxis6"].update({"title": {"text": "Mansfield"}, "zeroline": True})
         shapes = stage_shapes(stage_runs, x, interval == "W")
         layout = {"shapes": shapes, "annotations": [_stage_legend()] if shapes else []}
-    axes["xaxis"].update({"rangeslider": {"visible": False}, "nticks": 10})
+    axes["xaxis"]["rangeslider"] = {"visible": False}
     axes["yaxis"]["title"] = {"text": "Price"}
     axes["yaxis2"].update({"title": {"text": "Vol"}, "showticklabels": False})
     return figure(

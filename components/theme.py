@@ -99,6 +99,7 @@ def stacked_axes(
     gap: float = 0.03,
     secondary: Sequence[int] = (),
     x_type: str | None = None,
+    x_ticks: int | None = None,
 ) -> dict[str, Any]:
     """Return layout axes for panels stacked top to bottom sharing one x axis.
 
@@ -123,6 +124,8 @@ def stacked_axes(
             xaxis["matches"] = "x"
         if x_type:
             xaxis["type"] = x_type
+        if x_ticks:
+            xaxis["nticks"] = x_ticks
         layout[f"xaxis{suffix}"] = xaxis
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [bottom, top]}
         if i in secondary:
@@ -189,6 +192,17 @@ def fmt_num(value: Any, digits: int = 2) -> str:
     if math.isinf(value):
         return "—"
     return f"{value:,.{digits}f}"
+
+
+def fmt_compact(value: Any) -> str:
+    """Format a large number compactly: 13.4M, 2.1B, 950K."""
+    if is_missing(value):
+        return "—"
+    value = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.1f}{suffix}"
+    return f"{value:.0f}"
 
 
 def change_color(value: Any) -> str:

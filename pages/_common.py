@@ -157,3 +157,13 @@ clientside_callback(
     Output(cid("time", MATCH), "disabled"),
     Input(cid("asof", MATCH), "value"),
 )
+
+
+# The navbar (components/navbar.py) folds on tablets; its toggler opens it.
+clientside_callback(
+    "function(n, open){ return n ? !open : open; }",
+    Output("navbar-collapse", "is_open"),
+    Input("navbar-toggler", "n_clicks"),
+    State("navbar-collapse", "is_open"),
+    prevent_initial_call=True,
+)

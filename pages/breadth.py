@@ -24,6 +24,7 @@ from pages._common import (
 )
 
 PAGE = "breadth"
+PCT_MIDPOINT = 50.0
 dash.register_page(
     __name__, path="/breadth", name="Breadth", order=40, title="TickStock — Breadth"
 )
@@ -118,11 +119,19 @@ def panel_table(panel: pd.DataFrame) -> Any:
         total = int(r.total)
         unch = total - int(r.up) - int(r.down)
         pct = None if pd.isna(r.pct_up) else float(r.pct_up)
-        bar = dbc.Progress(
-            value=pct or 0,
-            label=f"{pct:.0f}%" if pct is not None else "—",
-            color="success" if (pct or 0) >= 50 else "danger",
-            style={"height": "1.1rem"},
+        bar = html.Div(
+            [
+                html.Span(
+                    "—" if pct is None else f"{pct:.0f}%",
+                    style={"color": UP if (pct or 0) >= PCT_MIDPOINT else DOWN},
+                    className="fw-semibold",
+                ),
+                dbc.Progress(
+                    value=pct or 0,
+                    color="success" if (pct or 0) >= PCT_MIDPOINT else "danger",
+                    style={"height": "4px"},
+                ),
+            ]
         )
         rows.append(
             html.Tr(

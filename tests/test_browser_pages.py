@@ -335,3 +335,27 @@ def test_br05_controls_are_kept_in_the_url(duo, settings):
         "URL did not follow the controls",
     )
     assert console_errors(duo, app) == []
+
+
+def test_br06_tablet_width_has_no_sideways_scroll_and_a_working_menu(duo, settings):
+    app = build_app(settings)
+    start(duo, app)
+    duo.driver.set_window_size(820, 1180)
+    for path in ("/", "/rankings"):
+        visit(duo, path)
+        width = duo.driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert width[0] <= width[1], (path, width)
+    duo.find_element("#navbar-toggler").click()
+    duo._wait_for(
+        lambda d: d.find_element("link text", "Sectors").is_displayed(),
+        READY_TIMEOUT,
+        "the folded navbar did not open",
+    )
+    duo.driver.find_element("link text", "Sectors").click()
+    duo._wait_for(
+        lambda d: urlparse(d.current_url).path == "/sectors", READY_TIMEOUT, "no nav"
+    )
+    wait_ready(duo)
+    assert console_errors(duo, app) == []
