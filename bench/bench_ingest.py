@@ -55,6 +55,7 @@ DECODE_P99_TARGET_US = 20.0
 MARKET_SYMBOLS = 11_000
 WRITE_MINUTES = 30
 PREFILL_MINUTES = 30
+GAP_S = 1.0  # between minutes (live: 60 s)
 WRITE_TARGET_MS = 150.0
 STALL_TARGET_MS = 5.0
 E2E_SYMBOLS = 500
@@ -250,7 +251,7 @@ def _write_minutes(writer: BarWriter, first: int, count: int) -> tuple[list, lis
         t1 = time.time()
         windows.append((t0, t1))
         latencies.append(t1 - t0)
-        time.sleep(0.25)  # idle gap: baseline reads, SQLite checkpoint
+        time.sleep(GAP_S)  # idle reads for the baseline; SQLite checkpoints
     return windows, latencies
 
 

@@ -719,14 +719,8 @@ class Store:
         """Fold the SQLite write-ahead log into the database (no-op elsewhere)."""
         if not self.is_sqlite:
             return
-        with self._live_lock:
-            conn = self._live_sqlite_conn()
-            try:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-                conn.commit()
-            except Exception:
-                self._drop_live_conn()
-                raise
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _ms_converter(self) -> Callable[[int], Any]:
         """Return a cached epoch-ms -> stored-timestamp function for this dialect."""

@@ -154,6 +154,7 @@ class BarWriter:
         self._failures = 0
         self._last_checkpoint = time.monotonic()
         self._dirty_since_checkpoint = False
+        self._checkpointing = threading.Event()
         self.latencies: collections.deque[float] = collections.deque(
             maxlen=LATENCY_WINDOW
         )
@@ -465,15 +466,25 @@ class BarWriter:
             self._db_ok
             and self._dirty_since_checkpoint
             and now - self._last_checkpoint >= CHECKPOINT_EVERY_S
+            and not self._checkpointing.is_set()
         ):
             self._last_checkpoint = now
             self._dirty_since_checkpoint = False
-            checkpoint = getattr(self.store, "checkpoint", None)
-            if checkpoint is not None:
-                try:
-                    checkpoint()
-                except Exception as exc:  # maintenance only
-                    log.debug("checkpoint failed: %s", exc)
+            if getattr(self.store, "checkpoint", None) is not None:
+                # Its own thread and connection: SQLite lets a checkpoint run
+                # alongside the next write, so it never delays a minute.
+                self._checkpointing.set()
+                threading.Thread(
+                    target=self._checkpoint, name="tickstock-checkpoint", daemon=True
+                ).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            self.store.checkpoint()
+        except Exception as exc:  # maintenance only
+            log.debug("checkpoint failed: %s", exc)
+        finally:
+            self._checkpointing.clear()
 
     # --------------------------------------------------------------- health
     def health(self) -> dict[str, Any]:
