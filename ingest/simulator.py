@@ -1663,7 +1663,9 @@ class Simulator:
         if df is None:
             return pd.DataFrame(columns=["symbol"])
         if "vwap" not in df or df["vwap"].isna().any():
-            typical = round4((df["high"] + df["low"] + df["close"]) / 3)
+            typical = pd.Series(
+                round4((df["high"] + df["low"] + df["close"]) / 3), index=df.index
+            )
             df["vwap"] = df["vwap"].fillna(typical) if "vwap" in df else typical
         if not include_otc:
             df = df[~df["symbol"].isin(self._otc)]
