@@ -447,3 +447,48 @@ def test_pg20_data_version_is_memoised_briefly_across_polls(settings, monkeypatc
         time.sleep(0.35)
         assert queries.data_version_key() != first
     assert len(calls) == 2
+
+
+def test_pg21_as_of_a_session_or_a_minute_is_a_time_machine(app):
+    rankings = page("rankings")
+    with app.server.test_request_context():
+        day = rankings.refresh_rankings(1, "sp500", "2025-03-14", "", None)
+        minute = rankings.refresh_rankings(1, "sp500", str(END), "10:00", None)
+        chart = page("symbol").refresh_symbol(
+            1, "sp500", "2025-03-14", "", "D", "AAPL", None
+        )
+    assert "as of 2025-03-14" in _text(day[0])
+    assert day[2]["fileName"] == "rankings-sp500-2025-03-14.csv"
+    daily = daily_panel()
+    aapl = daily[daily.symbol == "AAPL"].set_index("date")["close"]
+    row = next(r for r in day[1] if r["symbol"] == "AAPL")
+    assert row["ret_1d"] == pytest.approx(aapl["2025-03-14"] / aapl["2025-03-13"] - 1)
+    assert f"as of {END}T10:00" in _text(minute[0])
+    assert list(go.Figure(chart[3]).data[0].x)[-1] == "2025-03-14"
+
+
+def test_pg22_live_in_progress_bar_is_drawn_and_moves_the_version(settings):
+    from dashapp.livebars import LiveBar, LiveBarStore
+
+    app = build_app(settings)
+    live = LiveBarStore()
+    app.server.extensions["tickstock_livebars"] = live
+    args = (1, "sp500", "now", "", "1m", "AAPL")
+    stamp = pd.Timestamp(f"{END} 10:30").tz_localize("America/New_York")
+    ms = int(stamp.tz_convert("UTC").timestamp() * 1000)
+    with app.server.test_request_context():
+        first = page("symbol").refresh_symbol(*args, None)
+        key = queries.data_version_key()
+        live.publish([LiveBar("AAPL", ms, 1, 2, 0.5, 1.5, 300, None, None, False, ms)])
+        assert queries.data_version_key() != key  # a live tick is a new version
+        patched = page("symbol").refresh_symbol(*args, first[-1])
+        quotes = {q.symbol: q for q in queries.index_quotes()}
+    ops = patched[3].to_plotly_json()["operations"]
+    extend = {
+        tuple(o["location"]): o["params"]["value"]
+        for o in ops
+        if o["operation"] == "Extend"
+    }
+    assert extend[("data", 0, "x")] == [f"{END} 10:30"]
+    assert extend[("data", 0, "close")] == [1.5]
+    assert quotes["SPY"].spark_kind == "intraday"
