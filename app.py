@@ -79,6 +79,9 @@ def stop_ingest(app: dash.Dash) -> None:
     service = app.server.extensions.pop("tickstock_ingest", None)
     if service is not None:
         service.stop()
+    eod = app.server.extensions.pop("tickstock_eod", None)
+    if eod is not None:
+        eod.stop()
 
 
 def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
@@ -103,6 +106,9 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
         return
     server.extensions.pop("tickstock_ingest_error", None)
     server.extensions["tickstock_ingest"] = service
+    from ingest.eod import EodScheduler
+
+    server.extensions["tickstock_eod"] = EodScheduler(store).start()
 
 
 def _ingest_ready(server) -> tuple[str, str]:

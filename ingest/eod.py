@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,3 +232,32 @@ def add_cli(subparsers: Any) -> None:
         "--force", action="store_true", help="also replace imported/backfilled rows"
     )
     p.set_defaults(func=cmd_eod)
+
+
+class EodScheduler:
+    """Run `maybe_run_eod` about once a minute in a daemon thread (ingest leader)."""
+
+    def __init__(self, store: Store, interval_s: float = 60.0) -> None:
+        self.store = store
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eod", daemon=True)
+
+    def start(self) -> EodScheduler:
+        """Start the thread; return self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for result in maybe_run_eod(self.store):
+                    log.info("end-of-day roll-up: %s", result)
+            except Exception:  # a failed roll-up is retried next minute
+                log.exception("end-of-day roll-up failed")
+            self._stop.wait(self.interval_s)

@@ -173,3 +173,18 @@ def test_eod09_cli(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as info:
         main(["eod", "--date", "2019-12-25"])
     assert info.value.code == 2
+
+
+def test_eod_scheduler_rolls_up_the_last_closed_session(sqlite_store):
+    """The leader's scheduler thread runs the roll-up by itself and stops cleanly."""
+    import time
+
+    from ingest.eod import EOD_META_KEY, EodScheduler
+
+    scheduler = EodScheduler(sqlite_store, interval_s=0.05).start()
+    deadline = time.monotonic() + 10
+    while sqlite_store.get_meta(EOD_META_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    scheduler.stop()
+    assert sqlite_store.get_meta(EOD_META_KEY) is not None
+    assert not scheduler._thread.is_alive()
