@@ -43,7 +43,9 @@
     return "/symbol/" + encodeURIComponent(String(symbol));
   }
 
-  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  // Extend in place: Dash and other assets keep references to this object.
+  window.dash_clientside = window.dash_clientside || {};
+  Object.assign(window.dash_clientside, {
     tickstock: {
       syncUrl: syncUrl,
       /* Grid cell click -> symbol page (rows are keyed by symbol). */

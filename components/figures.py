@@ -416,7 +416,7 @@ def _panel_title(text: str, domain: list[float]) -> dict:
         "xanchor": "left",
         "yanchor": "bottom",
         "showarrow": False,
-        "font": {"size": 12},
+        "font": {"size": 12, "color": MUTED},
     }
 
 
