@@ -517,7 +517,10 @@ def stage_history(universe: str = "sp500", as_of: Any = None) -> pd.DataFrame:
 
     def compute() -> pd.DataFrame:
         members = current_store().universe_symbols(universe)
-        bars = settled_daily([*members, BENCHMARK], end, STAGE_HISTORY_DAYS)
+        start = end - dt.timedelta(days=STAGE_HISTORY_DAYS)
+        # Read directly, not through `settled_daily`: only the small result is
+        # worth keeping in the cache (it may be Redis).
+        bars = current_store().read_daily([*members, BENCHMARK], start=start, end=end)
         if bars.empty:
             return pd.DataFrame()
         weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))

@@ -26,6 +26,7 @@ from dashapp import queries
 from dashapp.market import market_state
 from dashapp.settings import load_settings
 from dashapp.store import Store
+from tests.conftest import needs_postgres, pg_url
 from tests.test_pages_data import (  # noqa: F401 (fixtures)
     END,
     MINUTES,
@@ -492,3 +493,33 @@ def test_pg22_live_in_progress_bar_is_drawn_and_moves_the_version(settings):
     assert extend[("data", 0, "x")] == [f"{END} 10:30"]
     assert extend[("data", 0, "close")] == [1.5]
     assert quotes["SPY"].spark_kind == "intraday"
+
+
+def test_pg23_views_render_through_the_redis_cache(settings, redis_url):
+    app = build_app(settings.replace(redis_url=redis_url))
+    assert type(app.server.extensions["tickstock_cache"]).__name__ == "RedisCache"
+    for name in CALLS:
+        fn, args = call(name)
+        with app.server.test_request_context():
+            out = fn(*args, None)
+        assert _version(name, out), name
+        assert "Could not render" not in _text(out[0]), (name, _text(out[0])[:300])
+
+
+@needs_postgres
+def test_pg24_every_page_renders_on_postgresql(settings):
+    url = pg_url()
+    Store(url).drop_all()
+    app = build_app(settings.replace(database_url=url))
+    try:
+        for name in CALLS:
+            fn, args = call(name)
+            with app.server.test_request_context():
+                out = fn(*args, None)
+            text = _text(out[0])
+            assert "as of" in text and "Could not render" not in text, (
+                name,
+                text[:300],
+            )
+    finally:
+        app.server.extensions["tickstock_store"].dispose()
