@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import csv
 import gzip
 from pathlib import Path
@@ -23,7 +25,12 @@ DATA = Path(__file__).parent / "data"
 QUANDL = DATA / "quandl_wiki_5stocks_2012-09_2013-03_raw_adj.csv.gz"
 SPLITS = DATA / "sp500_raw_adj_2020-08_2020-09_split_slice.csv"
 MINUTES = DATA / "spy_dia_1min_2019-12-23_24.csv.gz"
-SHARED_DAILY = Path(__file__).resolve().parents[2] / "shared" / "data" / "daily"
+SHARED_DATA = Path(
+    os.environ.get(
+        "TICKSTOCK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
+SHARED_DAILY = SHARED_DATA / "daily"
 HEADER = "symbol,date,open,high,low,close,volume\n"
 
 
