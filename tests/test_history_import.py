@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import csv
 import gzip
+import os
 from pathlib import Path
 
 import pandas as pd
