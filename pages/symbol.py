@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from components.cards import error_state, key_figures
+from components.cards import demo_badge, empty_state, error_state, key_figures
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
@@ -149,17 +149,12 @@ def build_symbol(universe: str, as_of: str, symbol: str, interval: str) -> tuple
         chart.rs,
         chart.mansfield,
     )
-    status = []
-    if queries.is_demo():
-        from components.cards import demo_badge
-
-        status.append(demo_badge())
+    status = [demo_badge()] if queries.is_demo() else []
     label = "live" if as_of == NOW else as_of
-    status.append(
-        html.Small(
-            f"as of {label}" + (f" · session {chart.session}" if chart.session else "")
-        )
-    )
+    session = f" · session {chart.session}" if chart.session else ""
+    status.append(html.Small(f"as of {label}{session}"))
+    if daily.bars.empty:
+        status.append(empty_state())
     figures = key_figures(daily.figures, rating, new_high) if daily.figures else None
     bars = chart.bars
     meta = {
