@@ -201,12 +201,18 @@ def session_badge(clock: dict) -> list:
 def freshness_line(fresh: dict) -> list:
     """Return badges for data age, feed state and demo data."""
     feed = fresh.get("feed", {})
-    if not feed.get("running"):
-        feed_badge = dbc.Badge("Feed off", color="secondary", className="me-2")
+    if feed.get("failed"):
+        text, color = "Feed failed", "danger"
+    elif not feed.get("running"):
+        text, color = "Feed off", "secondary"
     elif feed.get("connected"):
-        feed_badge = dbc.Badge("Feed connected", color="success", className="me-2")
+        source = feed.get("source")
+        text, color = "Feed connected" + (f" ({source})" if source else ""), "success"
     else:
-        feed_badge = dbc.Badge("Feed down", color="danger", className="me-2")
+        text, color = "Feed down", "danger"
+    feed_badge = dbc.Badge(
+        text, color=color, className="me-2", title=feed.get("detail") or text
+    )
     daily = fresh.get("newest_daily")
     items = [feed_badge]
     if daily:

@@ -206,18 +206,31 @@ def _clock(now: pd.Timestamp) -> dict[str, Any]:
     }
 
 
-def feed_status() -> dict[str, Any]:
-    """Return whether live ingest runs in this process and is connected."""
+def feed_status(detail: bool = False) -> dict[str, Any]:
+    """Return whether live ingest runs in this process and is connected.
+
+    Cheap by default (every poll asks); `detail=True` also asks the service
+    for its source and a one-line detail (once per render).
+    """
     svc = extension("ingest")
     if svc is None:
-        return {"running": False, "connected": False, "detail": "live feed not running"}
+        error = extension("ingest_error")
+        note = (
+            f"live feed failed to start: {error}" if error else "live feed not running"
+        )
+        return {
+            "running": False,
+            "connected": False,
+            "failed": bool(error),
+            "detail": note,
+        }
+    out = {"running": True, "connected": bool(getattr(svc, "connected", False))}
     status = getattr(svc, "status", None)
-    info = status() if callable(status) else status
-    if isinstance(info, dict):
-        connected = bool(info.get("connected", info.get("ok", False)))
-        return {"running": True, "connected": connected, "detail": info.get("detail")}
-    connected = bool(getattr(svc, "connected", False))
-    return {"running": True, "connected": connected, "detail": None}
+    if detail and callable(status):
+        info = status()
+        if isinstance(info, dict):
+            out.update(source=info.get("source"), detail=info.get("detail"))
+    return out
 
 
 def freshness(now: pd.Timestamp | None = None) -> dict[str, Any]:
@@ -236,7 +249,7 @@ def freshness(now: pd.Timestamp | None = None) -> dict[str, Any]:
         "newest_daily": version.newest_daily,
         "age_seconds": age,
         "fresh": age is not None and age <= FEED_FRESH_SECONDS,
-        "feed": feed_status(),
+        "feed": feed_status(detail=True),
         "demo": is_demo(),
     }
 

@@ -199,6 +199,15 @@ def build_market(
     )
 
 
+def feed_key(feed: dict) -> str:
+    """Return the feed's state as a short key (part of the view key)."""
+    if feed.get("failed"):
+        return "failed"
+    if not feed.get("running"):
+        return "off"
+    return "up" if feed.get("connected") else "down"
+
+
 @callback(
     Output("market-status", "children"),
     Output("market-clock", "children"),
@@ -221,9 +230,7 @@ def refresh_market(_n, universe, session, time_, window, last):
         feed = queries.feed_status()
     except Exception:  # a broken ingest extension must not break the page
         clock, feed = {"session": "closed"}, {}
-    feed_state = (
-        "off" if not feed.get("running") else "up" if feed.get("connected") else "down"
-    )
+    feed_state = feed_key(feed)
     params = view_params(universe, session, time_, window=window or DEFAULT_WINDOW)
     params.update(clock=clock["session"], feed=feed_state)
     status, fresh, *rest, key = render_view(

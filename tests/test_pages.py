@@ -523,3 +523,33 @@ def test_pg24_every_page_renders_on_postgresql(settings):
             )
     finally:
         app.server.extensions["tickstock_store"].dispose()
+
+
+class _Feed:
+    """A stand-in for ingest.service.IngestService: its connected flag and status."""
+
+    def __init__(self) -> None:
+        self.connected = True
+
+    def status(self) -> dict:
+        return {"connected": self.connected, "source": "simulator", "detail": "ok"}
+
+
+def test_pg25_feed_state_is_shown_and_rerenders_when_it_changes(settings):
+    app = build_app(settings)
+    feed = _Feed()
+    app.server.extensions["tickstock_ingest"] = feed
+    fn = page("market").refresh_market
+    args = (1, "sp500", "now", "", "ret_1d")
+    with app.server.test_request_context():
+        first = fn(*args, None)
+        assert "Feed connected (simulator)" in _text(first[1])
+        with pytest.raises(PreventUpdate):
+            fn(*args, first[-2])
+        feed.connected = False
+        second = fn(*args, first[-2])
+        del app.server.extensions["tickstock_ingest"]
+        app.server.extensions["tickstock_ingest_error"] = "ValueError: bad universe"
+        third = fn(*args, second[-2])
+    assert "Feed down" in _text(second[1])
+    assert "Feed failed" in _text(third[1]) and "bad universe" in _text(third[1])
