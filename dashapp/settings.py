@@ -34,39 +34,30 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is invalid: expected true/false (1/0, yes/no)")
 
 
-def _int_range(lo: int, hi: int) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
+def _range(cast: type, kind: str, lo: float, hi: float) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
         try:
-            value = int(raw.strip())
+            value = cast(raw.strip())
         except ValueError:
             value = None
         if value is None or not lo <= value <= hi:
-            raise ConfigError(
-                f"{name}={raw!r} is invalid: expected an integer {lo}..{hi}"
-            )
+            raise ConfigError(f"{name}={raw!r} is invalid: expected {kind} {lo}..{hi}")
         return value
 
     return parse
+
+
+def _int_range(lo: int, hi: int) -> Callable[[str, str], int]:
+    return _range(int, "an integer", lo, hi)
 
 
 def _float_range(lo: float, hi: float) -> Callable[[str, str], float]:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = None
-        if value is None or not lo <= value <= hi:
-            raise ConfigError(
-                f"{name}={raw!r} is invalid: expected a number {lo}..{hi}"
-            )
-        return value
-
-    return parse
+    return _range(float, "a number", lo, hi)
 
 
-def _choice(*choices: str) -> Callable[[str, str], str]:
+def _choice(*choices: str, fold: Callable[[str], str] = str.upper) -> Callable:
     def parse(name: str, raw: str) -> str:
-        value = raw.strip().upper()
+        value = fold(raw.strip())
         if value not in choices:
             raise ConfigError(
                 f"{name}={raw!r} is invalid: expected one of {', '.join(choices)}"
@@ -77,15 +68,7 @@ def _choice(*choices: str) -> Callable[[str, str], str]:
 
 
 def _lower_choice(*choices: str) -> Callable[[str, str], str]:
-    def parse(name: str, raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in choices:
-            raise ConfigError(
-                f"{name}={raw!r} is invalid: expected one of {', '.join(choices)}"
-            )
-        return value
-
-    return parse
+    return _choice(*choices, fold=str.lower)
 
 
 def _database_url(name: str, raw: str) -> str:
