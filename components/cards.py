@@ -215,11 +215,34 @@ def freshness_line(fresh: dict) -> list:
     )
     daily = fresh.get("newest_daily")
     items = [feed_badge]
-    if daily:
+    if daily and not feed.get("running") and not feed.get("failed"):
+        items.append(
+            html.Small(
+                f"Last session {daily} · no live feed", className="me-2 no-feed-line"
+            )
+        )
+    elif daily:
         items.append(html.Small(f"newest session {daily}", className="me-2"))
-    if fresh.get("demo"):
-        items.insert(0, demo_badge())
-    return items
+    origins = fresh.get("origins") or (["demo"] if fresh.get("demo") else [])
+    return [*origin_badges(origins), *items]
+
+
+def origin_badges(origins: Any) -> list:
+    """Return a "Demo data" and/or "Simulated feed" badge for generated origins."""
+    out = []
+    if "demo" in origins:
+        out.append(demo_badge())
+    if "simulated" in origins:
+        out.append(
+            dbc.Badge(
+                "Simulated feed",
+                color="warning",
+                text_color="dark",
+                className="me-2 simulated-badge",
+                title="Minute bars from the built-in simulator, not real prices",
+            )
+        )
+    return out
 
 
 def demo_badge() -> dbc.Badge:
@@ -237,13 +260,13 @@ def snapshot_line(state: Any, demo: bool | None = None) -> list:
     """Return the as-of / universe / excluded summary of a market state."""
     items = []
     if getattr(state, "demo", False) if demo is None else demo:
-        items.append(demo_badge())
+        items.extend(origin_badges(getattr(state, "origins", None) or ["demo"]))
     session = getattr(state, "session", None)
-    label = (
-        "live"
-        if state.as_of == "now" and getattr(state, "intraday", False)
-        else state.as_of
-    )
+    label = state.as_of
+    if state.as_of == "now" and session is not None:
+        closed = getattr(state, "closed", False)
+        label = f"last session {session} (closed)" if closed else "live"
+        session = None
     items.append(
         html.Small(
             f"{state.universe} · as of {label}"

@@ -122,6 +122,7 @@ STATE_META = {
     "session": STR,
     "data_version": {"type": "string"},
     "demo_data": {"type": "boolean"},
+    "session_closed": {"type": "boolean"},
     "excluded": {"type": "integer"},
 }
 TICK = {
@@ -450,10 +451,15 @@ def not_found(_rest: str) -> Response:
 
 # ------------------------------------------------------------ market data
 def _state(universe: str, as_of: str):
-    from dashapp.market import BadRequest, market_state
+    from dashapp.market import AsOfOutOfRange, BadRequest, market_state
 
     try:
         return market_state(universe, None if as_of == "now" else as_of)
+    except AsOfOutOfRange as exc:
+        first, last = (d.isoformat() if d else None for d in (exc.first, exc.last))
+        raise ApiError(
+            422, exc.code, str(exc), parameter="as_of", first=first, last=last
+        ) from None
     except BadRequest as exc:
         message = str(exc)
         if message.startswith("unknown universe"):
@@ -475,6 +481,7 @@ def _state_meta(state) -> dict[str, Any]:
         "session": state.session.isoformat() if state.session else None,
         "data_version": state.version,
         "demo_data": bool(state.demo),
+        "session_closed": bool(getattr(state, "closed", True)),
         "excluded": int(len(state.excluded)),
     }
 
@@ -716,7 +723,7 @@ def universes(format: str):  # noqa: A002
     params=(P_UNIVERSE, P_AS_OF),
     response={"type": "object", "properties": STATE_META, "required": ["universe"]},
     cached=True,
-    statuses=(404, 503),
+    statuses=(404, 422, 503),
 )
 def market_state_summary(universe: str, as_of: str):
     """Return the summary of the market state."""
@@ -756,7 +763,7 @@ def market_state_summary(universe: str, as_of: str):
     response=_table_schema(**STATE_META, total={"type": "integer"}),
     tabular=True,
     cached=True,
-    statuses=(404, 503),
+    statuses=(404, 422, 503),
 )
 def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noqa: A002
     """Return the ranking table, filtered and sorted."""
@@ -816,7 +823,7 @@ def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noq
     response=_table_schema(**STATE_META, period={"type": "string"}),
     tabular=True,
     cached=True,
-    statuses=(503,),
+    statuses=(422, 503),
 )
 def rotation(period: str, tail: int, as_of: str, format: str):  # noqa: A002
     """Return RRG points (rs_ratio, rs_momentum, quadrant) per sector ETF."""
@@ -861,7 +868,7 @@ def _daily_rotation(state) -> pd.DataFrame:
     response=_table_schema(**STATE_META),
     tabular=True,
     cached=True,
-    statuses=(404, 503),
+    statuses=(404, 422, 503),
 )
 def stages(universe: str, as_of: str, stage: int | None, limit: int, format: str):  # noqa: A002
     """Return the stage table of a universe."""
@@ -890,7 +897,7 @@ def stages(universe: str, as_of: str, stage: int | None, limit: int, format: str
     response=_table_schema(**STATE_META, panel={"type": "array", "items": ROW}),
     tabular=True,
     cached=True,
-    statuses=(404, 503),
+    statuses=(404, 422, 503),
 )
 def breadth(universe: str, as_of: str, days: int, format: str):  # noqa: A002
     """Return the breadth series and the 11-row breadth panel."""

@@ -27,10 +27,13 @@ import pandas as pd
 
 import analytics
 import analytics.constants
+from dashapp import asof as asof_calendar
+from dashapp.asof import AsOfOutOfRange, BadRequest
 from dashapp.cache import LocalCache
 from dashapp.context import current_store, extension
 from dashapp.reference import BENCHMARK, sector_etfs
-from dashapp.store import BAR_FIELDS, DEMO_KEY, DataVersion, Store
+from dashapp.store import BAR_FIELDS, DataVersion, Store
+from dashapp.store_origin import fake_origins
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +53,7 @@ SNAPSHOT_FRAMES = (
 )
 
 
-class BadRequest(ValueError):
-    """A caller passed a universe or as_of that cannot be served."""
+__all__ = ["AsOfOutOfRange", "BadRequest", "MarketState", "market_state"]
 
 
 @dataclass
@@ -67,6 +69,8 @@ class MarketState:
     symbols: int
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    closed: bool = True  # the session has closed (False only while it trades)
+    origins: list[str] = field(default_factory=list)  # "demo" / "simulated"
 
     def __getattr__(self, name: str) -> Any:
         frames = self.__dict__.get("frames", {})
@@ -91,6 +95,8 @@ class MarketState:
             "intraday": self.intraday,
             "data_version": self.version,
             "demo_data": self.demo,
+            "data_origins": list(self.origins),
+            "session_closed": self.closed,
             "symbols": self.symbols,
             "excluded": len(self.excluded),
             "breadth": {k: _plain(v) for k, v in last.items()},
@@ -156,17 +162,19 @@ def market_state(
     )
     universe = (universe or "sp500").strip().lower()
     dv = store.data_version()
+    res = asof_calendar.resolve(store, dv, ts, is_minute, _newest_session(dv, live))
     version = dv.key + (f"-live{live.version}" if live is not None else "")
-    key = f"market:{universe}:{label}:{version}"
+    key = f"market:{universe}:{label}:{res.session}:{version}"
 
     def compute() -> MarketState:
         try:
             members = store.universe_symbols(universe)
         except KeyError as exc:
             raise BadRequest(str(exc.args[0])) from exc
-        return _compute(
-            store, universe, members, label, ts, is_minute, dv, version, live
+        state = _compute(
+            store, universe, members, label, res, dv, version, live
         )
+        return state
 
     if cache is None:
         return compute()
@@ -178,8 +186,7 @@ def _compute(
     universe: str,
     members: list[str],
     label: str,
-    ts: pd.Timestamp | None,
-    is_minute: bool,
+    res: asof_calendar.Resolved,
     dv: DataVersion,
     version: str,
     live: Any,
@@ -187,7 +194,9 @@ def _compute(
     etfs = sector_etfs()
     needed = sorted(set(members) | {BENCHMARK} | set(etfs["symbol"]))
     meta = store.symbols_frame(members)
-    session, row, intraday = _session_row(store, needed, dv, ts, is_minute, live)
+    session, row, intraday = _session_row(
+        store, needed, dv, res.ts, res.is_minute, live, res.session
+    )
     if session is None:
         frames = _empty_frames(meta, etfs)
     else:
@@ -198,16 +207,19 @@ def _compute(
         frames = engine.update(pd.Timestamp(session), row)
     frames = {name: frames.get(name, pd.DataFrame()) for name in SNAPSHOT_FRAMES}
     excluded = _excluded(frames["rankings"])
+    origins = fake_origins(store)
     return MarketState(
         universe=universe,
         as_of=label,
         session=session,
         intraday=intraday,
         version=version,
-        demo=store.get_meta(DEMO_KEY) == "1",
+        demo=bool(origins),
         symbols=len(members) - len(excluded),
         frames=frames,
         excluded=excluded,
+        closed=res.closed,
+        origins=origins,
     )
 
 
@@ -218,6 +230,7 @@ def _session_row(
     ts: pd.Timestamp | None,
     is_minute: bool,
     live: Any,
+    now_session: dt.date | None = None,
 ) -> tuple[dt.date | None, pd.DataFrame, bool]:
     """Return the as-of session, its bar per symbol (indexed by symbol), intraday?"""
     if is_minute:
@@ -226,7 +239,7 @@ def _session_row(
     if ts is not None:
         session = ts.date()
     else:
-        session = _newest_session(dv, live)
+        session = now_session or _newest_session(dv, live)
         if session is None:
             return None, pd.DataFrame(), False
     daily = store.read_daily(symbols, start=session, end=session)
@@ -376,12 +389,18 @@ def sector_rotation(
     )
     symbols = list(symbols or sector_etfs()["symbol"])
     dv = store.data_version()
+    res = asof_calendar.resolve(store, dv, ts, is_minute, _newest_session(dv, live))
     version = dv.key + (f"-live{live.version}" if live is not None else "")
-    key = f"rrg:{period}:{tail}:{label}:{benchmark}:{','.join(symbols)}:{version}"
+    key = (
+        f"rrg:{period}:{tail}:{label}:{res.session}:{benchmark}:"
+        f"{','.join(symbols)}:{version}"
+    )
 
     def compute() -> pd.DataFrame:
         needed = sorted({*symbols, benchmark})
-        session, row, _intraday = _session_row(store, needed, dv, ts, is_minute, live)
+        session, row, _intraday = _session_row(
+            store, needed, dv, res.ts, res.is_minute, live, res.session
+        )
         if session is None:
             return analytics.rrg(pd.DataFrame(), None, period=period, tail=tail)
         start = session - dt.timedelta(days=ROTATION_CALENDAR_DAYS)

@@ -23,7 +23,7 @@ from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
-from dashapp.store import DEMO_KEY
+from dashapp.store_origin import fake_origins
 
 TABLE_LABELS = {
     "ohlcv_1min": "Minute bars",
@@ -145,10 +145,23 @@ def stored_sessions(limit: int = 400) -> list[str]:
 
 
 def is_demo() -> bool:
-    """Return True when the database holds generated demo history."""
-    flag = current_store().get_meta(DEMO_KEY)
-    # ingest.demo stores a JSON description; older code stored "1".
-    return bool(flag) and flag.strip().lower() not in ("0", "false", "no")
+    """Return True when what is shown derives from demo or simulated bars."""
+    return bool(data_origins())
+
+
+def data_origins() -> list[str]:
+    """Return the generated origins stored ("demo", "simulated"), if any."""
+    return fake_origins(current_store())
+
+
+def session_stored(day: str) -> bool:
+    """Tell whether a date has a stored SPY or sector ETF daily bar."""
+    try:
+        when = dt.date.fromisoformat(str(day))
+    except ValueError:
+        return False
+    probe = [BENCHMARK, *sector_etfs()["symbol"]]
+    return not current_store().read_daily(probe, start=when, end=when).empty
 
 
 # ------------------------------------------------------------ clock/freshness
@@ -213,11 +226,13 @@ def feed_status(detail: bool = False) -> dict[str, Any]:
     for its source and a one-line detail (once per render).
     """
     svc = extension("ingest")
-    if svc is None:
-        error = extension("ingest_error")
+    if svc is None or getattr(svc, "no_feed", None):
+        error = extension("ingest_error") if svc is None else None
         note = (
             f"live feed failed to start: {error}" if error else "live feed not running"
         )
+        if svc is not None:
+            note = f"no live feed: {svc.no_feed}"
         return {
             "running": False,
             "connected": False,
@@ -251,6 +266,7 @@ def freshness(now: pd.Timestamp | None = None) -> dict[str, Any]:
         "fresh": age is not None and age <= FEED_FRESH_SECONDS,
         "feed": feed_status(detail=True),
         "demo": is_demo(),
+        "origins": data_origins(),
     }
 
 
@@ -745,7 +761,9 @@ __all__ = [
     "intraday_frame",
     "intraday_session",
     "intraday_since",
+    "data_origins",
     "is_demo",
+    "session_stored",
     "market_clock",
     "mansfield_series",
     "sector_returns",

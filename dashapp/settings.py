@@ -198,6 +198,12 @@ class Settings:
         _lower_choice("auto", "true", "false"),
         "Also subscribe `A.` per-second bars: auto (up to 500 symbols), true, false.",
     )
+    simulator: str = _spec(
+        "TICKSTOCK_SIMULATOR",
+        _lower_choice("auto", "true", "false"),
+        "Built-in simulator without MASSIVE_API_KEY: auto (only over demo data or "
+        "an empty store), true, false.",
+    )
     secret_key: str = _spec(
         "SECRET_KEY",
         _text,
@@ -334,6 +340,7 @@ DEFAULTS: dict[str, str] = {
     "INGEST_ENABLED": "true",
     "INGEST_UNIVERSE": "sp500+index+sectors",
     "INGEST_SECONDS": "auto",
+    "TICKSTOCK_SIMULATOR": "auto",
     "SECRET_KEY": "",
     "HOST": "127.0.0.1",
     "PORT": "8050",

@@ -48,14 +48,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from dashapp.origin import DEMO, IMPORTED, MASSIVE, SIMULATED, origin_of
+from dashapp.store_origin import delete_fake_bars, migrate_origins
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_BATCH_SIZE = 5_000
 SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
 MINUTE_COLUMNS = ("symbol", "ts", *BAR_FIELDS, "vwap", "trades")
 DAILY_COLUMNS = ("symbol", "date", *BAR_FIELDS, "source")
+LIVE_COLUMNS = (*MINUTE_COLUMNS, "source")
 DATA_SEQ_KEY = "data_seq"
 DAILY_SEQ_KEY = "daily_seq"
 DEMO_KEY = "demo_data"
@@ -77,6 +81,7 @@ _PG_MINUTE_TYPES = (
     "timestamptz",
     *("float8",) * 6,
     "int4",
+    "varchar",
 )
 
 metadata = MetaData()
@@ -142,6 +147,7 @@ ohlcv_1min = Table(
     Column("volume", Double, nullable=False),
     Column("vwap", Double),
     Column("trades", Integer),
+    Column("source", String(16)),
     Index("ix_ohlcv_1min_ts", "ts"),
 )
 ohlcv_daily = Table(
@@ -438,6 +444,8 @@ class Store:
                     text("ALTER TABLE ohlcv_daily ADD COLUMN source VARCHAR(16)")
                 )
             log.info("migrated schema v%s -> v2 (ohlcv_daily.source)", current)
+        if current < 3:
+            migrate_origins(conn)
 
     def _try_hypertable(self) -> bool:
         try:
@@ -566,14 +574,16 @@ class Store:
         self,
         bars: pd.DataFrame | Iterable[Mapping[str, Any]],
         batch_size: int = DEFAULT_BATCH_SIZE,
+        source: str = MASSIVE,
     ) -> int:
         """Insert or replace minute bars keyed (symbol, ts = bar start UTC)."""
         frame = _frame(bars)
         if frame.empty:
             return 0
-        rows = self._minute_rows(frame)
+        origin = origin_of(source)
+        rows = [(*row, origin) for row in self._minute_rows(frame)]
         return self._upsert(
-            "ohlcv_1min", ("symbol", "ts"), MINUTE_COLUMNS, rows, batch_size
+            "ohlcv_1min", ("symbol", "ts"), LIVE_COLUMNS, rows, batch_size
         )
 
     # --------------------------------------------------- live ingest (issue 3)
@@ -583,6 +593,7 @@ class Store:
         batch_size: int = LIVE_BATCH_ROWS,
         fresh: bool = False,
         parallel: int = 1,
+        source: str = MASSIVE,
     ) -> int:
         """Upsert (symbol, ts_ms, open, high, low, close, volume, vwap, trades) rows.
 
@@ -598,11 +609,12 @@ class Store:
         if not rows:
             return 0
         conv = self._ms_converter()
+        origin = origin_of(source)
         latest = {(r[0], r[1]): r for r in rows}
         stamps = {ms: conv(ms) for ms in {r[1] for r in rows}}
         # Key order keeps the primary-key B-tree inserts local.
         data = [
-            (r[0], stamps[r[1]], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+            (r[0], stamps[r[1]], r[2], r[3], r[4], r[5], r[6], r[7], r[8], origin)
             for r in map(latest.__getitem__, sorted(latest))
         ]
         batch_size = max(1, int(batch_size))
@@ -644,9 +656,9 @@ class Store:
             raise errors[0]
 
     def _sqlite_minute_upsert(self, rows: list[tuple]) -> None:
-        names = ", ".join(MINUTE_COLUMNS)
-        marks = ", ".join("?" for _ in MINUTE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in MINUTE_COLUMNS[2:])
+        names = ", ".join(LIVE_COLUMNS)
+        marks = ", ".join("?" for _ in LIVE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in LIVE_COLUMNS[2:])
         sql = (
             f"INSERT INTO ohlcv_1min ({names}) VALUES ({marks}) "
             f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
@@ -687,8 +699,8 @@ class Store:
                 log.debug("closing the live connection failed: %s", exc)
 
     def _pg_minute_upsert(self, rows: list[tuple], fresh: bool) -> None:
-        names = ", ".join(MINUTE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in MINUTE_COLUMNS[2:])
+        names = ", ".join(LIVE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in LIVE_COLUMNS[2:])
         with self.engine.begin() as conn:
             raw = conn.connection.driver_connection
             with raw.cursor() as cur:
@@ -783,7 +795,7 @@ class Store:
         cols: list[list[Any]] = [frame["symbol"].astype(str).tolist(), date_values]
         cols += [frame[c].astype(float).tolist() for c in BAR_FIELDS]
         src = frame["source"].tolist() if "source" in frame else [source] * len(frame)
-        cols.append(src)
+        cols.append([origin_of(v) for v in src])
         return list(zip(*cols, strict=True))
 
     def _upsert(
@@ -900,6 +912,19 @@ class Store:
         frame["last_ts"] = pd.to_datetime(frame["last_ts"], utc=True)
         return frame
 
+    def minute_origins(self, start: Any, end: Any) -> dict[str, str]:
+        """Return each symbol's minute-bar origin in [start, end] (generated wins)."""
+        where, params = self._bar_filter("ts", None, start, end, self._ts_param)
+        sql = f"SELECT DISTINCT symbol, source FROM ohlcv_1min {where}"
+        frame = self._read(sql, params, ("symbol", "source"))
+        rank = {SIMULATED: 0, DEMO: 1, MASSIVE: 2, IMPORTED: 3}
+        out: dict[str, str] = {}
+        for sym, src in zip(frame["symbol"], frame["source"], strict=True):
+            origin = origin_of(src)
+            if sym not in out or rank[origin] < rank[out[sym]]:
+                out[sym] = origin
+        return out
+
     def _ts_param(self, value: Any) -> Any:
         ts = pd.Timestamp(value)
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -946,6 +971,16 @@ class Store:
             ).rowcount
             self._bump_seq(conn, "ohlcv_daily")
         return n
+
+    def delete_fake_bars(self) -> int:
+        """Delete every demo and simulated bar (daily and minute); return the count."""
+        return delete_fake_bars(self)
+
+    def oldest_daily(self) -> dt.date | None:
+        """Return the oldest stored daily session (None when there is none)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(text("SELECT min(date) FROM ohlcv_daily")).scalar()
+        return None if value is None else pd.Timestamp(value).date()
 
     def table_stats(self) -> pd.DataFrame:
         """Return rows, distinct symbols and newest bar time per bar table."""
@@ -1087,13 +1122,20 @@ class Store:
             "symbol": _object_strings(bars["symbol"]),
             "date": _iso_dates(bars["date"]),
             **{c: bars[c].to_numpy(dtype=np.float64) for c in BAR_FIELDS},
-            "source": _object_strings(bars["source"]) if "source" in bars else source,
+            "source": (
+                np.array([origin_of(v) for v in bars["source"]], dtype=object)
+                if "source" in bars
+                else origin_of(source)
+            ),
         }
         self._bulk_upsert("ohlcv_daily", ("symbol", "date"), columns, progress)
         return len(bars)
 
     def bulk_upsert_minute(
-        self, bars: pd.DataFrame, progress: Callable[[int], None] | None = None
+        self,
+        bars: pd.DataFrame,
+        progress: Callable[[int], None] | None = None,
+        source: str = IMPORTED,
     ) -> int:
         """Insert or replace many minute bars (ts = bar start, UTC) in one commit."""
         if bars.empty:
@@ -1118,6 +1160,7 @@ class Store:
                 else np.full(n, np.nan)
             ),
             "trades": trades,
+            "source": origin_of(source),
         }
         self._bulk_upsert("ohlcv_1min", ("symbol", "ts"), columns, progress)
         return n

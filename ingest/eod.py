@@ -3,11 +3,11 @@
 After the regular session closes (XNYS calendar, early closes included) the
 session's `ohlcv_1min` bars with a start in [open, close) become the day's
 `ohlcv_daily` row: open = first, high = max, low = min, close = last, volume =
-sum, source 'eod'. Re-running writes nothing when nothing changed. Rows that
-came from a file import or a REST backfill are better than a minute roll-up
-(they include the auctions) and are kept unless `force` is given. While the
-database holds demo history the roll-up is labelled 'demo' too, so loading real
-history later removes every synthetic daily row at once.
+sum, source = the origin of its minute bars (simulated minutes roll up as
+simulated, so loading real history later removes every generated row at once).
+Re-running writes nothing when nothing changed. Rows imported from files are
+better than a minute roll-up (they include the auctions) and are kept unless
+`force` is given.
 
 `maybe_run_eod(store, now)` is the scheduler hook the ingest service calls (for
 example once a minute): it rolls up each session that closed since the last
@@ -27,15 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashapp.store import BAR_FIELDS, DEMO_KEY, Store
+from dashapp.origin import DEMO, MASSIVE, SIMULATED
+from dashapp.store import BAR_FIELDS, Store
 from ingest.sessions import MARKET_TZ, session_bounds
 
 log = logging.getLogger(__name__)
 
-EOD_SOURCE = "eod"
-DEMO_SOURCE = "demo"
-# Sources a roll-up may replace; imports and backfills are kept unless forced.
-REPLACEABLE = frozenset({EOD_SOURCE, DEMO_SOURCE})
+EOD_SOURCE = MASSIVE
+DEMO_SOURCE = DEMO
+# Origins a roll-up may replace; imported daily bars are kept unless forced.
+REPLACEABLE = frozenset({MASSIVE, SIMULATED, DEMO})
 EOD_META_KEY = "eod_last_session"
 EOD_GRACE = pd.Timedelta(minutes=16)
 MAX_CATCH_UP_SESSIONS = 5
@@ -146,19 +147,21 @@ def rollup_session(store: Store, day: dt.date, *, force: bool = False) -> EodRes
         return EodResult(day, 0, 0, 0, 0)
     bars = daily_from_minutes(minutes)
     bars["date"] = pd.Timestamp(day)
-    source = DEMO_SOURCE if store.get_meta(DEMO_KEY) == "1" else EOD_SOURCE
+    # The roll-up inherits the origin of its minute bars.
+    origins = store.minute_origins(bounds.open, bounds.close - ONE_SECOND)
+    bars["source"] = bars["symbol"].map(origins).fillna(EOD_SOURCE)
     existing = store.read_daily(start=day, end=day).set_index("symbol")
     old = existing[[*BAR_FIELDS, "source"]].add_suffix("_old")
-    merged = bars.join(old, on="symbol").rename(columns={"source_old": "source"})
-    present = merged["source"].notna() | merged["close_old"].notna()
-    kept = present & ~merged["source"].isin(REPLACEABLE) & (not force)
-    same = present & merged["source"].eq(source)
+    merged = bars.join(old, on="symbol")
+    present = merged["source_old"].notna() | merged["close_old"].notna()
+    same = present & merged["source_old"].eq(merged["source"])
     for col in BAR_FIELDS:
         old = merged[f"{col}_old"].astype(np.float64)
         same &= np.isclose(merged[col].astype(np.float64), old, rtol=0, atol=1e-9)
+    kept = present & ~merged["source_old"].isin(REPLACEABLE) & (not force) & ~same
     todo = bars[~(kept | same).to_numpy()]
     if len(todo):
-        store.upsert_daily_bars(todo, source=source)
+        store.upsert_daily_bars(todo)
     result = EodResult(day, len(bars), len(todo), int(same.sum()), int(kept.sum()))
     log.info(
         "EOD %s: %d symbols, %d written, %d unchanged, %d kept (imported/backfilled)",

@@ -594,15 +594,8 @@ def load_file(
 
 # ------------------------------------------------------------------ import
 def replace_demo(store: Store) -> int:
-    """Delete demo daily bars and clear the demo flag; return rows deleted."""
-    from dashapp.store import DEMO_KEY
-
-    deleted = store.delete_daily("demo")
-    store.delete_meta(DEMO_KEY)
-    store.delete_meta("demo_data_info")
-    if deleted:
-        log.info("real data loaded: removed %d demo daily bars", deleted)
-    return deleted
+    """Delete demo and simulated bars (real data arrived); return rows deleted."""
+    return store.delete_fake_bars()
 
 
 def import_files(
@@ -652,7 +645,7 @@ def import_files(
         else:
             result.written += store.bulk_upsert_minute(bars, progress=tick)
     result.committed = True
-    if kind == DAILY and result.written:
+    if result.written:
         result.demo_replaced = replace_demo(store)
     return result
 
@@ -755,7 +748,10 @@ def run_import(settings: Any, args: argparse.Namespace, kind: str) -> int:
     table = "ohlcv_daily" if kind == DAILY else "ohlcv_1min"
     print(f"wrote {result.written:,} rows into {table}")
     if result.demo_replaced:
-        print(f"removed {result.demo_replaced:,} demo rows (real history loaded)")
+        print(
+            f"removed {result.demo_replaced:,} demo/simulated bars "
+            "(real history loaded)"
+        )
     return 0
 
 

@@ -355,11 +355,11 @@ def backfill(
     call = Retrying(report, attempts=attempts, first_delay=first_delay)
     tick = _task(progress, "daily (grouped)", len(sessions))
     backfill_daily(store, client, sessions, targets, call, tick)
-    if report.daily_rows:
-        report.demo_replaced = replace_demo(store)
     if minute:
         tick = _task(progress, "minute (per symbol)", len(targets))
         backfill_minutes(store, client, sessions, targets, call, tick, page_limit)
+    if report.daily_rows or report.minute_rows:
+        report.demo_replaced = replace_demo(store)
     return report
 
 
@@ -436,7 +436,10 @@ def cmd_backfill(settings: Any, args: argparse.Namespace) -> int:
             f"retried {report.retries} request(s), {report.rate_limited} rate-limited"
         )
     if report.demo_replaced:
-        print(f"removed {report.demo_replaced:,} demo rows (real history loaded)")
+        print(
+            f"removed {report.demo_replaced:,} demo/simulated bars "
+            "(real history loaded)"
+        )
     if report.failed:
         print(f"failed: {', '.join(report.failed)}", file=sys.stderr)
         return 1

@@ -34,6 +34,7 @@ from dashapp.settings import Settings
 from ingest import sessions
 from ingest.backfill import GapBackfiller
 from ingest.bars import DEFAULT_GRACE_MS, MS_PER_MINUTE, BarAssembler
+from ingest.feed_origin import anchor_daily, mark_feed_origin, simulator_decision
 from ingest.stream import StreamClient, StreamConfig
 from ingest.writer import BarWriter
 
@@ -45,7 +46,6 @@ SPILL_DIRNAME = "ingest-spill"
 SHUTDOWN_BUDGET_S = 10.0
 STALE_BAR_S = 180.0
 INITIAL_BACKFILL_MAX_MINUTES = 24 * 60
-SIM_DAILY_LOOKBACK_DAYS = 45
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 
 
@@ -136,6 +136,7 @@ class IngestService:
         self._started = threading.Event()
         self._stopped = False
         self.started_at: float | None = None
+        self.no_feed: str | None = None  # why no feed runs (simulator not allowed)
 
     # ---------------------------------------------------------------- start
     def start(self) -> IngestService:
@@ -146,14 +147,20 @@ class IngestService:
         else:
             self.symbols = self._symbols_arg  # type: ignore[assignment]
         sessions.warm()  # load the calendar now, not on the reader's first bar
+        if not self._feed_allowed():
+            return self
         url, rest, key = self._endpoints()
+        origin = "simulated" if self.source == "simulator" else "massive"
+        mark_feed_origin(self.store, origin)
         spill_dir = Path(opts.spill_dir or Path(self.settings.data_dir) / SPILL_DIRNAME)
         writer_kw: dict[str, Any] = {}
         if opts.max_queue_rows:
             writer_kw["max_queue_rows"] = opts.max_queue_rows
         if opts.batch_rows:
             writer_kw["batch_rows"] = opts.batch_rows
-        self.writer = BarWriter(self.store, spill_dir, **writer_kw).start()
+        self.writer = BarWriter(
+            self.store, spill_dir, source=origin, **writer_kw
+        ).start()
         self.assembler = BarAssembler(self.writer.submit, self.livebars, opts.grace_ms)
         self.backfiller = GapBackfiller(
             key,
@@ -189,6 +196,18 @@ class IngestService:
         atexit.register(self.stop)
         return self
 
+    def _feed_allowed(self) -> bool:
+        """Tell whether a feed may run; without one, record why (no live feed)."""
+        s = self.settings
+        if self._ws_url or s.massive_api_key or self.simulator is not None:
+            return True
+        allowed, why = simulator_decision(getattr(s, "simulator", "auto"), self.store)
+        if not allowed:
+            self.source = "none"
+            self.no_feed = why
+            log.info("no live feed: %s", why)
+        return allowed
+
     def _endpoints(self) -> tuple[str, str, str]:
         s = self.settings
         if self._ws_url:
@@ -215,21 +234,11 @@ class IngestService:
         from ingest.simulator import Simulator
 
         kwargs: dict[str, Any] = {"speed": 1.0, "seed": 0}
-        daily = self._recent_daily()
+        daily = anchor_daily(self.store, self.symbols)
         if daily is not None and len(daily):
             kwargs["daily"] = daily
         kwargs.update(self.options.simulator)
         return Simulator(self.symbols, **kwargs)
-
-    def _recent_daily(self) -> Any:
-        """Return recent daily bars (the simulator starts from their closes)."""
-        start = dt.date.today() - dt.timedelta(days=SIM_DAILY_LOOKBACK_DAYS)
-        try:
-            frame = self.store.read_daily(self.symbols, start=start)
-        except Exception as exc:  # no daily history yet is fine
-            log.debug("no daily history for the simulator: %s", exc)
-            return None
-        return frame[["symbol", "date", "open", "high", "low", "close", "volume"]]
 
     def _initial_gap_from(self) -> int | None:
         """Return where to backfill from at start: the newest stored minute."""
@@ -322,6 +331,8 @@ class IngestService:
         """Return a short feed status for the UI: connected, state and detail."""
         level, detail = self.ready_check()
         state = self.client.state if self.client is not None else "not started"
+        if self.no_feed:
+            state = "no feed"
         return {
             "connected": self.connected,
             "ok": level == "ok",
@@ -334,7 +345,8 @@ class IngestService:
         """Return the health figures for /ready and monitoring."""
         client, asm, writer = self.client, self.assembler, self.writer
         if client is None or asm is None or writer is None:
-            return {"state": "not started", "connected": False}
+            state = "no feed" if self.no_feed else "not started"
+            return {"state": state, "connected": False, "source": self.source}
         now = time.time()
         stream_now = client.stream_now_ms()
         w = writer.health()
@@ -376,6 +388,8 @@ class IngestService:
     def ready_check(self) -> tuple[str, str]:
         """Return ("ok"|"degraded"|"fail", detail) for the /ready endpoint."""
         client, writer = self.client, self.writer
+        if self.no_feed:
+            return "ok", f"no live feed: {self.no_feed}"
         if client is None or writer is None:
             return "fail", "ingest not started"
         if client.auth_failed:
@@ -472,6 +486,9 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if args.replay_spill:
         return _replay_spill(settings, store)
     service = start_service(settings, store)
+    if service.no_feed:
+        print(f"tickstock ingest: no live feed: {service.no_feed}", flush=True)
+        return 1
     install_signal_handlers(service)
     print(
         f"ingesting {settings.ingest_universe} from {service.health()['url']} "

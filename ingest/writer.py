@@ -130,8 +130,10 @@ class BarWriter:
         probe_max_s: float = PROBE_MAX_S,
         parallel: int = DEFAULT_PARALLEL,
         name: str = "tickstock-writer",
+        source: str = "massive",
     ) -> None:
         self.store = store
+        self.source = source  # origin stored with every bar (dashapp.origin)
         self.spill = SpillLog(Path(spill_dir))
         self.max_queue_rows = int(max_queue_rows)
         self.batch_rows = int(batch_rows)
@@ -365,7 +367,11 @@ class BarWriter:
         started = time.perf_counter()
         try:
             self.store.upsert_minute_tuples(
-                rows, batch_size=len(rows), fresh=fresh, parallel=self.parallel
+                rows,
+                batch_size=len(rows),
+                fresh=fresh,
+                parallel=self.parallel,
+                source=self.source,
             )
         except Exception as exc:  # any database failure: spill and probe
             self._db_failed(exc)

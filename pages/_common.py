@@ -148,7 +148,10 @@ def fill_control_options(_id: Any, universe: Any, session: Any) -> tuple[list, l
     options = [{"label": "Now (live)", "value": NOW}]
     options += [{"label": s, "value": s} for s in sessions]
     if session and session != NOW and session not in sessions:
-        options.append({"label": f"{session} (not stored)", "value": session})
+        # The picker lists recent sessions only; older stored ones still work.
+        stored = queries.session_stored(session)
+        label = session if stored else f"{session} (not stored)"
+        options.append({"label": label, "value": session})
     return universes, options
 
 

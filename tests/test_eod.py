@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashapp.store import DEMO_KEY
 from ingest.eod import (
     last_closed_session,
     maybe_run_eod,
@@ -48,6 +47,8 @@ def hand_daily(symbol: str, day: str) -> dict[str, float]:
 @pytest.fixture
 def minute_store(store):
     import_files(store, [MINUTES], MINUTE)
+    # The roll-up runs after live sessions: label the minutes as the live feed's.
+    store.upsert_minute_bars(store.read_minute(), source="massive")
     # Extended-hours bars must not leak into the regular-session bar.
     extra = pd.DataFrame(
         {
@@ -72,7 +73,7 @@ def test_eod01_rollup_equals_hand_computed_bar(minute_store, day):
         got = stored.loc[symbol]
         for col in ("open", "high", "low", "close", "volume"):
             assert got[col] == pytest.approx(want[col], abs=1e-9), (symbol, col)
-        assert got["source"] == "eod"
+        assert got["source"] == "massive"  # the origin of its minute bars
     if day == "2019-12-24":
         # Half day: 210 regular bars; the 13:00 bar starts at the close.
         assert hand_daily("SPY", day)["bars"] == 210
@@ -114,16 +115,18 @@ def test_eod04_imported_rows_are_kept_unless_forced(minute_store):
     result = rollup_session(minute_store, day)
     assert (result.written, result.kept) == (1, 1)
     spy = minute_store.read_daily(["SPY"]).iloc[0]
-    assert (spy["close"], spy["source"]) == (321.5, "import")
+    assert (spy["close"], spy["source"]) == (321.5, "imported")
     forced = rollup_session(minute_store, day, force=True)
     assert (forced.written, forced.unchanged, forced.kept) == (1, 1, 0)
-    assert minute_store.read_daily(["SPY"]).iloc[0]["source"] == "eod"
+    assert minute_store.read_daily(["SPY"]).iloc[0]["source"] == "massive"
 
 
-def test_eod05_demo_history_rolls_up_as_demo(minute_store):
-    minute_store.set_meta(DEMO_KEY, "1")
+def test_eod05_simulated_minutes_roll_up_as_simulated(minute_store):
+    spy = minute_store.read_minute(["SPY"])
+    minute_store.upsert_minute_bars(spy, source="simulated")
     rollup_session(minute_store, dt.date(2019, 12, 23))
-    assert set(minute_store.read_daily()["source"]) == {"demo"}
+    daily = minute_store.read_daily().set_index("symbol")["source"]
+    assert daily.to_dict() == {"DIA": "massive", "SPY": "simulated"}
 
 
 def test_eod06_not_a_session_is_an_error(minute_store):

@@ -99,7 +99,7 @@ def test_bf01_grouped_daily_with_429_stores_exactly_the_bars(store, sim, setting
     for col in ("open", "high", "low", "close"):
         assert (merged[col] == merged[f"{col}_want"]).all(), col
     assert (merged["volume"] == merged["volume_want"].round()).all()
-    assert set(stored["source"]) == {"backfill"}
+    assert set(stored["source"]) == {"massive"}
     assert report.demo_replaced == 1 and store.get_meta(DEMO_KEY) is None
 
 

@@ -101,12 +101,12 @@ def test_st05_daily_round_trip_and_filters(store):
     ]
     assert len(back) == len(expected) == 4
     np.testing.assert_allclose(back["close"], expected["close"])
-    assert (back["source"] == "import").all()
+    assert (back["source"] == "imported").all()
     bars2 = bars.assign(close=bars["close"] * 2)
     store.upsert_daily_bars(bars2, source="eod")
     back = store.read_daily()
     assert len(back) == 40
-    assert (back["source"] == "eod").all()
+    assert (back["source"] == "massive").all()  # legacy label -> its origin
 
 
 def test_st06_data_version_moves_on_write(store):
