@@ -36,6 +36,7 @@ from dashapp.apispec import (
     parse_body,
     parse_params,
 )
+from dashapp.asof import live_cap
 from dashapp.context import current_store, extension
 from dashapp.store import StoreError
 
@@ -349,7 +350,9 @@ def _etag() -> str:
     if live is not None:
         version += f"-live{live.version}"
     args = sorted(request.args.items(multi=True))
-    raw = orjson.dumps([version, request.path, args])
+    # "now" moves to the next session at the open, with no new data.
+    cap, open_now = live_cap()
+    raw = orjson.dumps([version, request.path, args, str(cap), open_now])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
 
 

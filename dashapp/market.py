@@ -164,7 +164,7 @@ def market_state(
     dv = store.data_version()
     res = asof_calendar.resolve(store, dv, ts, is_minute, _newest_session(dv, live))
     version = dv.key + (f"-live{live.version}" if live is not None else "")
-    key = f"market:{universe}:{label}:{res.session}:{version}"
+    key = f"market:{universe}:{label}:{res.session}:{res.closed}:{version}"
 
     def compute() -> MarketState:
         try:

@@ -513,7 +513,8 @@ def test_auth_timeout_and_max_connections_are_retried(tmp_path):
 # ------------------------------------------------------------ wiring, shutdown
 def test_zero_config_starts_the_simulator_from_stored_closes(tmp_path):
     store = make_store("sqlite", tmp_path)
-    day = pd.Timestamp.now().normalize() - pd.Timedelta(days=3)
+    # Demo history that ends long ago: the simulator starts from it all the same.
+    day = pd.Timestamp.now().normalize() - pd.Timedelta(days=400)
     store.upsert_daily_bars(
         pd.DataFrame(
             {
@@ -525,7 +526,8 @@ def test_zero_config_starts_the_simulator_from_stored_closes(tmp_path):
                 "close": [123.45, 400.0],
                 "volume": [1e6, 1e6],
             }  # fmt: skip
-        )
+        ),
+        source="demo",
     )
     settings = settings_for(tmp_path, INGEST_UNIVERSE="AAPL,MSFT")
     assert settings.massive_api_key is None
