@@ -7,7 +7,11 @@ version) and shared through the cache.
 `as_of` makes the app a time machine:
 - `None` / "now": the newest stored session, plus today's minute bars and the
   in-progress live bars when the newest minute is newer than the newest daily bar;
-- "YYYY-MM-DD": the close of that session (daily bars only);
+  before the open, on weekends and holidays at most the last complete session
+  (XNYS calendar, `dashapp.asof`);
+- "YYYY-MM-DD": the close of that session (daily bars only); a date that is not a
+  session means the session before it, and a date outside the stored range
+  raises `AsOfOutOfRange` (422 through the REST API);
 - "YYYY-MM-DDTHH:MM" (America/New_York when no offset is given): that session's
   daily history up to the previous session plus an intraday bar built from the
   minute bars up to and including that minute.
@@ -171,10 +175,7 @@ def market_state(
             members = store.universe_symbols(universe)
         except KeyError as exc:
             raise BadRequest(str(exc.args[0])) from exc
-        state = _compute(
-            store, universe, members, label, res, dv, version, live
-        )
-        return state
+        return _compute(store, universe, members, label, res, dv, version, live)
 
     if cache is None:
         return compute()

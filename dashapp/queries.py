@@ -20,6 +20,7 @@ import pandas as pd
 
 import analytics
 from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
+from dashapp.asof import live_cap, session_on_or_before
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
@@ -82,6 +83,9 @@ def data_version_key(as_of: Any = None) -> str:
     label, _ts, _minute = parse_as_of(as_of)
     if label == "now" and live is not None:
         key += f"-live{live.version}"
+    if label == "now":
+        cap, open_now = live_cap()  # "now" moves at the open and the close
+        key += f"-{cap}{'o' if open_now else 'c'}"
     return key
 
 
@@ -155,13 +159,12 @@ def data_origins() -> list[str]:
 
 
 def session_stored(day: str) -> bool:
-    """Tell whether a date has a stored SPY or sector ETF daily bar."""
+    """Tell whether any daily bar is stored for a date (however far back)."""
     try:
         when = dt.date.fromisoformat(str(day))
     except ValueError:
         return False
-    probe = [BENCHMARK, *sector_etfs()["symbol"]]
-    return not current_store().read_daily(probe, start=when, end=when).empty
+    return not current_store().read_daily(None, start=when, end=when).empty
 
 
 # ------------------------------------------------------------ clock/freshness
@@ -305,14 +308,17 @@ def _minute_session(as_of: Any) -> tuple[dt.date | None, pd.Timestamp | None]:
     if is_minute:
         return ts.date(), ts
     if label != "now":
-        return ts.date(), None
+        return session_on_or_before(ts.date()), None
     newest = _data_version().newest_minute
     live = extension("livebars")
     live_ms = live.newest_ts() if live is not None and len(live) else None
     if live_ms is not None:
         live_ts = pd.Timestamp(live_ms, unit="ms", tz="UTC")
         newest = live_ts if newest is None or live_ts > newest else newest
-    return (None if newest is None else _session_of(newest)), None
+    if newest is None:
+        return None, None
+    # Before the open (pre-market bars) "now" is still the last complete session.
+    return min(_session_of(newest), live_cap()[0]), None
 
 
 def _today_bars(

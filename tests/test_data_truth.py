@@ -205,3 +205,23 @@ def run_export(settings, as_of: str) -> tuple[int, str, str]:
     with redirect_stdout(out), redirect_stderr(err):
         code = cmd_export(settings, args)
     return code, out.getvalue(), err.getvalue()
+
+
+def test_dt06_old_stored_sessions_and_the_no_feed_header(real_api):
+    import importlib
+
+    _settings, app, _client, _headers = real_api
+    common = importlib.import_module("pages._common")
+    market = importlib.import_module("pages.market")
+    with app.server.test_request_context():
+        _u, old = common.fill_control_options({}, "sp500", "2018-06-01")
+        _u, missing = common.fill_control_options({}, "sp500", "2017-06-01")
+        with fixed_clock("2021-04-24 12:00"):
+            out = market.build_market("sp500", "now", "ret_21d", "", "")
+    assert old[-1] == {"label": "2018-06-01", "value": "2018-06-01"}
+    assert missing[-1]["label"] == "2017-06-01 (not stored)"
+    header = json.dumps(out[1], default=str, ensure_ascii=False)
+    assert f"Last session {LAST_REAL} · no live feed" in header
+    assert "Demo data" not in header and "Simulated feed" not in header
+    status = json.dumps(out[0], default=str, ensure_ascii=False)
+    assert f"last session {LAST_REAL} (closed)" in status
