@@ -225,3 +225,33 @@ def test_dt06_old_stored_sessions_and_the_no_feed_header(real_api):
     assert "Demo data" not in header and "Simulated feed" not in header
     status = json.dumps(out[0], default=str, ensure_ascii=False)
     assert f"last session {LAST_REAL} (closed)" in status
+
+
+def test_dt07_v2_store_migrates_to_the_four_origins(store):
+    labels = ["demo", "eod", "backfill", "import", "wiki", None]
+    daily = pd.DataFrame(
+        {
+            "symbol": [f"S{i}" for i in range(len(labels))],
+            "date": pd.Timestamp("2024-01-02"),
+            "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0,
+        }
+    )  # fmt: skip
+    store.upsert_daily_bars(daily)
+    store.upsert_minute_bars(
+        daily.drop(columns="date").assign(ts=pd.Timestamp("2024-01-02 15:00Z"))
+    )
+    store.set_meta("demo_data", "1")
+    with store.engine.begin() as conn:  # turn the store back into schema v2
+        conn.execute(text("ALTER TABLE ohlcv_1min DROP COLUMN source"))
+        conn.execute(text("UPDATE schema_version SET version = 2"))
+        for i, label in enumerate(labels):
+            conn.execute(
+                text("UPDATE ohlcv_daily SET source = :l WHERE symbol = :s"),
+                {"l": label, "s": f"S{i}"},
+            )
+    store.init_schema()
+    got = store.read_daily().set_index("symbol")["source"].tolist()
+    assert got == ["demo", "massive", "massive", "imported", "imported", "imported"]
+    assert set(origin_counts(store)) >= {("ohlcv_1min", "simulated")}
+    assert store.delete_fake_bars() == 1 + len(labels)  # S0 daily + every minute
+    assert {src for _t, src in origin_counts(store)} == {"massive", "imported"}
