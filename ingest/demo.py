@@ -495,12 +495,13 @@ def ensure_demo_history(store: Store, settings: Any, now: Any = None) -> bool:
     """Generate demo history when the database has no daily bars (or stale demo)."""
     if not getattr(settings, "demo_data", False):
         return False
+    from dashapp.store_origin import has_real_bars
     from ingest.eod import market_today, previous_session
 
     newest = store.data_version().newest_daily
     info = demo_info(store)
-    if newest is not None and info is None:
-        return False  # real history: never touch it
+    if info is None and (newest is not None or has_real_bars(store)):
+        return False  # real history (daily or minute): never touch it
     end = previous_session(market_today(now))
     if info is not None and info.get("end", "") >= end.isoformat():
         return False

@@ -4,8 +4,12 @@
 returns the `IngestService` (app.py keeps it in
 `app.server.extensions["tickstock_ingest"]`). With no `MASSIVE_API_KEY` it
 first starts the built-in Massive simulator in-process (real-time clock, the
-ingest universe, starting prices from the last stored daily closes) and
+ingest universe, starting prices from the newest stored daily closes) and
 ingests from it over the real protocol, so a fresh install shows live bars.
+The simulator only runs over demo data or an empty store unless
+`TICKSTOCK_SIMULATOR=true` (`ingest.feed_origin`); otherwise the service runs
+no feed (`no_feed` says why). A real Massive feed removes demo and simulated
+bars when it starts; every bar is stored with its origin.
 
 Threads: `tickstock-ingest` (asyncio: socket reader, roll-up, timers),
 `tickstock-writer` (the only one that writes bars), `tickstock-backfill`

@@ -255,3 +255,34 @@ def test_dt07_v2_store_migrates_to_the_four_origins(store):
     assert set(origin_counts(store)) >= {("ohlcv_1min", "simulated")}
     assert store.delete_fake_bars() == 1 + len(labels)  # S0 daily + every minute
     assert {src for _t, src in origin_counts(store)} == {"massive", "imported"}
+
+
+def test_dt08_live_massive_feed_removes_generated_bars(tmp_path):
+    from ingest.simulator import Simulator
+
+    settings = settings_for(tmp_path, TICKSTOCK_DEMO_DATA="true")
+    app = create_app(settings, ingest=False)
+    store = app.server.extensions["tickstock_store"]
+    assert origin_counts(store).get(("ohlcv_daily", "demo"), 0) > 1000
+    # A Massive-protocol server standing in for the real feed (key required).
+    sim = Simulator(["AAPL", "MSFT"], seed=3, speed=600.0, api_keys=["real-key"])
+    sim.start()
+    real = settings_for(
+        tmp_path,
+        MASSIVE_API_KEY="real-key",
+        MASSIVE_WS_URL=sim.ws_url,
+        MASSIVE_REST_URL=sim.rest_url,
+    )
+    service = IngestService(real, store, options=FAST).start()
+    try:
+        assert service.source == "massive" and service.wait_streaming(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not len(store.read_minute()):
+            time.sleep(0.05)
+    finally:
+        service.stop()
+        sim.stop()
+    counts = origin_counts(store)
+    assert counts.get(("ohlcv_1min", "massive"), 0) > 0
+    assert {src for _t, src in counts} == {"massive"}
+    assert market_state("sp500", store=store, cache=None, live=None).demo is False
