@@ -1316,6 +1316,30 @@ def admin_ingest():
 
 
 @endpoint(
+    "/admin/data-health",
+    "Daily-data health per symbol: sources, missing sessions, rescalings, "
+    "moves over 35 % that look like unadjusted splits, stale symbols.",
+    admin=True,
+    tag="admin",
+    tabular=True,
+    response=_table_schema(
+        newest_session=STR,
+        summary={"type": "object"},
+        adjustments={"type": "array", "items": ROW},
+        suspect_moves={"type": "array", "items": ROW},
+    ),
+)
+def admin_data_health(format: str):  # noqa: A002
+    """Return the data-health report (dashapp.datahealth)."""
+    from dashapp.datahealth import data_health, health_frame
+
+    report = data_health(current_store())
+    if format == "csv":
+        return csv_response(health_frame(report), "data_health")
+    return report
+
+
+@endpoint(
     "/me",
     "Who you are (user, role, authentication method).",
     tag="auth",
