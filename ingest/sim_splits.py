@@ -4,8 +4,9 @@ A script is a list of splits (`ticker, execution_date, split_from, split_to`,
 optional `id`). The simulator serves them like Massive (filters
 `ticker`, `execution_date[.gte|.gt|.lte|.lt]`, `limit`, `next_url` paging) and
 serves the daily history it was given on the OLD basis before each execution
-date (prices times `split_to / split_from`, volumes divided by it), as a
-feed without adjustment would, so a client's split adjustment is visible.
+date inside that history (prices times `split_to / split_from`, volumes divided
+by it), as a feed without adjustment would, so a client's split adjustment is
+visible. Splits after the history's end are listed but change nothing served.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def unadjust_daily(daily: pd.DataFrame, splits: list[dict]) -> pd.DataFrame:
     sym = df["symbol"].astype(str)
     days = pd.to_datetime(df["date"])
     for split in splits:
+        if pd.Timestamp(split["execution_date"]) > days.max():
+            continue  # announced, not executed within the history
         ratio = float(split["split_to"]) / float(split["split_from"])
         rows = (sym == split["ticker"]) & (days < pd.Timestamp(split["execution_date"]))
         for col in PRICE_COLUMNS:
