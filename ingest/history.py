@@ -676,8 +676,7 @@ def reconcile_loaded(
     stored = store.read_daily(names) if names else store.read_daily([])
     batch = reconcile_batch(stored, frames)
     out: list[tuple[pd.DataFrame, Any]] = [
-        (bars, report)
-        for bars, (_old, report) in zip(batch.files, loaded, strict=True)
+        (bars, report) for bars, (_old, report) in zip(batch.files, loaded, strict=True)
     ]
     if len(batch.stored_updates):
         updates = batch.stored_updates
