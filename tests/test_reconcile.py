@@ -261,7 +261,7 @@ def test_rc05_cli_import_prints_and_data_health_json_reports(
 def test_rc06_api_data_health_json_csv_and_admin_only(db_url, tmp_path):
     from app import create_app
     from dashapp.settings import load_settings
-    from tests.auth_helpers import bearer
+    from tests.auth_helpers import bearer, login
 
     env = {
         "DATABASE_URL": db_url,
@@ -287,6 +287,20 @@ def test_rc06_api_data_health_json_csv_and_admin_only(db_url, tmp_path):
     assert client.get("/api/admin/data-health", headers=user).status_code == 403
     spec = client.get("/api/openapi.json", headers=admin).get_json()
     assert "/api/admin/data-health" in spec["paths"]
+    # The admin page's data-health card (admins only).
+    check = {
+        "output": "admin-health.children",
+        "outputs": {"id": "admin-health", "property": "children"},
+        "inputs": [{"id": "admin-health-check", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["admin-health-check.n_clicks"],
+    }
+    as_user = login(app.server.test_client(), app, "ulla", role="user")
+    assert as_user.post("/_dash-update-component", json=check).status_code == 204
+    as_admin = login(app.server.test_client(), app, "adam", role="admin")
+    page = as_admin.post("/_dash-update-component", json=check)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "5 symbols" in text and "1 stale" in text
+    assert "RAWSPLIT" in text and "price x0.2 2020-08-03..2020-08-14" in text
     store.dispose()
 
 
