@@ -6,9 +6,12 @@ the median) is a different split or adjustment basis: the older series (the
 one whose data ends earlier) is rescaled to the newer one's basis, prices
 times the factor and volumes divided by it. After that, a constant volume
 ratio (for example IEX-only against consolidated volume) rescales the older
-volumes; a volume ratio that is far from 1 but not constant is flagged. An
-overlap whose price ratios are not constant keeps the newer series on the
-overlapping sessions and is flagged. Pure pandas: no database access here.
+volumes; a volume ratio that is far from 1 but not constant is flagged. Price
+ratios that drift by less than DRIFT_TOLERANCE (series adjusted for dividends
+as of different dates, a split apart) rescale the older part by the ratio where
+the two series join. An overlap whose price ratios vary more keeps the newer
+series on the overlapping sessions and is flagged. The newer series always wins
+on the overlapping sessions. Pure pandas: no database access here.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ import pandas as pd
 PRICE_TOLERANCE = 0.005
 # A median ratio this close to 1 is the same basis (rounding, not a rescale).
 SAME_BASIS = 0.001
+# Ratios within this of their median drift (dividend adjustments as of
+# different dates) but are still one split basis; wider is inconsistent.
+DRIFT_TOLERANCE = 0.05
+JOIN_SESSIONS = 5
 VOLUME_TOLERANCE = 0.02
 # A median volume ratio beyond this either way is a different volume basis.
 VOLUME_FLAG_RATIO = 1.25
@@ -114,7 +121,7 @@ def merge_symbol(
     new_is_newer = new.index.max() >= current.index.max()
     newer, older = (new, current) if new_is_newer else (current, new)
     older = older.copy()
-    overlap = older.index.intersection(newer.index)
+    overlap = older.index.intersection(newer.index).sort_values()
     kept = older.index.difference(newer.index)
     start, end = _span(kept)
     found: list[Reconciliation] = []
@@ -128,18 +135,28 @@ def merge_symbol(
     ratios = _ratios(newer.loc[overlap, "close"], older.loc[overlap, "close"])
     if len(ratios) >= MIN_OVERLAP:
         factor, spread = _constant(ratios)
+        low, high = float(ratios.min()), float(ratios.max())
+        reason = "constant close ratio (split/adjustment basis)"
         if spread > PRICE_TOLERANCE:
-            low, high = float(ratios.min()), float(ratios.max())
+            # Ratios that drift a little: adjusted as of different dates.
+            # Rescale by the ratio where the series join, so no step is left.
+            factor = float(np.median(ratios[:JOIN_SESSIONS]))
+            reason = (
+                f"close ratio drifts {low:.4g}..{high:.4g} (adjusted as of "
+                "different dates): rescaled by the ratio at the join"
+            )
+        if spread > DRIFT_TOLERANCE:
             note(
                 INCONSISTENT,
-                factor,
+                float(np.median(ratios)),
                 f"close ratios vary {low:.4g}..{high:.4g}; kept the newer source",
                 applied=False,
             )
         else:
             if abs(factor - 1.0) > SAME_BASIS:
                 _scale(older, kept, factor, 1.0 / factor)
-                note(PRICE, factor, "constant close ratio (split/adjustment basis)")
+                if len(kept):
+                    note(PRICE, factor, reason)
                 older.loc[overlap, "volume"] = older.loc[overlap, "volume"] / factor
             _reconcile_volume(older, newer, overlap, kept, note)
     merged = pd.concat([older.loc[kept], newer]).sort_index()
@@ -154,7 +171,8 @@ def _reconcile_volume(older, newer, overlap, kept, note) -> None:
     if spread <= VOLUME_TOLERANCE and abs(factor - 1.0) > VOLUME_TOLERANCE:
         older.loc[kept, "volume"] = older.loc[kept, "volume"] * factor
         older.loc[kept, "_dirty"] = True
-        note(VOLUME, factor, "constant volume ratio (volume basis)")
+        if len(kept):
+            note(VOLUME, factor, "constant volume ratio (volume basis)")
     elif not 1 / VOLUME_FLAG_RATIO <= factor <= VOLUME_FLAG_RATIO:
         note(
             VOLUME_FLAG,

@@ -150,7 +150,7 @@ def test_rc03_inconsistent_overlap_is_flagged_and_newer_kept(
 ):
     older = synthetic("MIXD", "2024-03-01", 30, 5)
     newer = synthetic("MIXD", "2024-03-01", 45, 5).iloc[15:].copy()
-    wobble = np.random.default_rng(6).normal(1, 0.03, len(newer))
+    wobble = 1 + 0.2 * (-1.0) ** np.arange(len(newer))  # 1.2, 0.8, 1.2, ...
     for col in ("open", "high", "low", "close"):
         newer[col] = (newer[col] * wobble).round(4)
     older.to_csv(tmp_path / "older.csv", index=False)
@@ -174,6 +174,29 @@ def test_rc03_inconsistent_overlap_is_flagged_and_newer_kept(
     assert len(before) == 30 and len(stored) == 45
     flags = data_health(store)["rows"][0]["flags"]
     assert flags.startswith("inconsistent x")
+
+
+def test_rc03b_drifting_ratio_is_rescaled_at_the_join(store, tmp_path):
+    # The GE case: a 1-for-8 reverse split apart, dividends adjusted differently.
+    older = synthetic("DRFT", "2024-03-01", 40, 7)
+    newer = synthetic("DRFT", "2024-03-01", 60, 7).iloc[20:].copy()
+    step = np.where(np.arange(len(newer)) < 10, 8.0, 8.0 * 1.012)
+    for col in ("open", "high", "low", "close"):
+        newer[col] = (newer[col] * step).round(4)
+    newer["volume"] = newer["volume"] / 8  # a faithful reverse split: fewer shares
+    older.to_csv(tmp_path / "older.csv", index=False)
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    result = import_files(
+        store, [tmp_path / "newer.csv", tmp_path / "older.csv"], DAILY
+    )
+    (item,) = result.reconciled
+    assert item.kind == "price" and item.factor == pytest.approx(8.0, rel=1e-5)
+    assert "drifts" in item.reason and item.sessions == 20
+    stored = store.read_daily()
+    assert biggest_move(stored) < 0.05  # a 1 % random walk, no 8x step
+    np.testing.assert_allclose(
+        stored["close"].iloc[:20], older["close"].iloc[:20] * 8.0, rtol=1e-6
+    )
 
 
 def test_rc04_rejected_file_changes_nothing(store, tmp_path):
