@@ -26,6 +26,9 @@ BIG_MOVE = 0.35
 STALE_SESSIONS = 5
 CALENDAR_START = "1990-01-01"
 RESCALE_KINDS = ("price", "volume", "split")
+# Common split ratios; a move within SPLIT_MATCH of one looks like a split.
+SPLIT_RATIOS = (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50)
+SPLIT_MATCH = 0.06  # the split day moves too
 COLUMNS = (
     "symbol",
     "sources",
@@ -61,6 +64,17 @@ def sessions_between(first: Any, last: Any) -> int:
     return count
 
 
+def split_like(prev_close: float, close: float) -> str | None:
+    """Return "N-for-1"/"1-for-N" when a day's move matches a split ratio."""
+    move = close / prev_close
+    for ratio in SPLIT_RATIOS:
+        if abs(move * ratio - 1) <= SPLIT_MATCH:
+            return f"1-for-{ratio:g} forward split"
+        if abs(move / ratio - 1) <= SPLIT_MATCH:
+            return f"{ratio:g}-for-1 reverse split"
+    return None
+
+
 def _day(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
 
@@ -92,6 +106,7 @@ def data_health(store: Store) -> dict[str, Any]:
     moves = store.daily_big_moves(BIG_MOVE)
     moves["move_pct"] = (100 * (moves["close"] / moves["prev_close"] - 1)).round(2)
     newest = spans["last"].max() if len(spans) else None
+    pairs = list(zip(moves["prev_close"], moves["close"], strict=True))
     rows = []
     for symbol, group in spans.groupby("symbol", sort=True):
         first, last = group["first"].min(), group["last"].max()
@@ -133,6 +148,9 @@ def data_health(store: Store) -> dict[str, Any]:
             "rescaled": int((frame["rescalings"] != "").sum()),
             "flagged": int((frame["flags"] != "").sum()),
             "with_suspect_moves": int((frame["suspect_moves"] > 0).sum()),
+            "split_like_moves": int(
+                sum(split_like(p, c) is not None for p, c in pairs)
+            ),
             "stale": int(frame["stale"].sum()),
         },
         "rows": frame.to_dict("records"),
@@ -144,6 +162,7 @@ def data_health(store: Store) -> dict[str, Any]:
                 "prev_close": float(m.prev_close),
                 "close": float(m.close),
                 "move_pct": float(m.move_pct),
+                "looks_like": split_like(float(m.prev_close), float(m.close)),
             }
             for m in moves.itertuples(index=False)
         ],
@@ -175,7 +194,8 @@ def _print_text(report: dict[str, Any], everything: bool) -> None:
         f"{summary['symbols']} symbols, newest session {report['newest_session']}: "
         f"{summary['with_missing_sessions']} with missing sessions, "
         f"{summary['rescaled']} rescaled, {summary['flagged']} flagged, "
-        f"{summary['with_suspect_moves']} with moves over {BIG_MOVE:.0%}, "
+        f"{summary['with_suspect_moves']} with moves over {BIG_MOVE:.0%} "
+        f"({summary['split_like_moves']} split-like), "
         f"{summary['stale']} stale"
     )
     frame = health_frame(report) if everything else issues_frame(report)
@@ -185,9 +205,10 @@ def _print_text(report: dict[str, Any], everything: bool) -> None:
     for a in report["adjustments"]:
         print(f"adjustment {a['symbol']} {_label(a)}: {a['reason']}")
     for m in report["suspect_moves"]:
+        like = f", looks like a {m['looks_like']}" if m["looks_like"] else ""
         print(
             f"suspect move {m['symbol']} {m['date']}: {m['prev_close']:g} -> "
-            f"{m['close']:g} ({m['move_pct']:+.1f} %)"
+            f"{m['close']:g} ({m['move_pct']:+.1f} %{like})"
         )
 
 

@@ -250,7 +250,8 @@ def check_report(report: dict) -> None:
     assert rows["RAWSPLIT"]["suspect_moves"] == 1
     (move,) = report["suspect_moves"]
     assert move["symbol"] == "RAWSPLIT" and move["date"] == SPLIT_DAY
-    assert move["move_pct"] < -70
+    assert move["move_pct"] < -70 and move["looks_like"] == "1-for-4 forward split"
+    assert report["summary"]["split_like_moves"] == 1
     factors = {a["symbol"]: a["factor"] for a in report["adjustments"]}
     assert abs(factors["TSLA"] - 0.2) < 1e-6
     assert "import" in rows["AAPL"]["sources"]
