@@ -132,7 +132,7 @@ def apply_splits(
     store: Store, splits: Iterable[Split], today: dt.date | None = None
 ) -> SplitReport:
     """Adjust stored history for executed splits not applied yet; record each."""
-    today = today or market_date(pd.Timestamp.now(tz="UTC"))
+    today = today or _market_today()
     splits = list(splits)
     report = SplitReport(fetched=len(splits))
     done = store.applied_split_ids()
@@ -199,7 +199,13 @@ def sync_splits(
     return apply_splits(store, splits)
 
 
-def nightly_hook(settings: Any, store: Store) -> Callable[[], None]:
+def _market_today() -> dt.date:
+    return market_date(pd.Timestamp.now(tz="UTC"))
+
+
+def nightly_hook(
+    settings: Any, store: Store, today: Callable[[], dt.date] = _market_today
+) -> Callable[[], None]:
     """Return the callback the EOD scheduler runs after a session's roll-up."""
 
     def run() -> None:
@@ -207,9 +213,7 @@ def nightly_hook(settings: Any, store: Store) -> Callable[[], None]:
             return
         from ingest.history_backfill import make_client
 
-        since = market_date(pd.Timestamp.now(tz="UTC")) - dt.timedelta(
-            days=NIGHTLY_LOOKBACK_DAYS
-        )
+        since = today() - dt.timedelta(days=NIGHTLY_LOOKBACK_DAYS)
         report = sync_splits(store, make_client(settings), since)
         for line in report.lines() if report.applied else ():
             log.info("%s", line)

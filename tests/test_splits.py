@@ -19,7 +19,7 @@ from ingest.demo import DemoUniverse, generate_demo
 from ingest.eod import sessions_back
 from ingest.history_backfill import backfill, make_client
 from ingest.simulator import Simulator
-from ingest.splits import apply_splits, fetch_splits, sync_splits
+from ingest.splits import apply_splits, fetch_splits, nightly_hook, sync_splits
 from tests.conftest import STORE_KINDS, make_store, pg_url
 
 END = dt.date(2026, 11, 20)
@@ -163,3 +163,38 @@ def test_sp02_backfill_applies_the_split_once(db, sim, settings, monkeypatch, ca
 def test_sp03_sync_skips_unstored_symbols(sqlite_store, sim, settings):
     report = sync_splits(sqlite_store, make_client(cfg_for(sim, settings)), END)
     assert report.fetched == 0 and not report.applied  # nothing stored yet
+
+
+def test_sp04_nightly_hook_runs_after_an_eod_rollup(sqlite_store, sim, settings):
+    import threading
+
+    from ingest.eod import EodScheduler
+
+    calls = []
+    ran = threading.Event()
+    hook = nightly_hook(
+        cfg_for(sim, settings), sqlite_store, today=lambda: dt.date(2026, 11, 25)
+    )
+
+    def after() -> None:
+        calls.append(1)
+        hook()
+        ran.set()
+
+    history = sim.history[sim.history["symbol"] == "AAA"].copy()
+    history["close"] = history["close"].where(
+        history["date"] >= pd.Timestamp(SPLIT_DAY), history["close"] * RATIO
+    )
+    sqlite_store.upsert_daily_bars(history, source="import")
+    scheduler = EodScheduler(sqlite_store, interval_s=0.05, after=after).start()
+    try:
+        assert ran.wait(10)
+        for _ in range(5):  # later rounds roll nothing up: no second run
+            scheduler._stop.wait(0.05)
+    finally:
+        scheduler.stop()
+    assert calls == [1]
+    assert len(sqlite_store.applied_split_ids()) == 1
+    stored = sqlite_store.read_daily(["AAA"])
+    adjusted = sim.history.loc[sim.history["symbol"] == "AAA", "close"]
+    np.testing.assert_allclose(stored["close"], adjusted.to_numpy(), rtol=1e-12)
