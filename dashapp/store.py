@@ -1384,14 +1384,16 @@ class Store:
         split_from: float,
         split_to: float,
         minute_cutoff: dt.datetime,
+        tables: Sequence[str] = ("ohlcv_daily", "ohlcv_1min"),
     ) -> tuple[int, int] | None:
         """Adjust bars before a split once; return (daily, minute) rows or None.
 
         Prices before the execution date are divided by split_to/split_from and
-        volumes multiplied by it, in one transaction with the record of the split
-        id, so a split is never applied twice.
+        volumes multiplied by it (only in `tables`), in one transaction with the
+        record of the split id, so a split is never applied twice.
         """
         ratio = float(split_to) / float(split_from)
+        daily = minute = 0
         with self.engine.begin() as conn:
             seen = conn.execute(
                 select(corporate_actions.c.id).where(corporate_actions.c.id == split_id)
@@ -1400,19 +1402,22 @@ class Store:
                 return None
             prices = "open = open / :r, high = high / :r, low = low / :r, "
             prices += "close = close / :r, volume = volume * :r"
-            daily = conn.execute(
-                text(
-                    f"UPDATE ohlcv_daily SET {prices} WHERE symbol = :s AND date < :d"
-                ),
-                {"r": ratio, "s": symbol, "d": self._date_param(execution_date)},
-            ).rowcount
-            minute = conn.execute(
-                text(
-                    f"UPDATE ohlcv_1min SET {prices}, vwap = vwap / :r "
-                    "WHERE symbol = :s AND ts < :t"
-                ),
-                {"r": ratio, "s": symbol, "t": self._ts_param(minute_cutoff)},
-            ).rowcount
+            if "ohlcv_daily" in tables:
+                daily = conn.execute(
+                    text(
+                        f"UPDATE ohlcv_daily SET {prices} "
+                        "WHERE symbol = :s AND date < :d"
+                    ),
+                    {"r": ratio, "s": symbol, "d": self._date_param(execution_date)},
+                ).rowcount
+            if "ohlcv_1min" in tables:
+                minute = conn.execute(
+                    text(
+                        f"UPDATE ohlcv_1min SET {prices}, vwap = vwap / :r "
+                        "WHERE symbol = :s AND ts < :t"
+                    ),
+                    {"r": ratio, "s": symbol, "t": self._ts_param(minute_cutoff)},
+                ).rowcount
             conn.execute(
                 corporate_actions.insert().values(
                     id=split_id,
@@ -1425,6 +1430,30 @@ class Store:
             )
             self._bump_seq(conn, "ohlcv_daily")
         return daily, minute
+
+    def closes_around(
+        self, symbol: str, execution_date: dt.date, minute_cutoff: dt.datetime
+    ) -> dict[str, tuple[float | None, float | None]]:
+        """Return per bar table the last close before and the first close at a split."""
+        bounds = {
+            "ohlcv_daily": ("date", self._date_param(execution_date)),
+            "ohlcv_1min": ("ts", self._ts_param(minute_cutoff)),
+        }
+        out = {}
+        with self.engine.connect() as conn:
+            for table, (col, at) in bounds.items():
+                pair = []
+                for op, order in (("<", "DESC"), (">=", "ASC")):
+                    row = conn.execute(
+                        text(
+                            f"SELECT close FROM {table} WHERE symbol = :s AND "
+                            f"{col} {op} :at ORDER BY {col} {order} LIMIT 1"
+                        ),
+                        {"s": symbol, "at": at},
+                    ).first()
+                    pair.append(None if row is None else float(row[0]))
+                out[table] = (pair[0], pair[1])
+        return out
 
     def daily_source_spans(self) -> pd.DataFrame:
         """Return per (symbol, source) the daily row count and first/last date."""

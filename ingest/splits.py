@@ -4,9 +4,12 @@
 split_to, ticker` (a 1-for-4 forward split is `split_from 1, split_to 4`).
 For each split of a stored symbol that has executed, the stored daily and
 minute bars before the execution date are divided by `split_to / split_from`
-(volumes multiplied by it). The split id is recorded with the adjustment in one
-transaction, so a split is applied at most once; the factor is also recorded
-in `data_adjustments` (kind `split`) for `tickstock data-health`.
+(volumes multiplied by it), table by table only where the stored prices still
+jump at the execution date (or no bar after it is stored yet), so history a
+vendor already adjusted is never adjusted twice. The split id is recorded with
+the adjustment in one transaction, so a split is applied at most once; the
+factor is also recorded in `data_adjustments` (kind `split`) for
+`tickstock data-health`.
 
 Runs after `tickstock backfill`, from the nightly end-of-day scheduler and as
 `tickstock splits`.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import math
 import sys
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -128,6 +132,30 @@ def minute_cutoff(day: dt.date) -> dt.datetime:
     return local.tz_convert("UTC").to_pydatetime()
 
 
+def unadjusted_tables(
+    closes: dict[str, tuple[float | None, float | None]], ratio: float
+) -> list[str]:
+    """Return the bar tables whose stored prices still jump at the split.
+
+    `closes` maps a table to (last close before, first close on/after the
+    execution date). A table is adjusted when it holds bars before the split
+    and either none after it yet (stored while the split was pending) or a
+    jump nearer the split ratio than no jump: files adjusted by their vendor
+    are never adjusted twice.
+    """
+    out = []
+    for table, (before, after) in closes.items():
+        if not before:
+            continue
+        if not after:
+            out.append(table)
+            continue
+        jump = math.log(before / after)
+        if abs(jump - math.log(ratio)) < abs(jump):
+            out.append(table)
+    return out
+
+
 def apply_splits(
     store: Store, splits: Iterable[Split], today: dt.date | None = None
 ) -> SplitReport:
@@ -145,17 +173,23 @@ def apply_splits(
         if split.execution_date > today:
             report.pending += 1  # applied once it has executed
             continue
+        cutoff = minute_cutoff(split.execution_date)
+        closes = store.closes_around(split.symbol, split.execution_date, cutoff)
         rows = store.apply_split(
             split.id,
             split.symbol,
             split.execution_date,
             split.split_from,
             split.split_to,
-            minute_cutoff(split.execution_date),
+            cutoff,
+            tables=unadjusted_tables(closes, split.ratio),
         )
         if rows is None:
             report.already += 1
             continue
+        report.applied.append((split, *rows))
+        if not any(rows):
+            continue  # nothing before it, or stored already on the new basis
         start = first.get(split.symbol)
         store.record_adjustments(
             [
@@ -174,7 +208,6 @@ def apply_splits(
                 }
             ]
         )
-        report.applied.append((split, *rows))
         log.info("applied split %s %s ratio %g", split.symbol, split.id, split.ratio)
     return report
 

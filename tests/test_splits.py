@@ -198,3 +198,23 @@ def test_sp04_nightly_hook_runs_after_an_eod_rollup(sqlite_store, sim, settings)
     stored = sqlite_store.read_daily(["AAA"])
     adjusted = sim.history.loc[sim.history["symbol"] == "AAA", "close"]
     np.testing.assert_allclose(stored["close"], adjusted.to_numpy(), rtol=1e-12)
+
+
+def test_sp05_history_already_adjusted_is_not_adjusted_again(db, sim, settings):
+    _url, store = db
+    adjusted = sim.history[sim.history["symbol"] == "AAA"]
+    store.upsert_daily_bars(adjusted, source="import")  # a vendor-adjusted file
+    minutes = seed_minutes(store)  # live bars stored before the split
+    since = dt.date(2026, 11, 1)
+    report = sync_splits(store, make_client(cfg_for(sim, settings)), since)
+    assert [(s.symbol, d, m) for s, d, m in report.applied] == [("AAA", 0, 2)]
+    stored = store.read_daily(["AAA"])
+    np.testing.assert_allclose(stored["close"], adjusted["close"].to_numpy())
+    got = store.read_minute(["AAA"])
+    np.testing.assert_allclose(
+        got["close"], minutes["close"] / np.array([RATIO, RATIO, 1.0])
+    )
+    (adj,) = store.list_adjustments().itertuples()
+    assert adj.kind == "split" and "0 daily and 2 minute bars" in adj.reason
+    again = sync_splits(store, make_client(cfg_for(sim, settings)), since)
+    assert again.already == 1 and not again.applied
