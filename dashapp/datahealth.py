@@ -107,11 +107,15 @@ def data_health(store: Store) -> dict[str, Any]:
     moves["move_pct"] = (100 * (moves["close"] / moves["prev_close"] - 1)).round(2)
     newest = spans["last"].max() if len(spans) else None
     pairs = list(zip(moves["prev_close"], moves["close"], strict=True))
+    by_symbol: dict[str, list[dict[str, Any]]] = {}
+    for item in adjustments:
+        by_symbol.setdefault(item["symbol"], []).append(item)
+    move_counts = moves["symbol"].value_counts()
     rows = []
     for symbol, group in spans.groupby("symbol", sort=True):
         first, last = group["first"].min(), group["last"].max()
         count = int(group["rows"].sum())
-        mine = [a for a in adjustments if a["symbol"] == symbol]
+        mine = by_symbol.get(symbol, [])
         behind = max(sessions_between(last, newest) - 1, 0)
         sources = ", ".join(
             f"{src or 'unknown'}: {n} ({_day(a)}..{_day(b)})"
@@ -133,7 +137,7 @@ def data_health(store: Store) -> dict[str, Any]:
                 "flags": "; ".join(
                     _label(a) for a in mine if a["kind"] not in RESCALE_KINDS
                 ),
-                "suspect_moves": int((moves["symbol"] == symbol).sum()),
+                "suspect_moves": int(move_counts.get(symbol, 0)),
                 "sessions_behind": behind,
                 "stale": behind > STALE_SESSIONS,
             }
