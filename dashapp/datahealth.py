@@ -134,8 +134,11 @@ def data_health(store: Store) -> dict[str, Any]:
                 "rescalings": "; ".join(
                     _label(a) for a in mine if a["kind"] in RESCALE_KINDS
                 ),
+                # A re-imported file flags the same overlap again: list it once.
                 "flags": "; ".join(
-                    _label(a) for a in mine if a["kind"] not in RESCALE_KINDS
+                    dict.fromkeys(
+                        _label(a) for a in mine if a["kind"] not in RESCALE_KINDS
+                    )
                 ),
                 "suspect_moves": int(move_counts.get(symbol, 0)),
                 "sessions_behind": behind,
