@@ -11,6 +11,7 @@ visible. Splits after the history's end are listed but change nothing served.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -37,13 +38,18 @@ class SplitQueryError(ValueError):
     """A splits request has an invalid parameter."""
 
 
+def _number(value: Any) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
 def normalise_script(script: Iterable[Mapping[str, Any]] | None) -> list[dict]:
     """Return the splits as Massive result dicts (with ids), oldest first."""
     out = []
     for item in script or ():
         day = date.fromisoformat(str(item["execution_date"])[:10])
         ticker = str(item["ticker"]).upper()
-        sfrom, sto = item["split_from"], item["split_to"]
+        sfrom, sto = (_number(item[k]) for k in ("split_from", "split_to"))
         if not (float(sfrom) > 0 and float(sto) > 0):
             raise ValueError(f"split {ticker} {day}: split_from/split_to must be > 0")
         key = f"{ticker}|{day}|{sfrom}|{sto}".encode()
@@ -58,6 +64,26 @@ def normalise_script(script: Iterable[Mapping[str, Any]] | None) -> list[dict]:
             }
         )
     return sorted(out, key=lambda s: (s["execution_date"], s["ticker"]))
+
+
+def parse_split_arg(text: str) -> dict:
+    """Parse `TICKER:YYYY-MM-DD:FROM:TO` (the `--split` option) into a script item."""
+    parts = text.split(":")
+    try:
+        ticker, day, sfrom, sto = parts
+        item = {
+            "ticker": ticker.strip().upper(),
+            "execution_date": date.fromisoformat(day.strip()).isoformat(),
+            "split_from": float(sfrom),
+            "split_to": float(sto),
+        }
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected TICKER:YYYY-MM-DD:FROM:TO, e.g. AAPL:2026-11-18:1:4"
+        ) from None
+    if not item["ticker"] or item["split_from"] <= 0 or item["split_to"] <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: ticker and ratios > 0 needed")
+    return item
 
 
 def unadjust_daily(daily: pd.DataFrame, splits: list[dict]) -> pd.DataFrame:

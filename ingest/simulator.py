@@ -50,6 +50,7 @@ from ingest.sim_splits import (
     SPLITS_PATH,
     SplitQueryError,
     normalise_script,
+    parse_split_arg,
     splits_page,
     unadjust_daily,
 )
@@ -2006,6 +2007,15 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="fast mode: minutes to emit once a client subscribed",
     )
+    p.add_argument(
+        "--split",
+        dest="splits",
+        action="append",
+        type=parse_split_arg,
+        default=None,
+        metavar="TICKER:YYYY-MM-DD:FROM:TO",
+        help="a split in the script (repeatable); e.g. AAPL:2026-11-18:1:4",
+    )
     p.set_defaults(func=_cli_command)
     return p
 
@@ -2028,6 +2038,7 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
         api_keys=args.api_keys,
         host=args.host,
         port=args.port,
+        splits=getattr(args, "splits", None),
     )
 
 

@@ -218,3 +218,18 @@ def test_sp05_history_already_adjusted_is_not_adjusted_again(db, sim, settings):
     assert adj.kind == "split" and "0 daily and 2 minute bars" in adj.reason
     again = sync_splits(store, make_client(cfg_for(sim, settings)), since)
     assert again.already == 1 and not again.applied
+
+
+def test_sp06_simulate_cli_takes_a_split_script():
+    from dashapp.cli import build_parser
+    from ingest.simulator import simulator_from_args
+
+    args = build_parser().parse_args(
+        ["simulate", "--speed", "fast", "--split", "aaa:2026-11-18:1:4"]
+    )
+    sim = simulator_from_args(args)
+    (split,) = sim.splits
+    assert split["ticker"] == "AAA" and split["execution_date"] == "2026-11-18"
+    assert (split["split_from"], split["split_to"]) == (1, 4)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["simulate", "--split", "AAA:18-11-2026:1:4"])
