@@ -138,3 +138,51 @@ def test_poison_feed_is_rejected_valid_bars_land_once_session_stays_up(kind, tmp
         service.stop()
         store.dispose()
         sim.stop()
+
+
+def test_metrics_and_ready_tell_rejects_and_quarantine_apart(tmp_path):
+    from app import create_app
+    from dashapp.settings import load_settings
+    from tests.auth_helpers import bearer
+    from tests.test_ingest_e2e import wait_for
+
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "TICKSTOCK_DATA_DIR": str(tmp_path),
+            "TICKSTOCK_DEMO_DATA": "false",
+            "SECRET_KEY": "test",
+            "INGEST_UNIVERSE": "AAPL,MSFT",
+        },
+        env_file=None,
+    )
+    app = create_app(settings, ingest=True)
+    ext = app.server.extensions
+    try:
+        assert wait_for(lambda: ext.get("tickstock_ingest") is not None, 10)
+        service = ext["tickstock_ingest"]
+        assert service.wait_streaming(10)
+        now = int(service.simulator.now().value // 1_000_000)
+        minute = now - now % MS_PER_MINUTE - MS_PER_MINUTE
+        poison = [bar("AM", LONG, minute), bar("AM", "AAPL", minute, v=-1)]
+        assert service.simulator.send_events(poison) == 1
+        assert wait_for(lambda: service.validator.rejected == 2, 10)
+        # A bad row that reached the writer anyway (bypassing the validator).
+        service.writer.submit([(LONG, minute, 1.0, 1.0, 1.0, 1.0, 1, 1.0, None)])
+        assert wait_for(lambda: service.writer.stats["quarantined_rows"] == 1, 10)
+
+        client = app.server.test_client()
+        text = client.get("/metrics", headers=bearer(app)).get_data(as_text=True)
+        assert 'tickstock_feed_rejected_total{reason="bad_symbol"} 1.0' in text
+        assert 'tickstock_feed_rejected_total{reason="bad_volume"} 1.0' in text
+        assert "tickstock_ingest_quarantined_rows_total 1.0" in text
+        ingest = client.get("/ready").get_json()["checks"]["ingest"]
+        assert ingest["status"] == "ok", ingest
+        assert "1 bad rows quarantined" in ingest["detail"]
+        assert "2 feed events rejected" in ingest["detail"]
+        assert "database down" not in ingest["detail"]
+    finally:
+        service = ext.get("tickstock_ingest")
+        if service is not None:
+            service.stop()
+        ext["tickstock_observability"].stop()
