@@ -244,7 +244,8 @@ class BarAssembler:
                     lo = ev["l"]
                     c = ev["c"]
                     v = ev["v"]
-                    pv = ev["vw"] * v + 0.0
+                    vw = ev["vw"]
+                    pv = vw * v + 0.0
                     o + h + lo + c + v + 0.0  # noqa: B018 - TypeError on non-numbers
                 except (KeyError, TypeError):
                     bad += 1
@@ -253,7 +254,6 @@ class BarAssembler:
                     continue
                 if check is not None:
                     # Shortcut of FeedValidator.reason: never accepts more.
-                    vw = ev["vw"]
                     if not (
                         type(s) is int
                         and type(sym) is str
@@ -265,12 +265,19 @@ class BarAssembler:
                         and 0 <= v <= MAX_VOLUME
                         and 0.0 <= vw < _INF
                         and ev.get("e") == s + 1000
-                        and type(o) is not bool
-                        and type(h) is not bool
-                        and type(lo) is not bool
-                        and type(c) is not bool
-                        and type(v) is not bool
-                        and type(vw) is not bool
+                        # A bool is 0 or 1: only values that small need a type
+                        # check (low > 1 puts open, high and close above 1).
+                        and (
+                            lo > 1.0
+                            or (
+                                type(o) is not bool
+                                and type(h) is not bool
+                                and type(lo) is not bool
+                                and type(c) is not bool
+                            )
+                        )
+                        and (v > 1 or type(v) is not bool)
+                        and (vw > 1.0 or type(vw) is not bool)
                     ) and not check.accept(ev, "A", a_bounds):
                         continue
                 elif type(s) is not int or type(sym) is not str:

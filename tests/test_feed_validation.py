@@ -223,6 +223,21 @@ def test_poison_second_events_never_reach_the_rollup(asm, emitted, val):
     assert "ZZZ" not in asm.states
 
 
+def test_booleans_in_second_events_are_rejected_at_any_price(asm, val):
+    one = {"o": 1.0, "h": 1.5, "lo": 1.0, "c": 1.2, "vw": 1.1}  # a $1 stock
+    events = [
+        sec("AAA", M0, **dict(one, o=True)),
+        sec("AAA", M0, **dict(one, lo=True)),
+        sec("AAA", M0, **dict(one, vw=True)),
+        sec("AAA", M0, **dict(one, v=True)),
+        sec("AAA", M0 + 1000, o=0.5, h=0.6, lo=0.5, c=0.55, v=1, vw=1),  # valid
+    ]
+    asm.feed(frame(*events))
+    assert val.counts == {NOT_A_NUMBER: 4}
+    assert asm.counts["events_A"] == 1
+    assert sorted(asm.states["AAA"].secs) == [M0 + 1000]
+
+
 def test_malformed_events_are_counted_as_a_reason_too(asm, val):
     asm.feed(frame({"ev": "AM", "sym": "AAA"}, sec(o="x"), am()))
     assert asm.counts["malformed"] == 2 and val.counts == {MALFORMED: 2}
