@@ -75,6 +75,11 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[k]
 
 
+def _stamps(rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Return the integer bar starts of rows (bad rows may have none)."""
+    return [r[1] for r in rows if len(r) > 1 and type(r[1]) is int]
+
+
 class SpillLog:
     """Append-only spill files; one writer at a time (callers hold a lock)."""
 
@@ -121,10 +126,11 @@ class SpillLog:
             for number, line in enumerate(fh, 1):
                 try:
                     seq, rows = orjson.loads(line)
+                    item = int(seq), [tuple(r) for r in rows]
                 except (orjson.JSONDecodeError, ValueError, TypeError):
                     log.warning("skipping unreadable line %d of %s", number, path)
                     continue
-                yield int(seq), [tuple(r) for r in rows]
+                yield item
 
     @staticmethod
     def count_rows(path: Path) -> int:
@@ -366,10 +372,13 @@ class BarWriter:
             if len(items) == 1:
                 return list(items[0][1])
             return [row for _seq, rows in items for row in rows]
-        latest: dict[tuple[str, int], tuple[int, Sequence[Any]]] = {}
+        latest: dict[Any, tuple[int, Sequence[Any]]] = {}
         for seq, rows in items:
             for row in rows:
-                latest[(row[0], row[1])] = (seq, row)
+                try:
+                    latest[(row[0], row[1])] = (seq, row)
+                except (TypeError, IndexError):  # a bad row: the write rejects it
+                    latest[("\x00bad", id(row))] = (seq, row)
         written = self._written_seq
         out = []
         for key, (seq, row) in latest.items():
@@ -386,7 +395,7 @@ class BarWriter:
             rows = self._screen(rows, source)
             if not rows:
                 return True
-        stamps = [r[1] for r in rows if type(r[1]) is int]
+        stamps = _stamps(rows)
         # Newer than anything written so far: a new minute, no conflicts expected.
         fresh = bool(stamps) and min(stamps) > (self.newest_written_ts or -1)
         started = time.perf_counter()
@@ -405,8 +414,8 @@ class BarWriter:
                 return False
             self._set_aside(bad, source)
             dropped = {id(row) for row, _reason in bad}
-            stamps = [r[1] for r in rows if id(r) not in dropped and type(r[1]) is int]
             rows = [r for r in rows if id(r) not in dropped]
+            stamps = _stamps(rows)
         elapsed = time.perf_counter() - started
         self._failures = 0
         self.latencies.append(elapsed)

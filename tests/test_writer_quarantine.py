@@ -162,28 +162,29 @@ def test_spill_replay_quarantines_poison_and_a_restart_is_not_blocked(store, tmp
     down = BarWriter(down_store(tmp_path), spill_dir, probe_max_s=60).start()
     down.submit(good[:30] + poison[:1])
     down.submit(good[30:] + poison[1:])
+    down.submit([(["NOT", "TEXT"], M0, 1.0), ("SHORT",)])  # not even bar-shaped
     deadline = pd.Timestamp.now() + pd.Timedelta(seconds=10)
-    while down.stats["spilled_rows"] < len(good) + 3 and pd.Timestamp.now() < deadline:
+    while down.stats["spilled_rows"] < len(good) + 5 and pd.Timestamp.now() < deadline:
         pass
     down.stop(timeout=2)
-    assert down.stats["spilled_rows"] == len(good) + 3
+    assert down.stats["spilled_rows"] == len(good) + 5
     assert SpillLog(spill_dir).files()
 
     # Start against the real database: replay writes the good rows and
     # quarantines the poison ones; the spill file is gone.
     writer = BarWriter(store, spill_dir).start()
     try:
-        assert writer.stats["spill_pending_rows"] == len(good) + 3
+        assert writer.stats["spill_pending_rows"] == len(good) + 5
         assert writer.wait_idle(20), writer.health()
         health = writer.health()
     finally:
         assert writer.stop()
-    assert health["db_ok"] and health["quarantined_rows"] == 3
+    assert health["db_ok"] and health["quarantined_rows"] == 5
     assert health["spill_pending_rows"] == 0
     assert not SpillLog(spill_dir).files()
     assert_good_rows_stored(store, good)
     rejected = store.rejected_bars_frame()
-    assert set(rejected["symbol"]) == {LONG, "NULLP", "FAR"}
+    assert set(rejected["symbol"]) == {LONG, "NULLP", "FAR", "['NOT', 'TEXT']", "SHORT"}
     assert set(rejected["source"]) == {"spill"}
 
     # A second start finds nothing to replay and writes new bars at once.
@@ -195,7 +196,7 @@ def test_spill_replay_quarantines_poison_and_a_restart_is_not_blocked(store, tmp
         assert again.health()["db_ok"] and again.stats["written_rows"] == 5
     finally:
         again.stop()
-    assert store.count_rejected_bars() == 3
+    assert store.count_rejected_bars() == 5
 
 
 def test_rejected_rows_go_to_a_file_when_the_table_is_unwritable(
