@@ -348,6 +348,10 @@ class IngestService:
             "state": state,
             "source": self.source,
             "detail": detail,
+            "rejected_events": self.validator.rejected if self.validator else 0,
+            "quarantined_rows": self.writer.stats["quarantined_rows"]
+            if self.writer
+            else 0,
         }
 
     def health(self) -> dict[str, Any]:
