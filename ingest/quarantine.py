@@ -127,6 +127,36 @@ def row_problem(row: Sequence[Any]) -> str | None:
     return None
 
 
+_NUM = frozenset((int, float))
+_NUM_OR_NONE = frozenset((int, float, type(None)))
+
+
+def _all_well_formed(rows: Sequence[Sequence[Any]]) -> bool:
+    """Tell whether every row has the schema's shape (column-wise, C speed)."""
+    try:
+        if set(map(len, rows)) != {9}:
+            return False
+        cols = list(zip(*rows, strict=True))
+        if set(map(type, cols[0])) != {str} or set(map(type, cols[1])) != {int}:
+            return False
+        lengths = set(map(len, cols[0]))
+        if min(lengths) < 1 or max(lengths) > SYMBOL_MAX_LEN:
+            return False
+        # bool is not int here: type() is exact, so True fails the test.
+        if not set().union(*(map(type, c) for c in cols[2:7])) <= _NUM:
+            return False
+        return set().union(*(map(type, c) for c in cols[7:])) <= _NUM_OR_NONE
+    except (TypeError, ValueError):
+        return False
+
+
+def screen(rows: Sequence[Sequence[Any]]) -> list[tuple[Sequence[Any], str]]:
+    """Return (row, reason) of the rows `row_problem` objects to."""
+    if not rows or _all_well_formed(rows):
+        return []
+    return [(r, why) for r in rows if (why := row_problem(r)) is not None]
+
+
 class OutageDuringSplit(Exception):
     """The database went away while a batch was being split."""
 

@@ -42,7 +42,7 @@ from ingest.quarantine import (
     Quarantine,
     classify,
     describe,
-    row_problem,
+    screen,
     split_write,
 )
 
@@ -433,7 +433,7 @@ class BarWriter:
 
     def _screen(self, rows: list[Sequence[Any]], source: str) -> list[Sequence[Any]]:
         """Return the rows the schema accepts; quarantine the others."""
-        bad = [(r, why) for r in rows if (why := row_problem(r)) is not None]
+        bad = screen(rows)
         if not bad:
             return rows
         self._set_aside(bad, source)

@@ -218,3 +218,23 @@ def test_rejected_rows_go_to_a_file_when_the_table_is_unwritable(
     assert {k["symbol"] for k in kept} == {LONG, "NULLP", "FAR"}
     assert all(k["reason"] and k["raw"] and k["rejected_at"] for k in kept)
     assert writer.health()["quarantine_file_rows"] == 3
+
+
+def test_sqlite_gets_the_checks_postgresql_makes_itself(sqlite_store, tmp_path):
+    """SQLite would store a 30-character symbol or a string price as given."""
+    odd = [
+        (LONG, M0, 10.0, 11.0, 9.0, 10.5, 100, 10.1, 7),
+        ("STR", M0, "10.0", 11.0, 9.0, 10.5, 100, 10.1, 7),
+        ("BOOL", M0, 10.0, 11.0, 9.0, 10.5, True, 10.1, 7),
+        ("NAN", M0, 10.0, 11.0, 9.0, float("nan"), 100, 10.1, 7),
+    ]
+    writer = BarWriter(sqlite_store, tmp_path / "spill").start()
+    try:
+        writer.submit(good_rows(M0, 8) + odd)
+        assert writer.wait_idle(10)
+    finally:
+        writer.stop()
+    assert_good_rows_stored(sqlite_store, good_rows(M0, 8))
+    rejected = sqlite_store.rejected_bars_frame()
+    assert set(rejected["symbol"]) == {LONG, "STR", "BOOL", "NAN"}
+    assert writer.stats["quarantined_rows"] == 4 and writer.stats["spilled_rows"] == 0
