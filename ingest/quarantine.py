@@ -211,6 +211,11 @@ def _ts_of(value: Any) -> dt.datetime | None:
         return None
 
 
+def _text(value: Any) -> str:
+    """Return value as text PostgreSQL accepts (no NUL characters)."""
+    return str(value).replace("\x00", "\\x00")
+
+
 def _raw(row: Sequence[Any]) -> str:
     try:
         return orjson.dumps(list(row), default=repr).decode()
@@ -235,10 +240,10 @@ class Quarantine:
             return 0
         records = [
             {
-                "symbol": None if row is None or not len(row) else str(row[0]),
+                "symbol": None if row is None or not len(row) else _text(row[0]),
                 "ts": _ts_of(row[1]) if len(row) > 1 else None,
                 "raw": _raw(row),
-                "reason": reason,
+                "reason": _text(reason),
                 "source": source,
             }
             for row, reason in bad

@@ -238,3 +238,18 @@ def test_sqlite_gets_the_checks_postgresql_makes_itself(sqlite_store, tmp_path):
     rejected = sqlite_store.rejected_bars_frame()
     assert set(rejected["symbol"]) == {LONG, "STR", "BOOL", "NAN"}
     assert writer.stats["quarantined_rows"] == 4 and writer.stats["spilled_rows"] == 0
+
+
+def test_a_nul_character_is_quarantined_on_postgres(pg_store, tmp_path):
+    nul = ("A\x00B", M0, 10.0, 11.0, 9.0, 10.5, 100, 10.1, 7)
+    writer = BarWriter(pg_store, tmp_path / "spill").start()
+    try:
+        writer.submit(good_rows(M0, 4) + [nul])
+        assert writer.wait_idle(10)
+    finally:
+        writer.stop()
+    assert_good_rows_stored(pg_store, good_rows(M0, 4))
+    rejected = pg_store.rejected_bars_frame()
+    assert list(rejected["symbol"]) == ["A\\x00B"]
+    assert json.loads(rejected["raw"].iloc[0])[0] == "A\x00B"
+    assert writer.stats["spilled_rows"] == 0 and writer.health()["db_ok"]
