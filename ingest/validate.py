@@ -35,6 +35,7 @@ MAX_VOLUME = 1e12
 FUTURE_SLACK_MS = 5 * 60_000
 GRID_MS = {"A": 1_000, "AM": 60_000}
 LOG_FIRST = 5
+_INF = float("inf")
 KNOWN_SYMBOLS_MAX = 200_000
 SESSION_LOOKBACK_DAYS = 15
 WINDOW_REFRESH_MS = 60_000
@@ -165,7 +166,7 @@ class FeedValidator:
         s, e = ev["s"], ev.get("e", None)
         if type(s) is not int or s % grid:
             return OFF_GRID
-        if e is not None and (type(e) is not int or e != s + grid):
+        if e is not None and (isinstance(e, bool) or e != s + grid):
             return OFF_GRID
         lowest, highest = bounds if bounds is not None else self.window(grid)
         if not lowest <= s <= highest:
@@ -174,6 +175,30 @@ class FeedValidator:
 
     def accept(self, ev: Any, kind: str, bounds: tuple[int, int]) -> bool:
         """Return True when `ev` is valid; otherwise count and log it."""
+        try:  # the common case, cheaply; `reason` decides everything else
+            s, sym, grid = ev["s"], ev["sym"], GRID_MS[kind]
+            o, h, lo, c, v, vw = ev["o"], ev["h"], ev["l"], ev["c"], ev["v"], ev["vw"]
+            if (
+                type(s) is int
+                and type(sym) is str
+                and sym in self.known
+                and bounds[0] <= s <= bounds[1]
+                and not s % grid
+                and 0.0 < lo <= o <= h
+                and lo <= c <= h < _INF
+                and 0 <= v <= MAX_VOLUME
+                and 0.0 <= vw < _INF
+                and ev.get("e", s + grid) == s + grid
+                and type(o) is not bool
+                and type(h) is not bool
+                and type(lo) is not bool
+                and type(c) is not bool
+                and type(v) is not bool
+                and type(vw) is not bool
+            ):
+                return True
+        except (KeyError, TypeError):
+            pass
         why = self.reason(ev, kind, bounds)
         if why is None:
             if len(self.known) < KNOWN_SYMBOLS_MAX:

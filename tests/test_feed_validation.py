@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import math
 
 import orjson
 import pandas as pd
@@ -270,3 +272,33 @@ def test_session_day_is_new_york_time():
     # 2026-11-24 03:00 UTC is still Monday 22:00 in New York.
     late = int(dt.datetime(2026, 11, 24, 3, tzinfo=dt.UTC).timestamp() * 1000)
     assert previous_session_start_ms(late) == et_ms("2026-11-20 00:00")
+
+
+TRICKY = [True, False, 0, 1, 1.0, 0.5, -1, 2, 10.0, 10.5, 11.0, 9.0, 1e12, 1e30,
+          float("nan"), float("inf"), "1", None, [1], M0, float(M0), M0 + 1000,
+          M0 + 60_000, M0 + 61_000, NOW, "AAA", "ZZZ", "X" * 30]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["A", "AM"])
+@pytest.mark.parametrize("field", ["o", "h", "l", "c", "v", "vw", "s", "e", "sym"])
+def test_fast_paths_agree_with_the_definition(kind, field):
+    """The shortcuts (accept, the assembler's inline check) never accept more."""
+    base = sec() if kind == "A" else am()
+    for value in TRICKY:
+        ev = dict(base, **{field: value})
+        val = FeedValidator(SYMS, clock_ms=lambda: NOW)
+        expected = val.reason(ev, kind) is None
+        assert val.accept(ev, kind, val.window(1000 if kind == "A" else 60_000)) == (
+            expected
+        ), (field, value)
+        asm = BarAssembler(lambda rows: None, validator=FeedValidator(
+            SYMS, clock_ms=lambda: NOW))  # fmt: skip
+        finite = not isinstance(value, float) or math.isfinite(value)
+        asm.feed(orjson.dumps([ev]) if finite else frame_with_nan(ev))
+        taken = asm.counts["events_A" if kind == "A" else "events_AM"] == 1
+        assert taken == expected, (field, value)
+
+
+def frame_with_nan(ev) -> bytes:
+    """Return a frame with NaN/Infinity literals (orjson writes them as null)."""
+    return json.dumps([ev]).encode()
