@@ -515,9 +515,14 @@ class Observability:
         return elector.role if elector is not None else "follower"
 
     def _db_figures(self) -> dict[str, Any]:
+        state = self.server.extensions.get("tickstock_dbstate")
+        if state is not None and not state.check():
+            return {"db_ok": False, "last_bar_age_s": None}
         try:
             newest = self.store.data_version().newest_minute
-        except Exception:
+        except Exception as exc:
+            if state is not None:
+                state.note(exc)
             return {"db_ok": False, "last_bar_age_s": None}
         age = None
         if newest is not None:
