@@ -37,6 +37,7 @@ CAUSE_DEPTH = 6
 EXTENSION = "tickstock_dbstate"
 DASH_CALLBACK_PATH = "/_dash-update-component"
 API_PREFIX = "/api/"
+NO_PRINCIPAL_PATHS = frozenset({"/health", "/ready"})  # the auth gate skips them
 # Driver messages that mean "cannot reach the database", not "bad statement".
 UNAVAILABLE_HINTS = (
     "connection",
@@ -245,18 +246,33 @@ def _session_credential() -> str | None:
     return f"sid:{sid}" if isinstance(sid, str) else None
 
 
+def _recall_session_principal() -> None:
+    credential = _session_credential()
+    principal = known_principals.recall(credential) if credential else None
+    if principal is not None:
+        g.principal = principal  # the auth gate uses it instead of the database
+
+
 def _before() -> Response | None:
     state: DatabaseState = current_app.extensions[EXTENSION]
-    if state.up:
-        return None
     path = request.path
-    if path.startswith(API_PREFIX):
-        return None if state.available() else unavailable_response(state)
+    if path.startswith(API_PREFIX) and not state.available():
+        return unavailable_response(state)
+    if path in NO_PRINCIPAL_PATHS or "tickstock_auth" not in current_app.extensions:
+        return None
     if not state.available():
-        credential = _session_credential()
-        principal = known_principals.recall(credential) if credential else None
-        if principal is not None:
-            g.principal = principal  # the auth gate uses it instead of the database
+        _recall_session_principal()
+        return None
+    from dashapp.auth import current_principal
+
+    try:  # resolve the user here, where an outage can still be answered softly
+        current_principal()
+    except Exception as exc:
+        if not state.note(exc):
+            raise
+        if path.startswith(API_PREFIX):
+            return unavailable_response(state)
+        _recall_session_principal()
     return None
 
 
