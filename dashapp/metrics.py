@@ -189,6 +189,10 @@ class RequestMetrics:
         self.dash = LatencyWindow()
         self.sessions = SessionTracker()
 
+    def count_client_error(self, status: int) -> None:
+        """Count a 4xx the HTTP server answered before the app saw the request."""
+        self.client_errors.labels(str(status)).inc()
+
     def install(self, server: Flask) -> None:
         """Register the timing hooks on a Flask app (timing runs before any gate)."""
         server.before_request_funcs.setdefault(None, []).insert(0, self._before)
