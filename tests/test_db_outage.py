@@ -166,3 +166,16 @@ def test_do01_postgres_cut_off_answers_503_then_recovers(proxied):
     assert len(records.matching("database available again")) == 1
     assert not [r for r in records.records if r.exc_info or r.levelno >= logging.ERROR]
     assert len(store.read_minute(["AAPL"])) == bars_before  # nothing lost
+
+
+def test_do02_every_operation_documents_the_outage_answer():
+    from dashapp.openapi import build_spec
+
+    spec = build_spec()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            answer = op["responses"].get("503")
+            assert answer is not None, (method, path)
+            assert "Retry-After" in answer["headers"], (method, path)
+            schema = answer["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}
