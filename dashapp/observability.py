@@ -523,7 +523,7 @@ class Observability:
 
     def _db_figures(self) -> dict[str, Any]:
         state = self.server.extensions.get("tickstock_dbstate")
-        if state is not None and not state.check():
+        if state is not None and not state.available():
             return {"db_ok": False, "last_bar_age_s": None}
         try:
             newest = self.store.data_version().newest_minute
