@@ -319,6 +319,25 @@ class SnapshotCollector(Collector):
         for (sink, outcome), value in rec.get("_log_counts", {}).items():
             logs.add_metric([sink, outcome], float(value))
         yield logs
+        yield from _bad_data_metrics(rec)
+
+
+def _bad_data_metrics(rec: dict[str, Any]) -> Iterable[Any]:
+    """Yield feed events rejected by reason and bar rows quarantined by the writer."""
+    rejected = CounterMetricFamily(
+        "tickstock_feed_rejected",
+        "Feed events rejected by validation, by reason (never stored).",
+        labels=["reason"],
+    )
+    for reason, value in sorted((rec.get("_feed_rejected") or {}).items()):
+        rejected.add_metric([reason], float(value))
+    yield rejected
+    if rec.get("_quarantined_rows") is not None:
+        yield CounterMetricFamily(
+            "tickstock_ingest_quarantined_rows",
+            "Bar rows the database refused, kept in rejected_bars.",
+            value=float(rec["_quarantined_rows"]),
+        )
 
 
 def metrics_payload(registry: CollectorRegistry, extra: Collector) -> bytes:

@@ -95,6 +95,7 @@ INGEST_ALIASES: dict[str, tuple[str, ...]] = {
     "db_write_p50_ms": ("write_p50_ms", "write_latency_p50_ms", "db_write_p50_ms"),
     "db_write_p99_ms": ("write_p99_ms", "write_latency_p99_ms", "db_write_p99_ms"),
     "_bars_written": ("written_rows", "bars_written", "rows_written"),
+    "_quarantined_rows": ("quarantined_rows",),
 }
 
 
@@ -398,7 +399,10 @@ def ingest_figures(service: Any) -> dict[str, Any]:
         if isinstance(inner, Mapping):
             flat.setdefault("write_p50_ms", inner.get("p50_ms", inner.get("p50")))
             flat.setdefault("write_p99_ms", inner.get("p99_ms", inner.get("p99")))
-    return {field: _pick(flat, names) for field, names in INGEST_ALIASES.items()}
+    figures = {field: _pick(flat, names) for field, names in INGEST_ALIASES.items()}
+    rejected = health.get("rejected")  # feed events rejected, by reason
+    figures["_feed_rejected"] = dict(rejected) if isinstance(rejected, Mapping) else {}
+    return figures
 
 
 class MonitoringLoop:
@@ -598,6 +602,8 @@ class Observability:
         }
         record["status"] = self._verdict(record)
         record["_log_counts"] = self._log_counts()
+        record["_feed_rejected"] = ingest.get("_feed_rejected") or {}
+        record["_quarantined_rows"] = ingest.get("_quarantined_rows")
         return record
 
     def _verdict(self, rec: Mapping[str, Any]) -> str:

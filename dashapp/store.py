@@ -206,6 +206,19 @@ error_log = Table(
     Column("context", Text),
     Index("ix_error_log_ts", "ts"),
 )
+# Bars the writer could not store (bad rows, kept aside with the error).
+rejected_bars = Table(
+    "rejected_bars",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", Text),
+    Column("ts", DateTime(timezone=True)),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(32)),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rejected_bars_rejected_at", "rejected_at"),
+)
 
 BAR_TABLES = {"ohlcv_1min": ("ts", ohlcv_1min), "ohlcv_daily": ("date", ohlcv_daily)}
 
@@ -1401,6 +1414,45 @@ class Store:
         cols = ("id", "ts", "level", "source", "message", "context")
         sql = f"SELECT {', '.join(cols)} FROM error_log ORDER BY id DESC LIMIT :n"
         return self._read(sql, {"n": int(limit)}, cols)
+
+    # ---------------------------------------------------------- rejected bars
+    def insert_rejected_bars(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Keep bad bar rows aside: symbol, ts, raw (JSON), reason, source."""
+        if not records:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "symbol": r.get("symbol"),
+                "ts": r.get("ts"),
+                "raw": r["raw"],
+                "reason": r["reason"],
+                "source": r.get("source"),
+                "rejected_at": r.get("rejected_at") or now,
+            }
+            for r in records
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(rejected_bars.insert(), rows)
+        return len(rows)
+
+    def rejected_bars_frame(self, limit: int = 100) -> pd.DataFrame:
+        """Return the newest rejected bar rows, newest first."""
+        cols = ("id", "symbol", "ts", "raw", "reason", "source", "rejected_at")
+        query = select(*(rejected_bars.c[c] for c in cols))
+        query = query.order_by(rejected_bars.c.id.desc()).limit(int(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(cols))
+        for col in ("ts", "rejected_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
+    def count_rejected_bars(self) -> int:
+        """Return how many bar rows were kept aside as rejected."""
+        with self.engine.connect() as conn:
+            query = select(func.count()).select_from(rejected_bars)
+            return int(conn.execute(query).scalar())
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

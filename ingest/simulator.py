@@ -987,6 +987,7 @@ class Simulator:
         )
         self._stats: collections.Counter = collections.Counter()
         self._conns: set[_Conn] = set()
+        self._mix_ins: dict[str, tuple[list, list]] = {}
         self._pending: set[_Conn] = set()
         self._sub_counts: dict[str, int] = dict.fromkeys(DATA_EVENTS, 0)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1338,6 +1339,7 @@ class Simulator:
     ) -> None:
         """Send events to every connection subscribed to them, in frames."""
         every: list[bytes] | None = None
+        extra = self._mix_ins.pop(ev, None) if self._mix_ins else None
         for conn in list(self._conns):
             want = conn.want[ev]
             if want is None or conn.closed:
@@ -1354,6 +1356,8 @@ class Simulator:
                     frames_from_pieces(encode(sel), self.frame_events),
                     len(sel),
                 )
+            if extra is not None:
+                frames = mix_into_frames(frames, *extra)
             if await conn.push(frames, block):
                 self._stats[f"events_{ev}"] += count
                 self._stats["frames"] += len(frames)
@@ -1532,6 +1536,28 @@ class Simulator:
                 if await conn.push(frames, block=True, text=text):
                     sent += 1
         return sent
+
+    def mix_into_next(
+        self, ev: str, before: Sequence[Any] = (), after: Sequence[Any] = ()
+    ) -> None:
+        """Put raw extra events into the next delivery of `ev` ("A"/"AM").
+
+        `before` goes at the start of its first frame, `after` at the end of
+        its last one, as given (any JSON value): hostile-feed tests mix poison
+        events into frames of real bars this way.
+        """
+        if ev not in DATA_EVENTS:
+            raise ValueError(f"ev must be one of {DATA_EVENTS}")
+        self._mix_ins[ev] = (list(before), list(after))
+
+    def send_events(self, events: Sequence[Any]) -> int:
+        """Send one frame holding exactly `events` (raw JSON values) to every client."""
+        return self._call(self._abroadcast_raw([orjson.dumps(list(events))], True), 30)
+
+    @property
+    def wall_clock(self) -> bool:
+        """Tell whether simulated time is the wall clock (real time, no start)."""
+        return self._wall_locked
 
     def send_corrections(
         self,
@@ -1866,6 +1892,20 @@ def _quiet_logger() -> logging.Logger:
     logger = logging.getLogger("ingest.simulator.websockets")
     logger.setLevel(logging.WARNING)
     return logger
+
+
+def mix_into_frames(
+    frames: list[bytes], before: Sequence[Any], after: Sequence[Any]
+) -> list[bytes]:
+    """Return frames with raw events added at the start and at the end."""
+    if not frames:
+        return [orjson.dumps([*before, *after])]
+    out = list(frames)
+    if before:
+        out[0] = orjson.dumps(list(before))[:-1] + b"," + out[0][1:]
+    if after:
+        out[-1] = out[-1][:-1] + b"," + orjson.dumps(list(after))[1:]
+    return out
 
 
 def malformed_frame(kind: str, symbol: str, oversized_bytes: int) -> tuple[bytes, bool]:
