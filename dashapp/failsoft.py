@@ -43,7 +43,7 @@ UNAVAILABLE_HINTS = (
     "connection",
     "server closed",
     "could not connect",
-    "timeout",
+    "connect_timeout",
     "timed out",
     "terminating",
     "shutting down",
@@ -66,14 +66,14 @@ def is_db_unavailable(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             return True
-        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-            return True
         name = type(exc).__name__
-        if name in ("OperationalError", "InterfaceError") or isinstance(
-            exc, ConnectionError
+        if isinstance(exc, sa_exc.InterfaceError | ConnectionError) or (
+            name == "InterfaceError"
         ):
-            text = str(exc).lower()
-            if name != "OperationalError" or any(h in text for h in UNAVAILABLE_HINTS):
+            return True
+        if isinstance(exc, sa_exc.OperationalError) or name == "OperationalError":
+            text = str(exc).lower()  # also "no such table", "statement timeout"...
+            if any(hint in text for hint in UNAVAILABLE_HINTS):
                 return True
         exc = exc.__cause__ or exc.__context__
         seen += 1

@@ -187,3 +187,20 @@ def test_do02_every_operation_documents_the_outage_answer():
             assert "Retry-After" in answer["headers"], (method, path)
             schema = answer["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+def test_do03_only_connection_failures_count_as_an_outage(tmp_path):
+    import sqlalchemy as sa
+
+    from dashapp.failsoft import is_db_unavailable
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(sa.exc.OperationalError) as missing_table:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not is_db_unavailable(missing_table.value)
+    refused = sa.create_engine("postgresql+psycopg://x@127.0.0.1:1/x")
+    with pytest.raises(sa.exc.OperationalError) as down:
+        refused.connect()
+    assert is_db_unavailable(down.value)
+    assert not is_db_unavailable(ValueError("connection"))
