@@ -222,6 +222,11 @@ class KnownPrincipals:
             while len(self._items) > KNOWN_PRINCIPAL_MAX:
                 self._items.popitem(last=False)
 
+    def forget(self, credential: str) -> None:
+        """Drop a credential (its session ended)."""
+        with self._lock:
+            self._items.pop(self.key(credential), None)
+
     def recall(self, credential: str) -> Any:
         """Return the principal confirmed for `credential` within the TTL, or None."""
         with self._lock:
@@ -247,7 +252,7 @@ def _session_credential() -> str | None:
 
 
 def _recall_session_principal() -> None:
-    credential = _session_credential()
+    credential = g.get("_failsoft_credential")
     principal = known_principals.recall(credential) if credential else None
     if principal is not None:
         g.principal = principal  # the auth gate uses it instead of the database
@@ -256,6 +261,7 @@ def _recall_session_principal() -> None:
 def _before() -> Response | None:
     state: DatabaseState = current_app.extensions[EXTENSION]
     path = request.path
+    g._failsoft_credential = _session_credential()
     if path.startswith(API_PREFIX) and not state.available():
         return unavailable_response(state)
     if path in NO_PRINCIPAL_PATHS or "tickstock_auth" not in current_app.extensions:
@@ -277,11 +283,16 @@ def _before() -> Response | None:
 
 
 def _after(response: Response) -> Response:
-    principal = g.get("principal")
-    if principal is not None and getattr(principal, "via", "") == "session":
-        credential = _session_credential()
-        if credential:
-            known_principals.remember(credential, principal)
+    from dashapp.auth import LOGOUT_POST
+
+    credential = g.get("_failsoft_credential")
+    if not credential or "principal" not in g:
+        return response
+    principal = g.principal
+    if principal is None or request.path == LOGOUT_POST:
+        known_principals.forget(credential)  # ended sessions never fall back
+    elif getattr(principal, "via", "") == "session":
+        known_principals.remember(credential, principal)
     return response
 
 
