@@ -204,3 +204,19 @@ def test_do03_only_connection_failures_count_as_an_outage(tmp_path):
         refused.connect()
     assert is_db_unavailable(down.value)
     assert not is_db_unavailable(ValueError("connection"))
+
+
+def test_do04_a_logged_out_session_is_not_remembered_for_outages(settings):
+    from dashapp.failsoft import known_principals
+
+    app = create_app(settings, ingest=False)
+    try:
+        client = login(app.server.test_client(), app)
+        assert client.get("/api/me").status_code == 200
+        with client.session_transaction() as sess:
+            credential = f"sid:{sess['sid']}"
+        assert known_principals.recall(credential).username == "tester"
+        assert client.post(auth.LOGOUT_POST).status_code in (200, 302, 303)
+        assert known_principals.recall(credential) is None
+    finally:
+        app.server.extensions["tickstock_observability"].stop()
