@@ -40,6 +40,7 @@ from dashapp.asof import live_cap
 from dashapp.context import current_store, extension
 from dashapp.failsoft import note_db_error
 from dashapp.store import StoreError
+from dashapp.store_origin import fake_origins
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -543,6 +544,7 @@ def _tabular(
         "properties": {
             "symbol": {"type": "string"},
             "count": {"type": "integer"},
+            "demo_data": {"type": "boolean"},
             "ticks": {"type": "array", "items": TICK},
         },
     },
@@ -562,7 +564,17 @@ def ticks_recent(symbol: str, since: int | None, limit: int, format: str):  # no
          "close": c, "volume": v}
         for ts, o, h, lo, c, v in rows
     ]  # fmt: skip
-    return {"symbol": symbol, "count": len(ticks), "ticks": ticks}
+    return {
+        "symbol": symbol,
+        "count": len(ticks),
+        "demo_data": _demo_data(),
+        "ticks": ticks,
+    }
+
+
+def _demo_data() -> bool:
+    """Tell whether demo or simulated bars are stored (what answers derive from)."""
+    return bool(fake_origins(current_store()))
 
 
 def _weekly(daily: pd.DataFrame) -> pd.DataFrame:
@@ -620,6 +632,7 @@ def _weekly(daily: pd.DataFrame) -> pd.DataFrame:
             "symbol": {"type": "string"},
             "timeframe": {"type": "string"},
             "count": {"type": "integer"},
+            "demo_data": {"type": "boolean"},
             "bars": {"type": "array", "items": BAR},
         },
     },
@@ -657,6 +670,7 @@ def bars(symbol: str, timeframe: str, start, end, limit: int, format: str):  # n
         "symbol": symbol,
         "timeframe": timeframe,
         "count": len(out),
+        "demo_data": _demo_data(),
         "bars": records(out),
     }
 

@@ -21,6 +21,7 @@ import pandas as pd
 import analytics
 from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
 from dashapp.asof import live_cap, session_on_or_before
+from dashapp.asof import now as asof_now
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
@@ -177,7 +178,7 @@ def _calendar():
 def market_clock(now: pd.Timestamp | None = None) -> dict[str, Any]:
     """Return the US equity session now (pre/regular/post/closed) and the next open."""
     if now is None:
-        minute = int(time.time() // 60)
+        minute = int(asof_now().timestamp() // 60)  # tests may pin the clock
     else:
         now = pd.Timestamp(now)
         now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")

@@ -76,7 +76,7 @@ def test_ap01_ticks_recent_shape_order_since_limit(api):
     full = client.get("/api/ticks/recent?symbol=AAPL&limit=1000", headers=user)
     assert full.get_json()["count"] == SEED_MINUTES
     none = client.get("/api/ticks/recent?symbol=MSFT", headers=user).get_json()
-    assert none == {"symbol": "MSFT", "count": 0, "ticks": []}
+    assert none == {"symbol": "MSFT", "count": 0, "demo_data": False, "ticks": []}
     for bad in ("limit=0", "limit=1001", "since=-1", "limit=abc", "since=1.5"):
         response = client.get(f"/api/ticks/recent?symbol=AAPL&{bad}", headers=user)
         assert response.status_code == 400, bad

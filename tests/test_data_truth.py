@@ -112,6 +112,8 @@ def test_dt01_new_user_flow_demo_then_real_history(tmp_path):
     headers = bearer(app2, "una", "user")
     body = client.get("/api/market-state", headers=headers).get_json()
     assert body["demo_data"] is False and body["session"] == LAST_REAL
+    bars = client.get("/api/bars/AAPL?timeframe=1d", headers=headers).get_json()
+    assert bars["demo_data"] is False and bars["count"] > 0
 
 
 def test_dt02_explicit_simulator_and_anchor_on_old_real_data(tmp_path):
@@ -135,6 +137,10 @@ def test_dt02_explicit_simulator_and_anchor_on_old_real_data(tmp_path):
         assert abs(first[sym] / last[sym] - 1) < 0.05  # anchored on 2021 closes
     state = market_state("sp500", store=store, cache=None, live=None)
     assert state.demo is True and "simulated" in state.origins
+    client = app.server.test_client()
+    headers = bearer(app, "sim", "user")
+    for path in ("/api/market-state", "/api/ticks/recent?symbol=AAPL"):
+        assert client.get(path, headers=headers).get_json()["demo_data"] is True
 
 
 @pytest.fixture(scope="module")
