@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from components.cards import demo_badge, empty_state, error_state, key_figures
+from components.cards import empty_state, error_state, key_figures, origin_badges
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
@@ -151,7 +151,7 @@ def build_symbol(universe: str, as_of: str, symbol: str, interval: str) -> tuple
         chart.rs,
         chart.mansfield,
     )
-    status = [demo_badge()] if queries.is_demo() else []
+    status = origin_badges(queries.data_origins())
     label = "live" if as_of == NOW else as_of
     session = f" · session {chart.session}" if chart.session else ""
     status.append(html.Small(f"as of {label}{session}"))

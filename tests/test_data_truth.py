@@ -157,6 +157,7 @@ CALENDAR_CASES = [
     ("2021-04-02", "2021-04-02", "2021-04-01"),  # Good Friday (holiday)
     ("2020-11-27", "2020-11-27", "2020-11-27"),  # half day (13:00 close)
     ("2018-06-01", "2018-06-01", "2018-06-01"),  # >400 sessions back
+    ("2021-04-17T10:00", "2021-04-17T10:00", "2021-04-16"),  # a Saturday minute
 ]
 
 
@@ -197,13 +198,21 @@ def test_dt04_as_of_outside_the_stored_range_is_422(real_api, asked):
     ],
 )
 def test_dt05_now_is_the_last_complete_session(real_api, clock, session, closed):
-    _settings, _app, client, headers = real_api
+    settings, _app, client, headers = real_api
     with fixed_clock(clock):
         body = client.get("/api/market-state", headers=headers).get_json()
+        code, out, _err = run_export(settings, None)
     assert body["session"] == session and body["session_closed"] is closed
+    # The CLI export shows that session's returns (not a session yet to open).
+    real = pd.read_csv(REAL)
+    aapl = real[real.symbol == "AAPL"].set_index("date")["close"]
+    at = aapl.index.get_loc(session)
+    want = aapl.iloc[at] / aapl.iloc[at - 1] - 1
+    rows = {r["symbol"]: r for r in json.loads(out)}
+    assert code == 0 and rows["AAPL"]["ret_1d"] == pytest.approx(want, rel=1e-9)
 
 
-def run_export(settings, as_of: str) -> tuple[int, str, str]:
+def run_export(settings, as_of: str | None) -> tuple[int, str, str]:
     args = argparse.Namespace(
         kind="rankings", universe="sp500", as_of=as_of, format="json"
     )
