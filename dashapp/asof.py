@@ -76,6 +76,7 @@ def _in_calendar(day: dt.date) -> bool:
     return cal.first_session.date() <= day <= cal.last_session.date()
 
 
+@functools.lru_cache(maxsize=8192)
 def is_session(day: dt.date) -> bool:
     """Tell whether a date is an XNYS trading session (weekdays outside its range)."""
     if _in_calendar(day):
@@ -83,6 +84,7 @@ def is_session(day: dt.date) -> bool:
     return day.weekday() < 5
 
 
+@functools.lru_cache(maxsize=8192)
 def session_on_or_before(day: dt.date) -> dt.date:
     """Return `day` when it is a session, else the session before it."""
     for back in range(MAX_WALK_BACK_DAYS + 1):
@@ -92,6 +94,7 @@ def session_on_or_before(day: dt.date) -> dt.date:
     return day  # no session in ten days: only beyond any real calendar
 
 
+@functools.lru_cache(maxsize=64)
 def _bounds(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     if not is_session(day):
         return None
