@@ -71,7 +71,7 @@ BULK_SQLITE_CACHE_KIB = 262_144
 PG_LOCK_TIMEOUT_MS = 2000
 ROLES = ("admin", "user")
 # Live ingest: rows per upsert transaction, SQLite's WAL auto-checkpoint size,
-# and the binary COPY types of MINUTE_COLUMNS.
+# and the binary COPY types of LIVE_COLUMNS.
 LIVE_BATCH_ROWS = 20_000
 LIVE_PARALLEL_MIN_ROWS = 2_000
 LIVE_PARALLEL_MAX = 4

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dashapp.origin import MASSIVE, SIMULATED, SIMULATED_KEY
-from dashapp.store_origin import has_real_bars
+from dashapp.store_origin import fake_origins, has_real_bars
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def mark_feed_origin(store: Any, origin: str) -> int:
     if origin == SIMULATED:
         store.set_meta(SIMULATED_KEY, "1")
         return 0
-    if origin == MASSIVE:
+    if origin == MASSIVE and fake_origins(store):
         removed = store.delete_fake_bars()
         if removed:
             log.info("live Massive feed: removed %d demo/simulated bars", removed)

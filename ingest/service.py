@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from dashapp.livebars import LiveBarStore
+from dashapp.origin import SIMULATED_KEY
 from dashapp.settings import Settings
 from ingest import sessions
 from ingest.backfill import GapBackfiller
@@ -566,7 +567,10 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def _replay_spill(settings: Settings, store: Any) -> int:
     spill_dir = Path(settings.data_dir) / SPILL_DIRNAME
-    writer = BarWriter(store, spill_dir).start()
+    # Spilled bars came from this install's feed: the simulator unless a key is set.
+    simulated = not settings.massive_api_key and store.get_meta(SIMULATED_KEY)
+    origin = "simulated" if simulated else "massive"
+    writer = BarWriter(store, spill_dir, source=origin).start()
     pending = writer.stats["spill_pending_rows"]
     ok = writer.wait_idle(timeout=3600)
     writer.stop()
