@@ -106,14 +106,14 @@ def test_weeks_in_stage_counts_whole_run_through_market_state(store):
         assert stages.loc[sym, "weeks_in_stage"] == want_weeks, sym
     # The long uptrend has held stage 2 for far longer than the load window.
     assert stages.loc["UPP", "weeks_in_stage"] > 100 * 3
-    # A past session (mid-week) continues from the same cached whole-history run.
-    as_of = sessions[-300]
-    past = market_state("long", as_of.date().isoformat(), store=store, cache=None)
-    got = past.stages.set_index("symbol")
-    for sym in members:
-        want_stage, want_weeks = plain_stage(close[sym].loc[:as_of])
-        assert got.loc[sym, "stage"] == want_stage, sym
-        assert got.loc[sym, "weeks_in_stage"] == want_weeks, sym
+    # Past sessions (a Wednesday, a Monday) continue from the cached whole history.
+    for as_of in (sessions[-300], sessions[-302]):
+        past = market_state("long", as_of.date().isoformat(), store=store, cache=None)
+        got = past.stages.set_index("symbol")
+        for sym in members:
+            want_stage, want_weeks = plain_stage(close[sym].loc[:as_of])
+            assert got.loc[sym, "stage"] == want_stage, (sym, as_of)
+            assert got.loc[sym, "weeks_in_stage"] == want_weeks, (sym, as_of)
 
 
 def _first_valid(series: pd.Series) -> pd.Timestamp:
