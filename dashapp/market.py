@@ -29,6 +29,7 @@ import analytics
 import analytics.constants
 from dashapp.cache import LocalCache
 from dashapp.context import current_store, extension
+from dashapp.counts import stock_meta
 from dashapp.reference import BENCHMARK, sector_etfs
 from dashapp.stage_cache import stage_history
 from dashapp.store import BAR_FIELDS, DEMO_KEY, DataVersion, Store
@@ -189,7 +190,7 @@ def _compute(
 ) -> MarketState:
     etfs = sector_etfs()
     needed = sorted(set(members) | {BENCHMARK} | set(etfs["symbol"]))
-    meta = store.symbols_frame(members)
+    meta = stock_meta(store.symbols_frame(members))
     session, row, intraday = _session_row(store, needed, dv, ts, is_minute, live)
     if session is None:
         frames = _empty_frames(meta, etfs)
