@@ -115,13 +115,21 @@ def database_overview_cached() -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+def _members_label(row: Any) -> str:
+    """Return "with data / total" members of a universe row (total alone if unknown)."""
+    with_data = getattr(row, "with_data", None)
+    if with_data is None or pd.isna(with_data):
+        return f"{int(row.members)}"
+    return f"{int(with_data)}/{int(row.members)} with data"
+
+
 def universe_options() -> list[dict[str, str]]:
     """Return dropdown options for every universe ("sp500 · 503")."""
 
     def compute() -> list[dict[str, str]]:
         frame = current_store().list_universes()
         return [
-            {"label": f"{r.name} · {int(r.members)}", "value": r.name}
+            {"label": f"{r.name} · {_members_label(r)}", "value": r.name}
             for r in frame.itertuples()
         ]
 

@@ -174,3 +174,38 @@ def test_candidate_stage_and_weeks_on_a_constructed_case():
         run += 1
     assert (prior["candidate_stage"], prior["candidate_weeks"]) == (3, run)
     assert run > 2
+
+
+def _text(value) -> str:
+    import json
+
+    import plotly
+
+    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+
+
+def test_pages_show_counts_missing_etfs_and_candidate(counted):
+    import importlib
+
+    app, _client, _user, _env = counted
+    with app.server.test_request_context():
+        rankings = importlib.import_module("pages.rankings")
+        sectors = importlib.import_module("pages.sectors")
+        stages = importlib.import_module("pages.stages")
+        ranked = _text(rankings.build_rankings("sp500", "now")[0])
+        rotated = _text(sectors.build_sectors("sp500", "now", "weekly", 10)[0])
+        state = market_state("sp500")
+        table = stages.stage_table(state)
+    total = len(state.rankings)
+    assert f"ranked among {len(LONG_STOCKS)} names with ≥ {RS_MIN_SESSIONS}" in ranked
+    assert f"{len(LONG_STOCKS) + 1:,} / {total:,} members with data" in ranked
+    assert f"{NO_DATA_ETF}: no price data" in rotated and SHORT_ETF in rotated
+    pending = table[table["candidate"].notna()]
+    staged = state.stages.set_index("symbol")
+    for row in pending.itertuples():
+        want = staged.loc[row.symbol]
+        assert want["candidate_stage"] != want["stage"] or pd.isna(want["stage"])
+        label = f"Stage {want['candidate_stage']} candidate · "
+        assert row.candidate == label + f"{want['candidate_weeks']} wk"
+    same = table[table["candidate"].isna()]["symbol"]
+    assert (staged.loc[same, "candidate_stage"] == staged.loc[same, "stage"]).all()
