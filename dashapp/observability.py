@@ -29,6 +29,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from dashapp.leader import instance_name
+from dashapp.logguard import LogGuard, client_probe_status
 from dashapp.metrics import METRICS_PATH, RequestMetrics, SnapshotCollector
 from dashapp.metrics import bp as metrics_bp
 from dashapp.settings import Settings
@@ -260,7 +261,7 @@ class ErrorChannelHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record for publishing (never blocks)."""
-        if _is_obs_thread():
+        if _is_obs_thread() or client_probe_status(record) is not None:
             return
         try:
             self.publisher.publish(
@@ -285,11 +286,15 @@ class DatabaseLogHandler(logging.Handler):
         self._start_lock = threading.Lock()
         self._started = False
         self._failing = False
+        self.guard = LogGuard()  # probes counted, repeats summarised
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record for the writer thread (never blocks)."""
-        if _is_obs_thread():
+        if _is_obs_thread() or not self.guard.admit(record):
             return
+        self._enqueue(record)
+
+    def _enqueue(self, record: logging.LogRecord) -> None:
         try:
             body = record_dict(record, self.instance)
             row = {
@@ -332,6 +337,8 @@ class DatabaseLogHandler(logging.Handler):
         pending: list[dict[str, Any]] = []
         delay = RETRY_MIN_S
         while not self._worker.stop_event.is_set():
+            for summary in self.guard.summaries():
+                self._enqueue(summary)
             if not pending:
                 try:
                     pending.append(self._queue.get(timeout=DB_FLUSH_S))
@@ -519,9 +526,14 @@ class Observability:
         return elector.role if elector is not None else "follower"
 
     def _db_figures(self) -> dict[str, Any]:
+        state = self.server.extensions.get("tickstock_dbstate")
+        if state is not None and not state.available():
+            return {"db_ok": False, "last_bar_age_s": None}
         try:
             newest = self.store.data_version().newest_minute
-        except Exception:
+        except Exception as exc:
+            if state is not None:
+                state.note(exc)
             return {"db_ok": False, "last_bar_age_s": None}
         age = None
         if newest is not None:
@@ -662,6 +674,8 @@ def install_observability(app: Any, settings: Settings, store: Store) -> Observa
 
         add_public_routes(app, [METRICS_PATH])
     obs.requests.install(server)
+    if obs.db_handler is not None:
+        obs.db_handler.guard.on_probe = obs.requests.count_client_error
     cache = server.extensions.get("tickstock_cache")
     if cache is not None and hasattr(cache, "status"):
         register_ready_check(server, "cache", cache.status)

@@ -46,6 +46,14 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ingest.sim_splits import (
+    SPLITS_PATH,
+    SplitQueryError,
+    normalise_script,
+    parse_split_arg,
+    splits_page,
+    unadjust_daily,
+)
 from ingest.synthetic import (
     CALENDAR,
     HOURS_MODES,
@@ -728,6 +736,8 @@ class RestApi:
         m = GROUPED_RE.match(path)
         if m:
             return self._grouped(m["date"], query)
+        if path.rstrip("/") == SPLITS_PATH:
+            return self._splits(query, request)
         raise _error(404, "Not Found", key="message", kind="NOT_FOUND")
 
     def _aggs(
@@ -789,6 +799,15 @@ class RestApi:
             f"http://{host}/v2/aggs/ticker/{p['ticker']}/range/{p['mult']}/{p['span']}"
             f"/{frm}/{to}?cursor={_encode_cursor(cursor_params)}"
         )
+
+    def _splits(self, query: Mapping[str, str], request: Request) -> dict:
+        host = request.headers.get("Host") or f"{self.sim.host}:{self.sim.port}"
+        try:
+            body = splits_page(self.sim.splits, query, host)
+        except SplitQueryError as exc:
+            raise _error(400, str(exc)) from exc
+        body["request_id"] = _request_id()
+        return body
 
     def _grouped(self, raw_date: str, query: Mapping[str, str]) -> dict:
         try:
@@ -949,6 +968,7 @@ class Simulator:
         compression: str | None = None,
         retain_minutes: int | None = None,
         decimal_volumes: bool = False,
+        splits: Iterable[Mapping[str, Any]] | None = None,
     ) -> None:
         if hours not in HOURS_MODES:
             raise ValueError(f"hours must be one of {HOURS_MODES}")
@@ -962,7 +982,13 @@ class Simulator:
         self.compression = compression
         self.queue_frames = int(queue_frames)
         self._api_keys = frozenset(api_keys) if api_keys is not None else None
-        self._daily = DailyHistory(daily) if daily is not None else None
+        # The split script; daily history before each split is served unadjusted.
+        self.splits = normalise_script(splits)
+        self._daily = (
+            DailyHistory(unadjust_daily(daily, self.splits))
+            if daily is not None
+            else None
+        )
         self._start_ms = to_epoch_ms(start) if start is not None else None
         self._replay = replay is not None
         self._market = self._make_market(
@@ -2021,6 +2047,15 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="fast mode: minutes to emit once a client subscribed",
     )
+    p.add_argument(
+        "--split",
+        dest="splits",
+        action="append",
+        type=parse_split_arg,
+        default=None,
+        metavar="TICKER:YYYY-MM-DD:FROM:TO",
+        help="a split in the script (repeatable); e.g. AAPL:2026-11-18:1:4",
+    )
     p.set_defaults(func=_cli_command)
     return p
 
@@ -2043,6 +2078,7 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
         api_keys=args.api_keys,
         host=args.host,
         port=args.port,
+        splits=getattr(args, "splits", None),
     )
 
 
