@@ -23,6 +23,7 @@ from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
+from dashapp.stage_cache import stage_history_table
 from dashapp.store import DEMO_KEY
 
 TABLE_LABELS = {
@@ -46,7 +47,7 @@ SPARK_POINTS = 120  # an intraday sparkline needs no more points than pixels
 DOLLAR_VOLUME_SESSIONS = 21
 DOLLAR_VOLUME_DAYS = 40
 SESSIONS_LOOKBACK_DAYS = 3 * 365
-STAGE_HISTORY_DAYS = 2 * 365 + 60  # 34 weeks of warm-up + ~70 weeks shown
+STAGE_HISTORY_WEEKS = 80  # shown on the Stages page; warm-up is the whole history
 SECTOR_HISTORY_DAYS = 460  # 252 sessions + YTD base; RRG needs 60 weeks at most
 RRG_COLUMNS = ["symbol", "date", "rs_ratio", "rs_momentum", "quadrant", "heading"]
 FEED_FRESH_SECONDS = 180
@@ -537,23 +538,12 @@ def stage_history(universe: str = "sp500", as_of: Any = None) -> pd.DataFrame:
     version = _data_version().daily_seq
 
     def compute() -> pd.DataFrame:
-        members = current_store().universe_symbols(universe)
-        start = end - dt.timedelta(days=STAGE_HISTORY_DAYS)
-        # Read directly, not through `settled_daily`: only the small result is
-        # worth keeping in the cache (it may be Redis).
-        bars = current_store().read_daily([*members, BENCHMARK], start=start, end=end)
-        if bars.empty:
-            return pd.DataFrame()
-        weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))
-        close = weekly["close"]
-        bench = close[BENCHMARK] if BENCHMARK in close else None
-        cols = [s for s in members if s in close]
-        _current, history = analytics.weinstein_stages(
-            close[cols], weekly["volume"][cols], bench
-        )
-        # One float block (NaN = no stage): wide Int64 frames are slow to slice.
-        values = history.to_numpy(dtype=np.float64, na_value=np.nan)
-        return pd.DataFrame(values, index=history.index, columns=history.columns)
+        # The whole-history run the market state continues from (same cache entry).
+        store = current_store()
+        dv = store.data_version()
+        members = store.universe_symbols(universe)
+        key = f"{dv.daily_seq}-{dv.newest_daily}"
+        return stage_history_table(store, members, key, end, STAGE_HISTORY_WEEKS)
 
     return cached(f"q:stage-history:{universe}:{end}:d{version}", compute)
 

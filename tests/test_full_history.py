@@ -159,3 +159,20 @@ def test_stage_history_matches_windowed_machine(weeks):
         (last.week - last.stage_start + 1)[current["stage"].notna().to_numpy()],
         current["weeks_in_stage"].dropna().to_numpy(),
     )
+
+
+def test_stage_history_table_is_warm_from_its_first_week(sqlite_store):
+    sessions = pd.bdate_range(START, periods=6 * 261, name="date")
+    bars = _bars(sessions)
+    members = _load(sqlite_store, bars)
+    dv = sqlite_store.data_version()
+    end = sessions[-1].date()
+    table = stage_cache.stage_history_table(
+        sqlite_store, members, f"{dv.daily_seq}-{dv.newest_daily}", end, 80
+    )
+    assert len(table) == 80 and list(table.columns) == members
+    close = bars.pivot(index="date", columns="symbol", values="close")
+    for week in (table.index[0], table.index[40], table.index[-1]):
+        for sym in members:
+            want, _weeks = plain_stage(close[sym].loc[:week])
+            assert table.loc[week, sym] == want, (sym, week)
