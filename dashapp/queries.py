@@ -20,6 +20,7 @@ import pandas as pd
 
 import analytics
 from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
+from analytics.stage_history import week_ids, weekly_close_from_rows
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
@@ -639,7 +640,9 @@ def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
         return SymbolChart(symbol, interval, pd.DataFrame())
     weekly = analytics.weekly_bars(panels)
     bench_w = weekly["close"][BENCHMARK] if BENCHMARK in weekly["close"] else None
-    figs = _figures(symbol, weekly, bench_w)
+    full = _with_older_weeks(symbol, weekly, bars)
+    full_bench = full["close"][BENCHMARK] if BENCHMARK in full["close"] else None
+    figs = _figures(symbol, full, full_bench)
     if interval == "W":
         src = {k: v[symbol] for k, v in weekly.items()}
         windows, prefix, keep = WEEKLY_MA_WINDOWS, "MA {}w", CHART_WEEKS
@@ -671,6 +674,21 @@ def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
         chart.mansfield = mansfield[mansfield.index >= first - pd.Timedelta(days=7)]
     chart.figures = figs
     return chart
+
+
+def _with_older_weeks(symbol: str, weekly: dict, bars: pd.DataFrame) -> dict:
+    """Prepend every older stored weekly close, so stages count the whole run."""
+    recent = weekly["close"]
+    if recent.empty:
+        return weekly
+    end = pd.Timestamp(bars["date"].max()).date()
+    rows = current_store().read_weekly_closes([symbol, BENCHMARK], end=end)
+    full = weekly_close_from_rows(rows)
+    older = full[week_ids(full.index) < week_ids(recent.index).min()]
+    if older.empty:
+        return weekly
+    close = pd.concat([older.reindex(columns=recent.columns), recent])
+    return {"close": close, "volume": weekly["volume"].reindex(close.index)}
 
 
 def _price_figures(frame: pd.DataFrame, panels: dict, symbol: str) -> dict[str, Any]:

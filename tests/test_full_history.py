@@ -176,3 +176,27 @@ def test_stage_history_table_is_warm_from_its_first_week(sqlite_store):
         for sym in members:
             want, _weeks = plain_stage(close[sym].loc[:week])
             assert table.loc[week, sym] == want, (sym, week)
+
+
+def test_symbol_chart_stage_counts_the_whole_run(tmp_path):
+    from app import create_app
+    from dashapp import queries
+    from dashapp.settings import load_settings
+
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "TICKSTOCK_DATA_DIR": str(tmp_path),
+        "INGEST_ENABLED": "false",
+        "TICKSTOCK_DEMO_DATA": "false",
+        "SECRET_KEY": "test-secret",
+    }
+    app = create_app(load_settings(env, env_file=None), ingest=False)
+    sessions = pd.bdate_range(START, periods=YEARS * 261, name="date")
+    bars = _bars(sessions)
+    _load(app.server.extensions["tickstock_store"], bars)
+    close = bars.pivot(index="date", columns="symbol", values="close")
+    with app.server.test_request_context():
+        for sym in ("UPP", "CYC", "RW1"):
+            figs = queries.symbol_chart(sym, "D").figures
+            want_stage, want_weeks = plain_stage(close[sym])
+            assert (figs["stage"], figs["weeks_in_stage"]) == (want_stage, want_weeks)
