@@ -38,6 +38,7 @@ from dashapp.apispec import (
 )
 from dashapp.asof import live_cap
 from dashapp.context import current_store, extension
+from dashapp.counts import counted_meta, rotation_missing
 from dashapp.failsoft import note_db_error
 from dashapp.store import StoreError
 from dashapp.store_origin import fake_origins
@@ -127,6 +128,8 @@ STATE_META = {
     "demo_data": {"type": "boolean"},
     "session_closed": {"type": "boolean"},
     "excluded": {"type": "integer"},
+    "rs_universe": {"type": "object"},
+    "members": {"type": "object"},
 }
 TICK = {
     "type": "object",
@@ -490,6 +493,7 @@ def _state_meta(state) -> dict[str, Any]:
         "demo_data": bool(state.demo),
         "session_closed": bool(getattr(state, "closed", True)),
         "excluded": int(len(state.excluded)),
+        **counted_meta(state),
     }
 
 
@@ -748,7 +752,7 @@ def universes(format: str):  # noqa: A002
 def market_state_summary(universe: str, as_of: str):
     """Return the summary of the market state."""
     state = _state(universe, as_of)
-    summary = state.summary()
+    summary = {**state.summary(), **counted_meta(state)}
     summary["excluded_symbols"] = records(state.excluded)
     return summary
 
@@ -840,7 +844,11 @@ def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noq
         ),
         P_AS_OF,
     ),
-    response=_table_schema(**STATE_META, period={"type": "string"}),
+    response=_table_schema(
+        **STATE_META,
+        period={"type": "string"},
+        missing={"type": "array", "items": {"type": "object"}},
+    ),
     tabular=True,
     cached=True,
     statuses=(422, 503),
@@ -854,6 +862,7 @@ def rotation(period: str, tail: int, as_of: str, format: str):  # noqa: A002
     if len(frame) and "date" in frame.columns:
         frame = frame.sort_values(["symbol", "date"]).groupby("symbol").tail(tail)
     meta = {**_state_meta(state), "period": period}
+    meta["missing"] = rotation_missing(current_store(), frame, state.session, period)
     return _tabular(frame.reset_index(drop=True), contract, format, "rotation", meta)
 
 
