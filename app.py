@@ -40,6 +40,10 @@ def create_app(
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     install_observability(app, settings, store)
+    if settings.redis_url:  # every worker and instance shows the leader's bars
+        from dashapp.livebars_shared import make_livebars
+
+        app.server.extensions["tickstock_livebars"] = make_livebars(settings)
     if ingest if ingest is not None else settings.ingest_enabled:
         elect_ingest_leader(app, settings, store)
     return app
