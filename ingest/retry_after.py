@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 503})
@@ -51,11 +52,17 @@ class _RecordingPool:
         # get the refused answer back instead of urllib3's MaxRetryError.
         kwargs.setdefault("retries", Retry(total=0, raise_on_status=False))
         resp = self._pool.request(*args, **kwargs)
-        if resp.status in RETRY_STATUSES:
-            _last.wait = parse_retry_after(resp.headers.get("Retry-After"))
-        else:
+        if resp.status not in RETRY_STATUSES:
             _last.wait = None
-        return resp
+            return resp
+        _last.wait = parse_retry_after(resp.headers.get("Retry-After"))
+        resp.drain_conn()
+        # The error urllib3 raises itself for these statuses with retries=0.
+        url = args[1] if len(args) > 1 else kwargs.get("url", "")
+        reason = ResponseError(
+            ResponseError.SPECIFIC_ERROR.format(status_code=resp.status)
+        )
+        raise MaxRetryError(None, url, reason)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
