@@ -12,6 +12,7 @@ import dash
 
 from dashapp.auth import ensure_first_admin
 from dashapp.cache import LocalCache, RedisCache
+from dashapp.job_resume import start_job_resumer
 from dashapp.leader import start_leader_election
 from dashapp.observability import install_observability
 from dashapp.reference import load_reference
@@ -40,6 +41,7 @@ def create_app(
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     install_observability(app, settings, store)
+    start_job_resumer(app.server)  # history jobs whose runner died go on here
     if settings.redis_url:  # every worker and instance shows the leader's bars
         from dashapp.livebars_shared import make_livebars
 
