@@ -2,9 +2,10 @@
 
 Only the ingesting leader builds in-progress bars (per-second aggregates
 rolled into the current minute). `SharedLiveBarStore` is a `LiveBarStore`
-that, in the leader, also publishes the bars it receives into one Redis hash
-under `REDIS_KEY_PREFIX` (at most every `PUSH_EVERY_S`, only the symbols that
-changed, with a short TTL kept alive while the leader lives). In every other
+that, in the ingesting leader (from its first publish until `stop`), also
+publishes the bars it receives into one Redis hash under `REDIS_KEY_PREFIX`
+(at most every `PUSH_EVERY_S`, only the symbols that changed, with a short TTL
+kept alive while the leader lives, quiet markets included). In every other
 process it reads that hash instead, through a small in-process cache, so a
 request answered by a follower sees the leader's bars. Without Redis the app
 uses the plain in-process `LiveBarStore`.
@@ -29,9 +30,6 @@ VERSION_KEY = "live:version"
 PUSH_EVERY_S = 0.25
 READ_CACHE_S = 0.2
 TTL_MS = 5_000
-# A process that published within this window is the ingester: it reads its
-# own bars, which are newer than the throttled copy in Redis.
-LOCAL_FOR_S = 3.0
 # Versions start at the wall clock in ms so a new leader never reuses the
 # version (and so the cached snapshots) of an old one.
 MS = 1000
@@ -48,7 +46,7 @@ class SharedLiveBarStore(LiveBarStore):
         self._version = int(time.time() * MS)
         self._dirty: set[str] = set()
         self._rewrite = False
-        self._published_at = 0.0
+        self._owner = False
         self._fetched_at = 0.0
         self._fetch_lock = threading.Lock()
         self._pusher: threading.Thread | None = None
@@ -59,12 +57,12 @@ class SharedLiveBarStore(LiveBarStore):
     def publish(self, bars: Iterable[LiveBar]) -> int:
         """Store bars locally and mark them for the next push to Redis."""
         bars = list(bars)
-        if not self._local():  # taking over: start from our own bars only
+        if not self._owner:  # taking over: start from our own bars only
             with self._lock:
                 self._bars.clear()
             self._rewrite = True
+            self._owner = True
         n = super().publish(bars)
-        self._published_at = time.monotonic()
         with self._lock:
             self._dirty.update(b.symbol for b in bars)
         self._ensure_pusher()
@@ -81,7 +79,9 @@ class SharedLiveBarStore(LiveBarStore):
         self._rewrite = True
 
     def stop(self) -> None:
-        """Stop the push thread (the Redis copy then expires within the TTL)."""
+        """Stop publishing (ingest stopped); the Redis copy expires within the TTL."""
+        self._owner = False
+        self._fetched_at = 0.0
         self._stop.set()
 
     def _ensure_pusher(self) -> None:
@@ -94,7 +94,7 @@ class SharedLiveBarStore(LiveBarStore):
 
     def _push_loop(self) -> None:
         while not self._stop.wait(PUSH_EVERY_S):
-            if not self._local():
+            if not self._owner:
                 return  # no longer ingesting: let the copy expire
             self.push()
 
@@ -129,12 +129,9 @@ class SharedLiveBarStore(LiveBarStore):
                 self._rewrite = True  # resend everything once Redis is back
 
     # ---------------------------------------------------------- reader side
-    def _local(self) -> bool:
-        return time.monotonic() - self._published_at < LOCAL_FOR_S
-
     def _sync(self) -> None:
         """Refresh from Redis unless this process is the ingester (cached)."""
-        if self._local():
+        if self._owner:  # the ingester reads its own, newer bars
             return
         now = time.monotonic()
         if now - self._fetched_at < READ_CACHE_S:

@@ -57,6 +57,8 @@ def test_ls01_follower_reads_the_leaders_bars_and_their_updates(redis_url):
         assert took is not None and reader.get("AAA").volume == 180
         assert reader.get("BBB") == leader.get("BBB")  # unchanged, still there
         assert reader.newest_ts() == MINUTE_MS
+        time.sleep(TTL_MS / 1000 + 0.5)  # a quiet market: no new bars for a while
+        assert reader.bars() == leader.bars()  # the living leader keeps them
     finally:
         leader.stop()
     # The ingester died: its bars vanish with the TTL instead of lingering.
