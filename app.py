@@ -115,8 +115,11 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     server.extensions.pop("tickstock_ingest_error", None)
     server.extensions["tickstock_ingest"] = service
     from ingest.eod import EodScheduler
+    from ingest.splits import nightly_hook
 
-    server.extensions["tickstock_eod"] = EodScheduler(store).start()
+    server.extensions["tickstock_eod"] = EodScheduler(
+        store, after=nightly_hook(settings, store)
+    ).start()
 
 
 def _ingest_ready(server) -> tuple[str, str]:

@@ -44,6 +44,7 @@ from ingest import sessions  # noqa: E402
 from ingest.bars import BarAssembler  # noqa: E402
 from ingest.service import IngestOptions, IngestService  # noqa: E402
 from ingest.simulator import Simulator  # noqa: E402
+from ingest.validate import FeedValidator  # noqa: E402
 from ingest.writer import BarWriter  # noqa: E402
 
 DECODE_SYMBOLS = 500
@@ -110,8 +111,12 @@ def record_a_frames(symbols: int, minutes: int) -> list[bytes]:
 def bench_decode(quick: bool) -> dict:
     """Replay recorded A frames through the assembler on one pinned core."""
     frames = record_a_frames(DECODE_SYMBOLS, 2 if quick else DECODE_MINUTES)
-    sizes = [len(orjson.loads(f)) for f in frames]
+    decoded = [orjson.loads(f) for f in frames]
+    sizes = [len(d) for d in decoded]
     events = sum(sizes)
+    # Validated like live ingest, against the simulator's clock.
+    symbols = sorted({e["sym"] for d in decoded for e in d})
+    sim_now = max(e["e"] for e in decoded[-1])
     pinned = hasattr(os, "sched_setaffinity")
     if pinned:
         cores = os.sched_getaffinity(0)
@@ -119,7 +124,8 @@ def bench_decode(quick: bool) -> dict:
     rates, cpu_rates, wall_us, cpu_us = [], [], [], []
     try:
         for _ in range(2 if quick else DECODE_PASSES):
-            asm = BarAssembler(lambda rows: None, LiveBarStore())
+            validator = FeedValidator(symbols, clock_ms=lambda: sim_now)
+            asm = BarAssembler(lambda rows: None, LiveBarStore(), validator=validator)
             feed = asm.feed
             wall, cpu = time.perf_counter_ns, time.thread_time_ns
             started, started_cpu = wall(), cpu()

@@ -37,6 +37,7 @@ from dashapp.apispec import (
     parse_params,
 )
 from dashapp.context import current_store, extension
+from dashapp.failsoft import note_db_error
 from dashapp.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -461,7 +462,9 @@ def _state(universe: str, as_of: str):
                 404, "unknown_universe", message, universe=universe
             ) from None
         raise ApiError(400, "invalid_parameter", message, parameter="as_of") from None
-    except Exception:  # the analytics may be incomplete; never answer 500
+    except Exception as exc:  # the analytics may be incomplete; never answer 500
+        if note_db_error(exc):
+            raise  # answered 503 database_unavailable by dashapp.failsoft
         log.exception("market state failed for %s at %s", universe, as_of)
         raise ApiError(
             503, "analytics_unavailable", "the market state could not be computed"
@@ -1313,6 +1316,30 @@ def admin_ingest():
         "available": True,
         **(health if isinstance(health, dict) else {"status": health}),
     }
+
+
+@endpoint(
+    "/admin/data-health",
+    "Daily-data health per symbol: sources, missing sessions, rescalings, "
+    "moves over 35 % that look like unadjusted splits, stale symbols.",
+    admin=True,
+    tag="admin",
+    tabular=True,
+    response=_table_schema(
+        newest_session=STR,
+        summary={"type": "object"},
+        adjustments={"type": "array", "items": ROW},
+        suspect_moves={"type": "array", "items": ROW},
+    ),
+)
+def admin_data_health(format: str):  # noqa: A002
+    """Return the data-health report (dashapp.datahealth)."""
+    from dashapp.datahealth import data_health, health_frame
+
+    report = data_health(current_store())
+    if format == "csv":
+        return csv_response(health_frame(report), "data_health")
+    return report
 
 
 @endpoint(

@@ -18,12 +18,13 @@ from typing import Any
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,11}$"
 UNIVERSE_PATTERN = r"^[A-Za-z0-9_\-]{1,64}(\+[A-Za-z0-9_\-]{1,64}){0,7}$"
-# Calendar-exact except 29 February in common years (rejected by the parser).
+# Calendar-exact: 29 February only in leap years (1992..2096; 2100 is not one).
 _MD = (
     r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
-    r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))"
+    r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
 )
-_YMD = rf"(199[0-9]|20[0-9][0-9]|2100)-{_MD}"
+_LEAP = r"(199[26]|20([02468][048]|[13579][26]))"
+_YMD = rf"((199[0-9]|20[0-9][0-9]|2100)-{_MD}|{_LEAP}-02-29)"
 _HM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 DATE_PATTERN = rf"^{_YMD}$"
 DATETIME_PATTERN = rf"^{_YMD}([T ]{_HM}(:[0-5][0-9])?(Z|[+-]{_HM})?)?$"

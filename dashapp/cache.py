@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from dashapp import cachebound
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ENTRIES = 256
@@ -29,6 +31,7 @@ class LocalCache:
         self._data: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Lock] = {}
+        self.bound = cachebound.GroupBound()  # historical as_of per universe/page
         self.hits = 0
         self.misses = 0
 
@@ -47,8 +50,10 @@ class LocalCache:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
+            for old in self.bound.add(key):
+                self._data.pop(old, None)
             while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+                self.bound.discard(self._data.popitem(last=False)[0])
 
     def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
         """Return the cached value or compute it once, even under concurrency."""
@@ -76,6 +81,7 @@ class LocalCache:
         """Drop every entry."""
         with self._lock:
             self._data.clear()
+            self.bound = cachebound.GroupBound(self.bound.per_group)
 
     def stats(self) -> dict[str, Any]:
         """Return hit/miss counters, hit rate and size."""
@@ -143,6 +149,7 @@ class RedisCache:
         self.local = local if local is not None else LocalCache()
         self.client = client if client is not None else redis_client(url)
         self._release_script = self.client.register_script(_RELEASE_LUA)
+        self._bounded = cachebound.RedisBound(self.client, prefix, ttl_seconds)
         self._state = threading.Lock()
         self._gates: dict[str, threading.Lock] = {}
         self._down_since: float | None = None
@@ -333,8 +340,8 @@ class RedisCache:
             return None
 
     def _store(self, key: str, raw: bytes | None) -> None:
-        if raw is not None:
-            self._redis(self.client.set, self._rkey(key), raw, px=self.ttl_ms)
+        if raw is not None:  # historical as_of entries: short TTL, bounded count
+            self._redis(self._bounded.store, key, self._rkey(key), raw, self.ttl_ms)
 
     def _compute_here(self, key: str, compute: Callable[[], Any]) -> Any:
         self._count("misses")

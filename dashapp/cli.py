@@ -129,6 +129,7 @@ PLUGIN_MODULES += (
     "ingest.universes_cli",
 )
 PLUGIN_MODULES += ("ingest.service", "ingest.simulator")  # live ingest, simulator
+PLUGIN_MODULES += ("ingest.splits", "dashapp.datahealth")  # splits, data health
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,11 +30,15 @@ def health():
 
 def _database_check() -> tuple[str, str]:
     store = current_app.extensions["tickstock_store"]
+    state = current_app.extensions.get("tickstock_dbstate")
+    if state is not None and not state.check():
+        return "fail", state.detail()  # the outage was logged once, when it began
     try:
         store.ping()
         version = store.schema_version()
     except Exception as exc:
-        log.warning("readiness: database unreachable: %s", exc)
+        if state is None or not state.note(exc):
+            log.warning("readiness: database unreachable: %s", exc)
         return "fail", f"database unreachable: {type(exc).__name__}"
     if version != SCHEMA_VERSION:
         return "fail", f"schema version {version}, expected {SCHEMA_VERSION}"

@@ -179,9 +179,19 @@ class RequestMetrics:
             ("route", "method", "status"),
             registry=registry,
         )
+        self.client_errors = Counter(
+            "tickstock_http_client_errors",
+            "Anonymous requests answered 4xx (probes, scanners), by status.",
+            ("status",),
+            registry=registry,
+        )
         self.rest = LatencyWindow()
         self.dash = LatencyWindow()
         self.sessions = SessionTracker()
+
+    def count_client_error(self, status: int) -> None:
+        """Count a 4xx the HTTP server answered before the app saw the request."""
+        self.client_errors.labels(str(status)).inc()
 
     def install(self, server: Flask) -> None:
         """Register the timing hooks on a Flask app (timing runs before any gate)."""
@@ -199,6 +209,8 @@ class RequestMetrics:
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         self.latency.labels(rule, request.method).observe(seconds)
         self.requests.labels(rule, request.method, str(response.status_code)).inc()
+        if 400 <= response.status_code < 500 and g.get("principal") is None:
+            self.client_errors.labels(str(response.status_code)).inc()
         path = request.path
         if path.startswith(REST_PREFIX):
             self.rest.add(seconds)
@@ -244,6 +256,10 @@ class SnapshotCollector(Collector):
             "tickstock_ingest_spilled_rows": (
                 "Rows spilled to disk while the database was down.",
                 rec["spilled_rows"],
+            ),
+            "tickstock_database_up": (
+                "1 when the database answers, 0 while it is unreachable.",
+                rec["db_ok"],
             ),
             "tickstock_cache_hit_ratio": ("Cache hit ratio.", rec["cache_hit_rate"]),
             "tickstock_cache_degraded": (
@@ -303,6 +319,25 @@ class SnapshotCollector(Collector):
         for (sink, outcome), value in rec.get("_log_counts", {}).items():
             logs.add_metric([sink, outcome], float(value))
         yield logs
+        yield from _bad_data_metrics(rec)
+
+
+def _bad_data_metrics(rec: dict[str, Any]) -> Iterable[Any]:
+    """Yield feed events rejected by reason and bar rows quarantined by the writer."""
+    rejected = CounterMetricFamily(
+        "tickstock_feed_rejected",
+        "Feed events rejected by validation, by reason (never stored).",
+        labels=["reason"],
+    )
+    for reason, value in sorted((rec.get("_feed_rejected") or {}).items()):
+        rejected.add_metric([reason], float(value))
+    yield rejected
+    if rec.get("_quarantined_rows") is not None:
+        yield CounterMetricFamily(
+            "tickstock_ingest_quarantined_rows",
+            "Bar rows the database refused, kept in rejected_bars.",
+            value=float(rec["_quarantined_rows"]),
+        )
 
 
 def metrics_payload(registry: CollectorRegistry, extra: Collector) -> bytes:
@@ -322,14 +357,22 @@ def scrape_allowed() -> bool:
     if "tickstock_auth" not in current_app.extensions:
         return True
     from dashapp import auth
+    from dashapp.failsoft import known_principals, scrape_fallback
 
-    if auth.current_principal() is not None:
-        return True
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return False
-    store = current_app.extensions["tickstock_store"]
-    return auth.token_principal(store, value.strip()) is not None
+    credential = f"bearer:{value.strip()}" if value.strip() else None
+    try:
+        if auth.current_principal() is not None:
+            return True
+        if scheme.lower() != "bearer" or not value.strip():
+            return False
+        store = current_app.extensions["tickstock_store"]
+        principal = auth.token_principal(store, value.strip())
+    except Exception as exc:  # database away: scrapers it knew keep scraping
+        return scrape_fallback(exc, credential)
+    if principal is not None and credential:
+        known_principals.remember(credential, principal)
+    return principal is not None
 
 
 @bp.get(METRICS_PATH)

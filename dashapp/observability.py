@@ -29,6 +29,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from dashapp.leader import instance_name
+from dashapp.logguard import LogGuard, client_probe_status
 from dashapp.metrics import METRICS_PATH, RequestMetrics, SnapshotCollector
 from dashapp.metrics import bp as metrics_bp
 from dashapp.settings import Settings
@@ -94,6 +95,7 @@ INGEST_ALIASES: dict[str, tuple[str, ...]] = {
     "db_write_p50_ms": ("write_p50_ms", "write_latency_p50_ms", "db_write_p50_ms"),
     "db_write_p99_ms": ("write_p99_ms", "write_latency_p99_ms", "db_write_p99_ms"),
     "_bars_written": ("written_rows", "bars_written", "rows_written"),
+    "_quarantined_rows": ("quarantined_rows",),
 }
 
 
@@ -259,7 +261,7 @@ class ErrorChannelHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record for publishing (never blocks)."""
-        if _is_obs_thread():
+        if _is_obs_thread() or client_probe_status(record) is not None:
             return
         try:
             self.publisher.publish(
@@ -284,11 +286,15 @@ class DatabaseLogHandler(logging.Handler):
         self._start_lock = threading.Lock()
         self._started = False
         self._failing = False
+        self.guard = LogGuard()  # probes counted, repeats summarised
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record for the writer thread (never blocks)."""
-        if _is_obs_thread():
+        if _is_obs_thread() or not self.guard.admit(record):
             return
+        self._enqueue(record)
+
+    def _enqueue(self, record: logging.LogRecord) -> None:
         try:
             body = record_dict(record, self.instance)
             row = {
@@ -331,6 +337,8 @@ class DatabaseLogHandler(logging.Handler):
         pending: list[dict[str, Any]] = []
         delay = RETRY_MIN_S
         while not self._worker.stop_event.is_set():
+            for summary in self.guard.summaries():
+                self._enqueue(summary)
             if not pending:
                 try:
                     pending.append(self._queue.get(timeout=DB_FLUSH_S))
@@ -391,7 +399,10 @@ def ingest_figures(service: Any) -> dict[str, Any]:
         if isinstance(inner, Mapping):
             flat.setdefault("write_p50_ms", inner.get("p50_ms", inner.get("p50")))
             flat.setdefault("write_p99_ms", inner.get("p99_ms", inner.get("p99")))
-    return {field: _pick(flat, names) for field, names in INGEST_ALIASES.items()}
+    figures = {field: _pick(flat, names) for field, names in INGEST_ALIASES.items()}
+    rejected = health.get("rejected")  # feed events rejected, by reason
+    figures["_feed_rejected"] = dict(rejected) if isinstance(rejected, Mapping) else {}
+    return figures
 
 
 class MonitoringLoop:
@@ -515,9 +526,14 @@ class Observability:
         return elector.role if elector is not None else "follower"
 
     def _db_figures(self) -> dict[str, Any]:
+        state = self.server.extensions.get("tickstock_dbstate")
+        if state is not None and not state.available():
+            return {"db_ok": False, "last_bar_age_s": None}
         try:
             newest = self.store.data_version().newest_minute
-        except Exception:
+        except Exception as exc:
+            if state is not None:
+                state.note(exc)
             return {"db_ok": False, "last_bar_age_s": None}
         age = None
         if newest is not None:
@@ -586,6 +602,8 @@ class Observability:
         }
         record["status"] = self._verdict(record)
         record["_log_counts"] = self._log_counts()
+        record["_feed_rejected"] = ingest.get("_feed_rejected") or {}
+        record["_quarantined_rows"] = ingest.get("_quarantined_rows")
         return record
 
     def _verdict(self, rec: Mapping[str, Any]) -> str:
@@ -656,6 +674,8 @@ def install_observability(app: Any, settings: Settings, store: Store) -> Observa
 
         add_public_routes(app, [METRICS_PATH])
     obs.requests.install(server)
+    if obs.db_handler is not None:
+        obs.db_handler.guard.on_probe = obs.requests.count_client_error
     cache = server.extensions.get("tickstock_cache")
     if cache is not None and hasattr(cache, "status"):
         register_ready_check(server, "cache", cache.status)

@@ -36,7 +36,7 @@ STATUS_TEXT = {
     415: "Body must be application/json",
     422: "Valid syntax but cannot be processed",
     429: "Rate limited (see Retry-After)",
-    503: "Market state temporarily unavailable",
+    503: "Database or market state temporarily unavailable (see Retry-After)",
 }
 DESCRIPTION = (
     "Every view of the TickStock UI as JSON (or CSV with `format=csv` on tabular "
@@ -49,11 +49,20 @@ DESCRIPTION = (
 )
 
 
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+
+
 def _error(status: int) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "description": STATUS_TEXT.get(status, "Error"),
         "content": {"application/json": {"schema": ERROR_REF}},
     }
+    if status in (429, 503):
+        out["headers"] = {"Retry-After": RETRY_AFTER}
+    return out
 
 
 def _operation(ep: Endpoint) -> dict[str, Any]:
@@ -77,7 +86,8 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     }
     if ep.cached:
         responses["304"] = {"description": STATUS_TEXT[304]}
-    errors = {400, 401, 405, 429, *(s for s in ep.statuses if s >= 400)}
+    # Every endpoint answers 503 while the database is away (dashapp.failsoft).
+    errors = {400, 401, 405, 429, 503, *(s for s in ep.statuses if s >= 400)}
     if ep.admin:
         errors.add(403)
     if ep.method != "get":

@@ -206,6 +206,45 @@ error_log = Table(
     Column("context", Text),
     Index("ix_error_log_ts", "ts"),
 )
+# Bars the writer could not store (bad rows, kept aside with the error).
+rejected_bars = Table(
+    "rejected_bars",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", Text),
+    Column("ts", DateTime(timezone=True)),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(32)),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rejected_bars_rejected_at", "rejected_at"),
+)
+
+# Reconciliations and split adjustments applied to stored history (issue 13).
+data_adjustments = Table(
+    "data_adjustments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(24), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("factor", Double),
+    Column("applied_to_start", Date),
+    Column("applied_to_end", Date),
+    Column("sessions", Integer),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_data_adjustments_symbol", "symbol"),
+)
+corporate_actions = Table(
+    "corporate_actions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("symbol", String(24), nullable=False),
+    Column("execution_date", Date, nullable=False),
+    Column("split_from", Double, nullable=False),
+    Column("split_to", Double, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
 
 BAR_TABLES = {"ohlcv_1min": ("ts", ohlcv_1min), "ohlcv_daily": ("date", ohlcv_daily)}
 
@@ -1321,6 +1360,148 @@ class Store:
             frame[col] = pd.to_datetime(frame[col], utc=True)
         return frame
 
+    # ------------------------------------- reconciliation and splits (issue 13)
+    def record_adjustments(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert data_adjustments rows (symbol, kind, factor, range, reason)."""
+        now = utcnow()
+        data = [
+            {
+                "symbol": r["symbol"],
+                "kind": r["kind"],
+                "factor": r.get("factor"),
+                "applied_to_start": r.get("applied_to_start"),
+                "applied_to_end": r.get("applied_to_end"),
+                "sessions": r.get("sessions"),
+                "reason": r.get("reason"),
+                "created_at": now,
+            }
+            for r in rows
+        ]
+        if data:
+            with self.engine.begin() as conn:
+                conn.execute(data_adjustments.insert(), data)
+        return len(data)
+
+    def list_adjustments(self, symbol: str | None = None) -> pd.DataFrame:
+        """Return recorded adjustments, oldest first (optionally of one symbol)."""
+        query = select(data_adjustments).order_by(data_adjustments.c.id)
+        if symbol is not None:
+            query = query.where(data_adjustments.c.symbol == symbol)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        cols = [c.name for c in data_adjustments.columns]
+        return pd.DataFrame([dict(r) for r in rows], columns=cols)
+
+    def applied_split_ids(self) -> set[str]:
+        """Return the ids of splits already applied to stored history."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(corporate_actions.c.id)).all()
+        return {r[0] for r in rows}
+
+    def apply_split(
+        self,
+        split_id: str,
+        symbol: str,
+        execution_date: dt.date,
+        split_from: float,
+        split_to: float,
+        minute_cutoff: dt.datetime,
+        tables: Sequence[str] = ("ohlcv_daily", "ohlcv_1min"),
+    ) -> tuple[int, int] | None:
+        """Adjust bars before a split once; return (daily, minute) rows or None.
+
+        Prices before the execution date are divided by split_to/split_from and
+        volumes multiplied by it (only in `tables`), in one transaction with the
+        record of the split id, so a split is never applied twice.
+        """
+        ratio = float(split_to) / float(split_from)
+        daily = minute = 0
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                select(corporate_actions.c.id).where(corporate_actions.c.id == split_id)
+            ).first()
+            if seen is not None:
+                return None
+            prices = "open = open / :r, high = high / :r, low = low / :r, "
+            prices += "close = close / :r, volume = volume * :r"
+            if "ohlcv_daily" in tables:
+                daily = conn.execute(
+                    text(
+                        f"UPDATE ohlcv_daily SET {prices} "
+                        "WHERE symbol = :s AND date < :d"
+                    ),
+                    {"r": ratio, "s": symbol, "d": self._date_param(execution_date)},
+                ).rowcount
+            if "ohlcv_1min" in tables:
+                minute = conn.execute(
+                    text(
+                        f"UPDATE ohlcv_1min SET {prices}, vwap = vwap / :r "
+                        "WHERE symbol = :s AND ts < :t"
+                    ),
+                    {"r": ratio, "s": symbol, "t": self._ts_param(minute_cutoff)},
+                ).rowcount
+            conn.execute(
+                corporate_actions.insert().values(
+                    id=split_id,
+                    symbol=symbol,
+                    execution_date=execution_date,
+                    split_from=float(split_from),
+                    split_to=float(split_to),
+                    applied_at=utcnow(),
+                )
+            )
+            self._bump_seq(conn, "ohlcv_daily")
+        return daily, minute
+
+    def closes_around(
+        self, symbol: str, execution_date: dt.date, minute_cutoff: dt.datetime
+    ) -> dict[str, tuple[float | None, float | None]]:
+        """Return per bar table the last close before and the first close at a split."""
+        bounds = {
+            "ohlcv_daily": ("date", self._date_param(execution_date)),
+            "ohlcv_1min": ("ts", self._ts_param(minute_cutoff)),
+        }
+        out = {}
+        with self.engine.connect() as conn:
+            for table, (col, at) in bounds.items():
+                pair = []
+                for op, order in (("<", "DESC"), (">=", "ASC")):
+                    row = conn.execute(
+                        text(
+                            f"SELECT close FROM {table} WHERE symbol = :s AND "
+                            f"{col} {op} :at ORDER BY {col} {order} LIMIT 1"
+                        ),
+                        {"s": symbol, "at": at},
+                    ).first()
+                    pair.append(None if row is None else float(row[0]))
+                out[table] = (pair[0], pair[1])
+        return out
+
+    def daily_source_spans(self) -> pd.DataFrame:
+        """Return per (symbol, source) the daily row count and first/last date."""
+        sql = (
+            "SELECT symbol, source, count(*), min(date), max(date) FROM ohlcv_daily "
+            "GROUP BY symbol, source ORDER BY symbol, min(date)"
+        )
+        frame = self._read(sql, {}, ("symbol", "source", "rows", "first", "last"))
+        for col in ("first", "last"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    def daily_big_moves(self, threshold: float) -> pd.DataFrame:
+        """Return daily closes that moved more than `threshold` (0.35 = 35 %)."""
+        sql = (
+            "SELECT symbol, date, prev_close, close FROM (SELECT symbol, date, close, "
+            "LAG(close) OVER (PARTITION BY symbol ORDER BY date) AS prev_close "
+            "FROM ohlcv_daily) m WHERE prev_close > 0 AND "
+            "(close > prev_close * :up OR close < prev_close * :down) "
+            "ORDER BY symbol, date"
+        )
+        params = {"up": 1.0 + threshold, "down": 1.0 - threshold}
+        frame = self._read(sql, params, ("symbol", "date", "prev_close", "close"))
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
     # ---------------------------------------------- universe edits (issue 4)
     def universe_info(self, name: str) -> dict[str, Any] | None:
         """Return one universe's name, label, builtin flag and creation time."""
@@ -1410,6 +1591,45 @@ class Store:
         cols = ("id", "ts", "level", "source", "message", "context")
         sql = f"SELECT {', '.join(cols)} FROM error_log ORDER BY id DESC LIMIT :n"
         return self._read(sql, {"n": int(limit)}, cols)
+
+    # ---------------------------------------------------------- rejected bars
+    def insert_rejected_bars(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Keep bad bar rows aside: symbol, ts, raw (JSON), reason, source."""
+        if not records:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "symbol": r.get("symbol"),
+                "ts": r.get("ts"),
+                "raw": r["raw"],
+                "reason": r["reason"],
+                "source": r.get("source"),
+                "rejected_at": r.get("rejected_at") or now,
+            }
+            for r in records
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(rejected_bars.insert(), rows)
+        return len(rows)
+
+    def rejected_bars_frame(self, limit: int = 100) -> pd.DataFrame:
+        """Return the newest rejected bar rows, newest first."""
+        cols = ("id", "symbol", "ts", "raw", "reason", "source", "rejected_at")
+        query = select(*(rejected_bars.c[c] for c in cols))
+        query = query.order_by(rejected_bars.c.id.desc()).limit(int(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(cols))
+        for col in ("ts", "rejected_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
+    def count_rejected_bars(self) -> int:
+        """Return how many bar rows were kept aside as rejected."""
+        with self.engine.connect() as conn:
+            query = select(func.count()).select_from(rejected_bars)
+            return int(conn.execute(query).scalar())
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -11,6 +11,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, clientside_callback, dcc, html
 from dash import _callback as dash_callback
 
+from dashapp.dashguard import install_dash_guard
+from dashapp.failsoft import install_failsoft
 from dashapp.health import bp as health_bp
 from dashapp.security import install as install_security
 from dashapp.settings import Settings
@@ -86,6 +88,8 @@ def build_dash(settings: Settings, store: Store, **extensions) -> dash.Dash:
     app._inline_scripts.extend(scripts)
     app.layout = _shell(settings)
     install_security(app, settings)  # auth, REST API, CSP/headers, CORS, limits
+    install_failsoft(server, store)  # 503 instead of 500 while the database is away
+    install_dash_guard(app)  # malformed callback bodies: 400, not 500
     return app
 
 

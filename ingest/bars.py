@@ -30,6 +30,7 @@ import orjson
 
 from dashapp.livebars import LiveBar, LiveBarStore
 from ingest.sessions import session_of
+from ingest.validate import GRID_MS, MALFORMED, MAX_VOLUME, FeedValidator
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ WARN_EVERY_S = 10.0
 _loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
 _NO_STATUS: list[dict] = []
+_INF = float("inf")
 
 # One finished bar as the writer takes it.
 BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
@@ -159,8 +161,10 @@ class BarAssembler:
         emit: Callable[[list[BarRow]], Any],
         live: LiveBarStore | None = None,
         grace_ms: int = DEFAULT_GRACE_MS,
+        validator: FeedValidator | None = None,
     ) -> None:
         self.emit = emit
+        self.validator = validator
         self.live = live
         self.grace_ms = int(grace_ms)
         self.states: dict[str, MinuteState] = {}
@@ -220,6 +224,12 @@ class BarAssembler:
         rows: list[BarRow] | None = None
         n_a = n_am = bad = 0
         stream_ms = self.stream_ms
+        check = self.validator
+        if check is not None:
+            known = check.known
+            a_bounds = check.window(GRID_MS["A"])
+            am_bounds = check.window(GRID_MS["AM"])
+            a_lo, a_hi = a_bounds
         for ev in events:
             if type(ev) is not dict:
                 bad += 1
@@ -234,12 +244,43 @@ class BarAssembler:
                     lo = ev["l"]
                     c = ev["c"]
                     v = ev["v"]
-                    pv = ev["vw"] * v + 0.0
+                    vw = ev["vw"]
+                    pv = vw * v + 0.0
                     o + h + lo + c + v + 0.0  # noqa: B018 - TypeError on non-numbers
                 except (KeyError, TypeError):
                     bad += 1
+                    if check is not None:
+                        check.reject(MALFORMED, ev)
                     continue
-                if type(s) is not int or type(sym) is not str:
+                if check is not None:
+                    # Shortcut of FeedValidator.reason: never accepts more.
+                    if not (
+                        type(s) is int
+                        and type(sym) is str
+                        and sym in known
+                        and a_lo <= s <= a_hi
+                        and not s % 1000
+                        and 0.0 < lo <= o <= h
+                        and lo <= c <= h < _INF
+                        and 0 <= v <= MAX_VOLUME
+                        and 0.0 <= vw < _INF
+                        and ev.get("e") == s + 1000
+                        # A bool is 0 or 1: only values that small need a type
+                        # check (low > 1 puts open, high and close above 1).
+                        and (
+                            lo > 1.0
+                            or (
+                                type(o) is not bool
+                                and type(h) is not bool
+                                and type(lo) is not bool
+                                and type(c) is not bool
+                            )
+                        )
+                        and (v > 1 or type(v) is not bool)
+                        and (vw > 1.0 or type(vw) is not bool)
+                    ) and not check.accept(ev, "A", a_bounds):
+                        continue
+                elif type(s) is not int or type(sym) is not str:
                     bad += 1
                     continue
                 minute = s - s % MS_PER_MINUTE
@@ -274,6 +315,14 @@ class BarAssembler:
             elif kind == "AM":
                 row = self._minute_row(ev)
                 if row is None:
+                    bad += 1
+                    if check is not None:
+                        check.reject(MALFORMED, ev)
+                    continue
+                if check is not None:
+                    if not check.accept(ev, "AM", am_bounds):
+                        continue
+                elif type(row[1]) is not int or row[1] % MS_PER_MINUTE:
                     bad += 1
                     continue
                 n_am += 1
@@ -320,7 +369,7 @@ class BarAssembler:
             )
         except (KeyError, TypeError):
             return None
-        if type(s) is not int or type(sym) is not str or s % MS_PER_MINUTE:
+        if type(sym) is not str:
             return None
         return row
 

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,9 +238,16 @@ def add_cli(subparsers: Any) -> None:
 class EodScheduler:
     """Run `maybe_run_eod` about once a minute in a daemon thread (ingest leader)."""
 
-    def __init__(self, store: Store, interval_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        interval_s: float = 60.0,
+        after: Callable[[], Any] | None = None,
+    ) -> None:
         self.store = store
         self.interval_s = interval_s
+        # Nightly follow-up once a session was rolled up (e.g. ingest.splits).
+        self.after = after
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eod", daemon=True)
 
@@ -256,8 +264,15 @@ class EodScheduler:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                for result in maybe_run_eod(self.store):
+                results = maybe_run_eod(self.store)
+                for result in results:
                     log.info("end-of-day roll-up: %s", result)
             except Exception:  # a failed roll-up is retried next minute
                 log.exception("end-of-day roll-up failed")
+                results = []
+            if results and self.after is not None:
+                try:
+                    self.after()
+                except Exception:  # e.g. the splits endpoint is down: try tomorrow
+                    log.exception("end-of-day follow-up failed")
             self._stop.wait(self.interval_s)

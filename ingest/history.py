@@ -127,6 +127,7 @@ class ImportResult:
     written: int = 0
     committed: bool = False
     demo_replaced: int = 0
+    reconciled: list[Any] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------- reading
@@ -639,6 +640,8 @@ def import_files(
     result = ImportResult(reports=[r for _b, r in loaded])
     if any(r.rejects for r in result.reports) and not skip_bad:
         return result
+    if kind == DAILY:
+        loaded, result.reconciled = reconcile_loaded(store, loaded)
     total = sum(len(b) for b, _r in loaded)
     tick = _task(progress, "write", total)
     for bars, _report in loaded:
@@ -652,9 +655,34 @@ def import_files(
         else:
             result.written += store.bulk_upsert_minute(bars, progress=tick)
     result.committed = True
+    store.record_adjustments([r.as_row() for r in result.reconciled])
     if kind == DAILY and result.written:
         result.demo_replaced = replace_demo(store)
     return result
+
+
+def reconcile_loaded(
+    store: Store, loaded: list[tuple[pd.DataFrame, FileReport]]
+) -> tuple[list[tuple[pd.DataFrame, Any]], list[Any]]:
+    """Reconcile validated daily frames with stored history (see ingest.reconcile).
+
+    Returns the frames to write (the files' reconciled rows, then the stored rows
+    rescaled to the newer basis, which keep their source) and what was done.
+    """
+    from ingest.reconcile import reconcile_batch
+
+    frames = [bars for bars, _report in loaded]
+    names = sorted({s for bars in frames for s in pd.unique(bars["symbol"])})
+    stored = store.read_daily(names) if names else store.read_daily([])
+    batch = reconcile_batch(stored, frames)
+    out: list[tuple[pd.DataFrame, Any]] = [
+        (bars, report) for bars, (_old, report) in zip(batch.files, loaded, strict=True)
+    ]
+    if len(batch.stored_updates):
+        updates = batch.stored_updates
+        updates["source"] = updates["source"].fillna("import")
+        out.append((updates, None))
+    return out, batch.reconciliations
 
 
 def _task(progress: Any, label: str, total: int) -> Callable[[int], None]:
@@ -756,6 +784,8 @@ def run_import(settings: Any, args: argparse.Namespace, kind: str) -> int:
     print(f"wrote {result.written:,} rows into {table}")
     if result.demo_replaced:
         print(f"removed {result.demo_replaced:,} demo rows (real history loaded)")
+    for item in result.reconciled:
+        print(f"reconciled {item.describe()}")
     return 0
 
 

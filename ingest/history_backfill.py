@@ -75,6 +75,7 @@ class BackfillReport:
     rate_limited: int = 0
     failed: list[str] = field(default_factory=list)
     demo_replaced: int = 0
+    splits: Any = None  # ingest.splits.SplitReport
 
 
 # ----------------------------------------------------------------- requests
@@ -363,7 +364,18 @@ def backfill(
     if minute:
         tick = _task(progress, "minute (per symbol)", len(targets))
         backfill_minutes(store, client, sessions, targets, call, tick, page_limit)
+    _apply_splits(store, client, sessions, targets, call)
     return report
+
+
+def _apply_splits(store, client, sessions, targets, call: Retrying) -> None:
+    """Adjust stored history for splits executed in the backfilled sessions."""
+    from ingest.splits import sync_splits
+
+    try:
+        call.report.splits = sync_splits(store, client, sessions[0], targets, call)
+    except BackfillError as exc:
+        call.report.failed.append(f"splits ({exc})")
 
 
 def _task(progress: Any, label: str, total: int) -> Callable[[int], None]:
@@ -440,6 +452,8 @@ def cmd_backfill(settings: Any, args: argparse.Namespace) -> int:
         )
     if report.demo_replaced:
         print(f"removed {report.demo_replaced:,} demo rows (real history loaded)")
+    for line in report.splits.lines() if report.splits else ():
+        print(line)
     if report.failed:
         print(f"failed: {', '.join(report.failed)}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from ingest import sessions
 from ingest.backfill import GapBackfiller
 from ingest.bars import DEFAULT_GRACE_MS, MS_PER_MINUTE, BarAssembler
 from ingest.stream import StreamClient, StreamConfig
+from ingest.validate import FeedValidator, wall_ms
 from ingest.writer import BarWriter
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ class IngestOptions:
     initial_backfill_max_minutes: int = INITIAL_BACKFILL_MAX_MINUTES
     spill_dir: str | None = None
     simulator: dict[str, Any] = field(default_factory=dict)
+    # The clock feed timestamps are checked against (epoch ms; tests that
+    # drive a simulator ahead of real time pass its clock).
+    feed_clock_ms: Callable[[], int] | None = None
 
 
 def resolve_symbols(spec: str, store: Any) -> list[str] | None:
@@ -130,6 +135,7 @@ class IngestService:
         self.assembler: BarAssembler | None = None
         self.backfiller: GapBackfiller | None = None
         self.client: StreamClient | None = None
+        self.validator: FeedValidator | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -154,7 +160,10 @@ class IngestService:
         if opts.batch_rows:
             writer_kw["batch_rows"] = opts.batch_rows
         self.writer = BarWriter(self.store, spill_dir, **writer_kw).start()
-        self.assembler = BarAssembler(self.writer.submit, self.livebars, opts.grace_ms)
+        self.validator = FeedValidator(self.symbols, clock_ms=self._feed_clock())
+        self.assembler = BarAssembler(
+            self.writer.submit, self.livebars, opts.grace_ms, self.validator
+        )
         self.backfiller = GapBackfiller(
             key,
             rest,
@@ -210,6 +219,17 @@ class IngestService:
             self.simulator.ws_url,
         )
         return self.simulator.ws_url, self.simulator.rest_url, SIMULATOR_API_KEY
+
+    def _feed_clock(self) -> Callable[[], int]:
+        """Return the clock feed timestamps are validated against."""
+        if self.options.feed_clock_ms is not None:
+            return self.options.feed_clock_ms
+        sim = self.simulator
+        if self._own_simulator and sim is not None and not sim.wall_clock:
+            # The built-in simulator runs on its own clock (accelerated, or
+            # from a chosen start): its bars are checked against that clock.
+            return lambda: int(sim.now().value // 1_000_000)
+        return wall_ms
 
     def _make_simulator(self) -> Any:
         from ingest.simulator import Simulator
@@ -329,6 +349,10 @@ class IngestService:
             "state": state,
             "source": self.source,
             "detail": detail,
+            "rejected_events": self.validator.rejected if self.validator else 0,
+            "quarantined_rows": self.writer.stats["quarantined_rows"]
+            if self.writer
+            else 0,
         }
 
     def health(self) -> dict[str, Any]:
@@ -351,6 +375,7 @@ class IngestService:
             "events_per_s": round(client.events_per_second(), 1),
             "bars_per_min": round(client.bars_per_minute(), 1),
             "events": dict(asm.counts),
+            "rejected": dict(self.validator.counts) if self.validator else {},
             "unknown_kinds": dict(asm.unknown_kinds),
             "last_event_age_s": {
                 feed: None if at is None else round(now - at, 3)
@@ -389,7 +414,10 @@ class IngestService:
             return "fail", "ingest loop is not running"
         w = writer.health()
         if not w["db_ok"]:
-            return "degraded", f"database down; {w['spill_pending_rows']} bars spilled"
+            return "degraded", (
+                f"database down ({w['last_error']}); "
+                f"{w['spill_pending_rows']} bars spilled"
+            )
         if not client.connected:
             return (
                 "degraded",
@@ -403,7 +431,17 @@ class IngestService:
             if quiet > STALE_BAR_S:
                 return "degraded", f"no minute bars for {int(quiet)}s in {session}"
         what = "all" if self.symbols is None else len(self.symbols)
-        return "ok", f"streaming {what} symbols ({session})"
+        return "ok", f"streaming {what} symbols ({session}){_bad_data_note(self, w)}"
+
+
+def _bad_data_note(service: IngestService, writer_health: dict[str, Any]) -> str:
+    """Return '; N bad rows quarantined, M feed events rejected' or ''."""
+    parts = []
+    if writer_health.get("quarantined_rows"):
+        parts.append(f"{writer_health['quarantined_rows']} bad rows quarantined")
+    if service.validator is not None and service.validator.rejected:
+        parts.append(f"{service.validator.rejected} feed events rejected")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def start_service(settings: Settings, store: Any, **kwargs: Any) -> IngestService:

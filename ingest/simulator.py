@@ -46,6 +46,14 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ingest.sim_splits import (
+    SPLITS_PATH,
+    SplitQueryError,
+    normalise_script,
+    parse_split_arg,
+    splits_page,
+    unadjust_daily,
+)
 from ingest.synthetic import (
     CALENDAR,
     HOURS_MODES,
@@ -728,6 +736,8 @@ class RestApi:
         m = GROUPED_RE.match(path)
         if m:
             return self._grouped(m["date"], query)
+        if path.rstrip("/") == SPLITS_PATH:
+            return self._splits(query, request)
         raise _error(404, "Not Found", key="message", kind="NOT_FOUND")
 
     def _aggs(
@@ -789,6 +799,15 @@ class RestApi:
             f"http://{host}/v2/aggs/ticker/{p['ticker']}/range/{p['mult']}/{p['span']}"
             f"/{frm}/{to}?cursor={_encode_cursor(cursor_params)}"
         )
+
+    def _splits(self, query: Mapping[str, str], request: Request) -> dict:
+        host = request.headers.get("Host") or f"{self.sim.host}:{self.sim.port}"
+        try:
+            body = splits_page(self.sim.splits, query, host)
+        except SplitQueryError as exc:
+            raise _error(400, str(exc)) from exc
+        body["request_id"] = _request_id()
+        return body
 
     def _grouped(self, raw_date: str, query: Mapping[str, str]) -> dict:
         try:
@@ -949,6 +968,7 @@ class Simulator:
         compression: str | None = None,
         retain_minutes: int | None = None,
         decimal_volumes: bool = False,
+        splits: Iterable[Mapping[str, Any]] | None = None,
     ) -> None:
         if hours not in HOURS_MODES:
             raise ValueError(f"hours must be one of {HOURS_MODES}")
@@ -962,7 +982,13 @@ class Simulator:
         self.compression = compression
         self.queue_frames = int(queue_frames)
         self._api_keys = frozenset(api_keys) if api_keys is not None else None
-        self._daily = DailyHistory(daily) if daily is not None else None
+        # The split script; daily history before each split is served unadjusted.
+        self.splits = normalise_script(splits)
+        self._daily = (
+            DailyHistory(unadjust_daily(daily, self.splits))
+            if daily is not None
+            else None
+        )
         self._start_ms = to_epoch_ms(start) if start is not None else None
         self._replay = replay is not None
         self._market = self._make_market(
@@ -987,6 +1013,7 @@ class Simulator:
         )
         self._stats: collections.Counter = collections.Counter()
         self._conns: set[_Conn] = set()
+        self._mix_ins: dict[str, tuple[list, list]] = {}
         self._pending: set[_Conn] = set()
         self._sub_counts: dict[str, int] = dict.fromkeys(DATA_EVENTS, 0)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1338,6 +1365,7 @@ class Simulator:
     ) -> None:
         """Send events to every connection subscribed to them, in frames."""
         every: list[bytes] | None = None
+        extra = self._mix_ins.pop(ev, None) if self._mix_ins else None
         for conn in list(self._conns):
             want = conn.want[ev]
             if want is None or conn.closed:
@@ -1354,6 +1382,8 @@ class Simulator:
                     frames_from_pieces(encode(sel), self.frame_events),
                     len(sel),
                 )
+            if extra is not None:
+                frames = mix_into_frames(frames, *extra)
             if await conn.push(frames, block):
                 self._stats[f"events_{ev}"] += count
                 self._stats["frames"] += len(frames)
@@ -1532,6 +1562,28 @@ class Simulator:
                 if await conn.push(frames, block=True, text=text):
                     sent += 1
         return sent
+
+    def mix_into_next(
+        self, ev: str, before: Sequence[Any] = (), after: Sequence[Any] = ()
+    ) -> None:
+        """Put raw extra events into the next delivery of `ev` ("A"/"AM").
+
+        `before` goes at the start of its first frame, `after` at the end of
+        its last one, as given (any JSON value): hostile-feed tests mix poison
+        events into frames of real bars this way.
+        """
+        if ev not in DATA_EVENTS:
+            raise ValueError(f"ev must be one of {DATA_EVENTS}")
+        self._mix_ins[ev] = (list(before), list(after))
+
+    def send_events(self, events: Sequence[Any]) -> int:
+        """Send one frame holding exactly `events` (raw JSON values) to every client."""
+        return self._call(self._abroadcast_raw([orjson.dumps(list(events))], True), 30)
+
+    @property
+    def wall_clock(self) -> bool:
+        """Tell whether simulated time is the wall clock (real time, no start)."""
+        return self._wall_locked
 
     def send_corrections(
         self,
@@ -1868,6 +1920,20 @@ def _quiet_logger() -> logging.Logger:
     return logger
 
 
+def mix_into_frames(
+    frames: list[bytes], before: Sequence[Any], after: Sequence[Any]
+) -> list[bytes]:
+    """Return frames with raw events added at the start and at the end."""
+    if not frames:
+        return [orjson.dumps([*before, *after])]
+    out = list(frames)
+    if before:
+        out[0] = orjson.dumps(list(before))[:-1] + b"," + out[0][1:]
+    if after:
+        out[-1] = out[-1][:-1] + b"," + orjson.dumps(list(after))[1:]
+    return out
+
+
 def malformed_frame(kind: str, symbol: str, oversized_bytes: int) -> tuple[bytes, bool]:
     """Return (payload, is_text) of one malformed frame of the given kind."""
     sym = symbol.encode()
@@ -1981,6 +2047,15 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="fast mode: minutes to emit once a client subscribed",
     )
+    p.add_argument(
+        "--split",
+        dest="splits",
+        action="append",
+        type=parse_split_arg,
+        default=None,
+        metavar="TICKER:YYYY-MM-DD:FROM:TO",
+        help="a split in the script (repeatable); e.g. AAPL:2026-11-18:1:4",
+    )
     p.set_defaults(func=_cli_command)
     return p
 
@@ -2003,6 +2078,7 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
         api_keys=args.api_keys,
         host=args.host,
         port=args.port,
+        splits=getattr(args, "splits", None),
     )
 
 

@@ -8,6 +8,12 @@ transaction per batch. When a write fails the batch is spilled, the database is
 probed with backoff, and once it answers the spill files are replayed (oldest
 first) and deleted. Nothing is dropped.
 
+Bad rows are not outages: a write that fails on the rows themselves (value
+too long, constraint, wrong type; see `ingest.quarantine.classify`) is split
+until each bad row is alone; the good rows are written and the bad ones kept
+in `rejected_bars` with the error, live and on replay alike, so one poison row
+never stalls the writer or a spill file.
+
 Ordering: every submission gets a sequence number. While spill files exist (an
 "episode"), the writer remembers the sequence of every key it wrote and skips
 any row older than what is already stored, so replayed and queued rows can
@@ -29,6 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from ingest.quarantine import (
+    OUTAGE,
+    OutageDuringSplit,
+    Quarantine,
+    classify,
+    describe,
+    screen,
+    split_write,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +73,11 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))
     return ordered[k]
+
+
+def _stamps(rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Return the integer bar starts of rows (bad rows may have none)."""
+    return [r[1] for r in rows if len(r) > 1 and type(r[1]) is int]
 
 
 class SpillLog:
@@ -105,10 +126,11 @@ class SpillLog:
             for number, line in enumerate(fh, 1):
                 try:
                     seq, rows = orjson.loads(line)
+                    item = int(seq), [tuple(r) for r in rows]
                 except (orjson.JSONDecodeError, ValueError, TypeError):
                     log.warning("skipping unreadable line %d of %s", number, path)
                     continue
-                yield int(seq), [tuple(r) for r in rows]
+                yield item
 
     @staticmethod
     def count_rows(path: Path) -> int:
@@ -139,6 +161,9 @@ class BarWriter:
         self.probe_max_s = float(probe_max_s)
         self.parallel = max(1, int(parallel))
         self.name = name
+        self.quarantine = Quarantine(store, self.spill.dir)
+        # SQLite keeps whatever it is given; check rows the way PostgreSQL would.
+        self._screen_rows = bool(getattr(store, "is_sqlite", False))
         self._cond = threading.Condition()
         self._items: collections.deque[Item] = collections.deque()
         self._queued_rows = 0
@@ -168,11 +193,14 @@ class BarWriter:
             "stale_rows_skipped": 0,
             "write_errors": 0,
             "spill_errors": 0,
+            "quarantined_rows": 0,
+            "data_errors": 0,
             "spill_pending_rows": sum(
                 SpillLog.count_rows(p) for p in self.spill.files()
             ),
         }
         self.last_error: str | None = None
+        self.last_data_error: str | None = None
         self.last_write_wall: float | None = None
         self.newest_written_ts: int | None = None
 
@@ -344,10 +372,13 @@ class BarWriter:
             if len(items) == 1:
                 return list(items[0][1])
             return [row for _seq, rows in items for row in rows]
-        latest: dict[tuple[str, int], tuple[int, Sequence[Any]]] = {}
+        latest: dict[Any, tuple[int, Sequence[Any]]] = {}
         for seq, rows in items:
             for row in rows:
-                latest[(row[0], row[1])] = (seq, row)
+                try:
+                    latest[(row[0], row[1])] = (seq, row)
+                except (TypeError, IndexError):  # a bad row: the write rejects it
+                    latest[("\x00bad", id(row))] = (seq, row)
         written = self._written_seq
         out = []
         for key, (seq, row) in latest.items():
@@ -358,18 +389,33 @@ class BarWriter:
             out.append(row)
         return out
 
-    def _upsert(self, rows: list[Sequence[Any]]) -> bool:
-        oldest = min(r[1] for r in rows)
+    def _upsert(self, rows: list[Sequence[Any]], source: str = "live") -> bool:
+        """Write rows; False on an outage (caller spills), bad rows quarantined."""
+        if self._screen_rows:
+            rows = self._screen(rows, source)
+            if not rows:
+                return True
+        stamps = _stamps(rows)
         # Newer than anything written so far: a new minute, no conflicts expected.
-        fresh = oldest > (self.newest_written_ts or -1)
+        fresh = bool(stamps) and min(stamps) > (self.newest_written_ts or -1)
         started = time.perf_counter()
         try:
             self.store.upsert_minute_tuples(
                 rows, batch_size=len(rows), fresh=fresh, parallel=self.parallel
             )
-        except Exception as exc:  # any database failure: spill and probe
-            self._db_failed(exc)
-            return False
+        except Exception as exc:  # an outage spills; bad rows are set aside
+            if classify(exc) == OUTAGE:
+                self._db_failed(exc)
+                return False
+            try:
+                _written, bad = split_write(self._write_plain, rows, exc)
+            except OutageDuringSplit as outage:
+                self._db_failed(outage.cause)
+                return False
+            self._set_aside(bad, source)
+            dropped = {id(row) for row, _reason in bad}
+            rows = [r for r in rows if id(r) not in dropped]
+            stamps = _stamps(rows)
         elapsed = time.perf_counter() - started
         self._failures = 0
         self.latencies.append(elapsed)
@@ -377,14 +423,35 @@ class BarWriter:
         self.stats["batches"] += 1
         self.last_write_wall = time.time()
         self._dirty_since_checkpoint = True
-        top = max(r[1] for r in rows)
+        top = max(stamps, default=-1)
         if top > (self.newest_written_ts or -1):
             self.newest_written_ts = top
         return True
 
+    def _write_plain(self, rows: list[Sequence[Any]]) -> None:
+        self.store.upsert_minute_tuples(rows, batch_size=len(rows))
+
+    def _screen(self, rows: list[Sequence[Any]], source: str) -> list[Sequence[Any]]:
+        """Return the rows the schema accepts; quarantine the others."""
+        bad = screen(rows)
+        if not bad:
+            return rows
+        self._set_aside(bad, source)
+        dropped = {id(row) for row, _reason in bad}
+        return [r for r in rows if id(r) not in dropped]
+
+    def _set_aside(self, bad: list[tuple[Sequence[Any], str]], source: str) -> None:
+        """Quarantine bad rows and count them."""
+        if not bad:
+            return
+        self.stats["data_errors"] += 1
+        self.quarantine.put(bad, source)
+        self.stats["quarantined_rows"] += len(bad)
+        self.last_data_error = f"{len(bad)} row(s) quarantined: {bad[-1][1]}"
+
     def _db_failed(self, exc: BaseException) -> None:
         self.stats["write_errors"] += 1
-        self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        self.last_error = describe(exc)[:200]
         if self._db_ok:
             log.error(
                 "database write failed, spilling bars to disk: %s", self.last_error
@@ -437,7 +504,7 @@ class BarWriter:
 
     def _replay_chunk(self, chunk: list[Item]) -> bool:
         rows = self._merge(chunk, True)
-        if rows and not self._upsert(rows):
+        if rows and not self._upsert(rows, source="spill"):
             return False
         n = sum(len(r) for _s, r in chunk)
         self.stats["replayed_rows"] += n
@@ -504,5 +571,8 @@ class BarWriter:
             if self.last_write_wall is None
             else round(time.time() - self.last_write_wall, 3),
             "last_error": self.last_error,
+            "state": "ok" if self._db_ok else "outage",
+            "last_data_error": self.last_data_error,
+            "quarantine_file_rows": self.quarantine.file_rows,
             **self.stats,
         }

@@ -19,11 +19,13 @@ from dash.exceptions import PreventUpdate
 from components.cards import error_state
 from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
 from dashapp import queries
+from dashapp.failsoft import database_available, note_db_error
 from dashapp.market import BadRequest
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_MS = 5000
+DB_BANNER_TEXT = "Database unavailable — retrying"
 SESSION_OPTIONS_LIMIT = 400
 
 
@@ -55,6 +57,25 @@ def view_key(page: str, params: dict[str, Any]) -> str:
     return f"{page}|{parts}|{queries.data_version_key(params.get('as_of'))}"
 
 
+def database_banner() -> html.Div:
+    """Return the banner shown while the database is away (the data stays)."""
+    return html.Div(
+        [
+            html.I(className="bi bi-database-exclamation me-2"),
+            html.B(DB_BANNER_TEXT),
+            html.Span(" — showing the last data received."),
+        ],
+        className="alert alert-warning db-unavailable py-2",
+        role="status",
+    )
+
+
+def _unavailable(n_outputs: int) -> tuple:
+    from dash import no_update
+
+    return (database_banner(), *[no_update] * (n_outputs - 1), None)
+
+
 def render_view(
     page: str,
     params: dict[str, Any],
@@ -69,6 +90,8 @@ def render_view(
     """
     from dash import no_update
 
+    if not database_available():
+        return _unavailable(n_outputs)
     try:
         key = view_key(page, params)
     except BadRequest as exc:
@@ -78,6 +101,8 @@ def render_view(
             None,
         )
     except Exception as exc:  # database down: say so and keep polling
+        if note_db_error(exc):
+            return _unavailable(n_outputs)
         log.warning("%s: data version unavailable: %s", page, exc)
         return (error_state(exc), *[no_update] * (n_outputs - 1), None)
     if key == last:
@@ -91,6 +116,8 @@ def render_view(
             None,
         )
     except Exception as exc:
+        if note_db_error(exc):
+            return _unavailable(n_outputs)
         log.exception("%s: rendering failed", page)
         return (
             error_state(exc, "Could not render this view"),
@@ -141,7 +168,8 @@ def fill_control_options(_id: Any, universe: Any, session: Any) -> tuple[list, l
         universes = queries.universe_options()
         sessions = queries.stored_sessions(SESSION_OPTIONS_LIMIT)
     except Exception as exc:  # database down: keep the current choices
-        log.warning("control options unavailable: %s", exc)
+        if not note_db_error(exc):
+            log.warning("control options unavailable: %s", exc)
         raise PreventUpdate from exc
     if universe and universe not in {o["value"] for o in universes}:
         universes = [{"label": f"{universe} (unknown)", "value": universe}, *universes]

@@ -1,4 +1,4 @@
-"""Admin (admin role only): users, API tokens, universes, history jobs, ingest status.
+"""Admin (admin role only): users, tokens, universes, history jobs, ingest, data health.
 
 The layout and every callback are guarded with dash-auth groups, so a non-admin
 gets "forbidden" and callbacks that do nothing, even if they craft the requests.
@@ -36,6 +36,7 @@ REFRESH_MS = 10_000
 SYMBOL_SPLIT = re.compile(r"[\s,;]+")
 UNIVERSE_NAME = re.compile(r"^[a-z0-9_\-]{1,64}$")
 MAX_SYMBOLS = 5_000
+HEALTH_ROWS = 200
 
 
 def _forbidden() -> dbc.Alert:
@@ -243,7 +244,7 @@ def layout(**_kwargs) -> html.Div:
             html.H2("Administration", className="h4"),
             dbc.Row(
                 [
-                    dbc.Col([_users_card(), _tokens_card()], lg=7),
+                    dbc.Col([_users_card(), _tokens_card(), _health_card()], lg=7),
                     dbc.Col([_ingest_card(), _universes_card(), _jobs_card()], lg=5),
                 ]
             ),
@@ -332,6 +333,37 @@ def _ingest_status():
         return html.Pre(str(health))
     rows = [{"what": k, "value": str(v)[:120]} for k, v in health.items()]
     return simple_table(pd.DataFrame(rows), id="admin-ingest-table")
+
+
+def _health_card() -> dbc.Card:
+    return _card(
+        "Data health",
+        dbc.Button("Check", id="admin-health-check", n_clicks=0, size="sm"),
+        html.Div(id="admin-health", className="mt-2"),
+    )
+
+
+@protected_callback(
+    Output("admin-health", "children"),
+    Input("admin-health-check", "n_clicks"),
+    groups=ADMIN_ONLY,
+)
+def show_data_health(_n_clicks):
+    """Render the data-health summary and the symbols with issues."""
+    from dashapp.datahealth import BIG_MOVE, data_health, issues_frame
+
+    report = data_health(current_store())
+    summary = report["summary"]
+    text = (
+        f"{summary['symbols']} symbols, newest session {report['newest_session']}: "
+        f"{summary['with_missing_sessions']} with missing sessions, "
+        f"{summary['rescaled']} rescaled, {summary['flagged']} flagged, "
+        f"{summary['with_suspect_moves']} with day moves over {BIG_MOVE:.0%}, "
+        f"{summary['stale']} stale."
+    )
+    issues = issues_frame(report).drop(columns=["sources"]).head(HEALTH_ROWS)
+    table = simple_table(issues, id="admin-health-table") if len(issues) else ""
+    return [html.P(text, id="admin-health-summary"), table]
 
 
 def _ok(text: str) -> dbc.Alert:

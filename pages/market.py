@@ -23,9 +23,11 @@ from components.figures import gauges_figure, treemap_figure
 from components.tables import simple_table
 from components.theme import WINDOW_LABELS
 from dashapp import queries
+from dashapp.failsoft import note_db_error
 from dashapp.market import market_state
 from pages._common import (
     control_inputs,
+    database_banner,
     poll_components,
     register_url_sync,
     render_view,
@@ -254,6 +256,8 @@ def refresh_home(_n):
     try:
         overview, unis = queries.database_overview_cached()
     except Exception as exc:  # database down: say so, keep polling
+        if note_db_error(exc):
+            return database_banner(), dash.no_update
         msg = error_state(exc)
         return msg, msg
     return (

@@ -20,9 +20,11 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
 from dashapp import queries
+from dashapp.failsoft import note_db_error
 from dashapp.market import BadRequest, market_state
 from pages._common import (
     control_inputs,
+    database_banner,
     poll_components,
     register_url_sync,
     render_view,
@@ -212,7 +214,8 @@ def refresh_symbol(_n, universe, session, time_, interval, symbol, last):
         except PreventUpdate:
             raise
         except Exception as exc:  # database down: keep the chart, say so
-            return error_state(exc), no_update, no_update, no_update, None
+            shown = database_banner() if note_db_error(exc) else error_state(exc)
+            return shown, no_update, no_update, no_update, None
         if outputs:
             return outputs
     status, subtitle, figures, figure, meta, key = render_view(

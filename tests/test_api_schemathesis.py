@@ -17,7 +17,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import (
+    CHECKS,
+    content_type_conformance,
+    load_all_checks,
+    not_a_server_error,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from app import create_app
 from dashapp.apispec import REGISTRY
@@ -30,6 +39,16 @@ SKIPPED = {
     ("patch", "/api/admin/users/{username}"),
     ("post", "/api/admin/jobs"),
 }
+load_all_checks()
+# Every check schemathesis ships (its `--checks all`), the conformance ones named.
+CONFORMANCE = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+ALL_CHECKS = [*CONFORMANCE, *(c for c in CHECKS.get_all() if c not in CONFORMANCE)]
 OPERATIONS = sorted(
     (ep.method, ep.path) for ep in REGISTRY if (ep.method, ep.path) not in SKIPPED
 )
@@ -87,6 +106,8 @@ def test_sc01_operation_conforms(api_app, api_schema, method, path, mode):
         database=None,
     )
     def run(case):
-        case.call_and_validate(headers=headers, excluded_checks=excluded)
+        case.call_and_validate(
+            headers=headers, checks=ALL_CHECKS, excluded_checks=excluded
+        )
 
     run()
