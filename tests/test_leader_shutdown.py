@@ -22,12 +22,13 @@ from tests.redis_server import isolated_redis_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ["AAA", "BBB"]
+LIQUID = ["SPY", "QQQ", "IWM", "DIA", "XLK", "XLF", "XLE", "XLV"]
 TTL_S = 18.0  # the default: a takeover must not wait for it to expire
 TAKEOVER_S = 2.0
 EXIT_S = 10.0
 START_TIMEOUT_S = 45.0
 FOLLOWER_WATCH_S = 2.0
-OPEN_DATA_S = 5.0
+OPEN_DATA_S = 10.0
 
 
 @pytest.fixture
@@ -188,7 +189,7 @@ def test_ls02_sigterm_of_serve_flushes_open_bars_and_hands_over_at_once(
     # b ingests other symbols, so rows of a's symbols can only come from a.
     a, log_a = _spawn(
         ["serve", "--port", str(port_a)],
-        {**env, "INGEST_UNIVERSE": ",".join(SYMBOLS)},
+        {**env, "INGEST_UNIVERSE": ",".join(LIQUID)},
         "a",
         tmp_path,
     )
@@ -225,11 +226,10 @@ def test_ls02_sigterm_of_serve_flushes_open_bars_and_hands_over_at_once(
         took = _wait(lambda: _holder(client, key).startswith("b:"), 5)
         assert took is not None and took < TAKEOVER_S, log_b.read_text()[-3000:]
         assert exited < EXIT_S
-        rows = _rows(tmp_path / "shared.db", SYMBOLS)
+        rows = _rows(tmp_path / "shared.db", LIQUID)
         open_rows = rows[rows["ts"] == minute]
-        # Thin names may not trade in a few seconds; the ones that did are stored.
-        assert len(open_rows) >= 1, (rows, log_a.read_text()[-3000:])
-        assert set(open_rows["symbol"]) <= set(SYMBOLS)
+        # Not every name trades in a few seconds; the ones that did are stored.
+        assert len(open_rows) >= len(LIQUID) // 2, (rows, log_a.read_text()[-3000:])
         assert (open_rows["volume"] > 0).all()
         assert b"live ingest stopped (flushed)" in log_a.read_bytes()
     finally:
