@@ -51,6 +51,7 @@ class _RecordingPool:
         # Our callers retry themselves (the clients are built with retries=0):
         # get the refused answer back instead of urllib3's MaxRetryError.
         kwargs.setdefault("retries", Retry(total=0, raise_on_status=False))
+        _last.wait = None  # a connection error must not reuse an older answer
         resp = self._pool.request(*args, **kwargs)
         if resp.status not in RETRY_STATUSES:
             _last.wait = None
