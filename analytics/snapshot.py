@@ -92,6 +92,7 @@ from analytics.groups import group_codes, group_tables
 from analytics.panel import week_bounds, weekly_arrays
 from analytics.returns import rating_array, return_column, ytd_base
 from analytics.rrg import rrg, rrg_frame
+from analytics.stage_history import StageHistory, settled_run
 from analytics.stages import (
     MANSFIELD_WEEKS,
     NO_STAGE,
@@ -226,6 +227,7 @@ class SnapshotEngine:
         sector_etfs: dict[str, str] | None = None,
         rrg_period: str = "weekly",
         rrg_tail: int | None = RRG_DEFAULT_TAIL,
+        stage_history: StageHistory | None = None,
     ) -> None:
         close = history.get("close")
         if close is None:
@@ -235,6 +237,7 @@ class SnapshotEngine:
         self.bench_symbol = bench_symbol
         self.sector_etfs = dict(SECTOR_ETFS if sector_etfs is None else sector_etfs)
         self.rrg_period, self.rrg_tail = rrg_period, rrg_tail
+        self.stage_history = stage_history
         columns = [str(c) for c in close.columns.tolist()]
         self.columns = pd.Index(columns, dtype=object)
         self.pos = pos = {sym: i for i, sym in enumerate(columns)}
@@ -340,13 +343,13 @@ class SnapshotEngine:
         )
         self.last_week_start = int(starts[-1]) if len(starts) else 0
         _, pv, slope = ma_slope_pv(weekly["close"])
-        run = run_stage_machine(pv, slope)
+        keep = min(max(STAGE_TAIL_WEEKS, STAGE_CHANGE_WEEKS) + 1, len(self.wk_index))
+        run = self._long_run(pv, slope, keep) or run_stage_machine(pv, slope)
         n = len(self.symbols)
         if len(self.wk_index) == 0:
             run.state = run.before_last = StageState.empty(self.arr["close"].shape[1])
         # Everything the newest week needs, cut to the recent weeks and the universe.
         u = self._u
-        keep = max(STAGE_TAIL_WEEKS, STAGE_CHANGE_WEEKS) + 1
         self.wk = {
             "close": u(weekly["close"][-keep:]),
             "bench": weekly["bench"][-keep:, 0],
@@ -362,6 +365,15 @@ class SnapshotEngine:
         self.week_parts = {
             case: self._week_parts(case == "same") for case in self.states
         }
+
+    def _long_run(self, pv: np.ndarray, slope: np.ndarray, keep: int):
+        """Continue the whole-history stage run up to the window's last week."""
+        if self.stage_history is None or len(self.wk_index) == 0:
+            return None
+        working = self.columns if self.take is None else self.columns[self.take]
+        return settled_run(
+            self.stage_history, working, self.wk_index, pv[-1], slope[-1], keep
+        )
 
     def _week_parts(self, same: bool) -> dict[str, np.ndarray]:
         """Precompute the settled-week parts of MA30, slope, Mansfield and volume ratio.

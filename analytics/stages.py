@@ -34,7 +34,9 @@ Method (this text is what the methodology page shows):
 * `volume_ratio` = this week's volume / mean weekly volume of the prior 4 weeks
   (null when that mean is 0 or any of those weeks is missing).
 * `prior_stage` is the stage that the current stage replaced (null for the first);
-  `candidate_stage` is this week's candidate (a pending change shows here first).
+  `candidate_stage` is this week's candidate (a pending change shows here first) and
+  `candidate_weeks` how many consecutive weeks it has been the candidate, this week
+  included (a stage 3 with a stage 4 candidate of 1 week: one more week confirms 4).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ STAGE_COLUMNS = [
     "stage_changed_this_week",
     "prior_stage",
     "candidate_stage",
+    "candidate_weeks",
 ]
 CHANGE_COLUMNS = ["symbol", "date", "from_stage", "to_stage"]
 
@@ -239,6 +242,7 @@ def current_frame(
 ) -> pd.DataFrame:
     """Assemble the per-symbol current stage frame from the last week's values."""
     has = last_stage != NO_STAGE
+    pending = state.candidate != NO_STAGE
     weeks = state.week - state.stage_start + 1
     frame = pd.DataFrame(
         {
@@ -251,7 +255,8 @@ def current_frame(
             "volume_ratio": values["volume_ratio"],
             "stage_changed_this_week": has & state.changed,
             "prior_stage": _nullable(state.prior, has & (state.prior != NO_STAGE)),
-            "candidate_stage": _nullable(state.candidate, state.candidate != NO_STAGE),
+            "candidate_stage": _nullable(state.candidate, pending),
+            "candidate_weeks": _nullable(state.week - state.run_start + 1, pending),
         },
         index=pd.Index(symbols, name="symbol"),
     )

@@ -247,6 +247,13 @@ STAGE_LIST_COLUMNS: list[dict[str, Any]] = [
         "cellClassRules": STAGE_CLASSES,
     },
     {
+        "field": "candidate",
+        "headerName": "Candidate",
+        "width": 150,
+        "headerTooltip": "This week's candidate stage and the weeks it has held; "
+        "2 consecutive weeks confirm it",
+    },
+    {
         "field": "pv",
         "headerName": "vs MA30 %",
         "width": 104,

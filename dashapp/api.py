@@ -37,6 +37,7 @@ from dashapp.apispec import (
     parse_params,
 )
 from dashapp.context import current_store, extension
+from dashapp.counts import counted_meta, rotation_missing
 from dashapp.failsoft import note_db_error
 from dashapp.store import StoreError
 
@@ -124,6 +125,8 @@ STATE_META = {
     "data_version": {"type": "string"},
     "demo_data": {"type": "boolean"},
     "excluded": {"type": "integer"},
+    "rs_universe": {"type": "object"},
+    "members": {"type": "object"},
 }
 TICK = {
     "type": "object",
@@ -479,6 +482,7 @@ def _state_meta(state) -> dict[str, Any]:
         "data_version": state.version,
         "demo_data": bool(state.demo),
         "excluded": int(len(state.excluded)),
+        **counted_meta(state),
     }
 
 
@@ -724,7 +728,7 @@ def universes(format: str):  # noqa: A002
 def market_state_summary(universe: str, as_of: str):
     """Return the summary of the market state."""
     state = _state(universe, as_of)
-    summary = state.summary()
+    summary = {**state.summary(), **counted_meta(state)}
     summary["excluded_symbols"] = records(state.excluded)
     return summary
 
@@ -816,7 +820,11 @@ def rankings(universe, as_of, sector, stage, sort, order, limit, format):  # noq
         ),
         P_AS_OF,
     ),
-    response=_table_schema(**STATE_META, period={"type": "string"}),
+    response=_table_schema(
+        **STATE_META,
+        period={"type": "string"},
+        missing={"type": "array", "items": {"type": "object"}},
+    ),
     tabular=True,
     cached=True,
     statuses=(503,),
@@ -830,6 +838,7 @@ def rotation(period: str, tail: int, as_of: str, format: str):  # noqa: A002
     if len(frame) and "date" in frame.columns:
         frame = frame.sort_values(["symbol", "date"]).groupby("symbol").tail(tail)
     meta = {**_state_meta(state), "period": period}
+    meta["missing"] = rotation_missing(current_store(), frame, state.session, period)
     return _tabular(frame.reset_index(drop=True), contract, format, "rotation", meta)
 
 

@@ -12,16 +12,18 @@ import sys
 import orjson
 import pandas as pd
 
+from dashapp.counts import rs_universe
 from dashapp.market import BadRequest, MarketState, market_state
 from dashapp.settings import Settings
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "rankings": (
         "symbol", "sector", "rs_score", "rs_rating", "ret_1d", "ret_5d", "ret_21d",
-        "ret_63d", "ret_126d", "ret_252d", "ret_ytd", "stage",
+        "ret_63d", "ret_126d", "ret_252d", "ret_ytd", "stage", "rs_ranked_among",
     ),
     "stages": (
         "symbol", "stage", "weeks_in_stage", "ma30", "pv", "slope", "mansfield_rs",
+        "candidate_stage", "candidate_weeks",
     ),
     "rotation": ("symbol", "date", "rs_ratio", "rs_momentum", "quadrant"),
     "breadth": (
@@ -45,6 +47,8 @@ def export_frame(state: MarketState, kind: str) -> pd.DataFrame:
     elif index_name not in frame.columns and len(frame):
         frame = frame.rename_axis(index_name).reset_index()
     required = list(EXPORT_COLUMNS[kind])
+    if kind == "rankings":
+        frame = frame.assign(rs_ranked_among=rs_universe(frame)["ranked"])
     frame = frame.reindex(columns=required)
     if "date" in frame and len(frame):
         frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
@@ -72,6 +76,9 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(frame_to_json(frame).decode() + "\n")
     else:
         frame.to_csv(sys.stdout, index=False)
+    if args.kind == "rankings":
+        label = rs_universe(state.rankings)["label"]
+        print(f"tickstock export: {label}", file=sys.stderr)
     if len(state.excluded):
         print(
             f"tickstock export: {len(state.excluded)} symbols excluded "

@@ -29,13 +29,17 @@ import analytics
 import analytics.constants
 from dashapp.cache import LocalCache
 from dashapp.context import current_store, extension
+from dashapp.counts import stock_meta
 from dashapp.reference import BENCHMARK, sector_etfs
+from dashapp.stage_cache import stage_history
 from dashapp.store import BAR_FIELDS, DEMO_KEY, DataVersion, Store
 
 log = logging.getLogger(__name__)
 
 MARKET_TZ = "America/New_York"
 HISTORY_CALENDAR_DAYS = 640  # ~440 sessions: 253 for RS + 52 weeks for Mansfield
+# Loaded before the shown window so SMA200 / 52-week highs are warm on its first day.
+BREADTH_WARMUP_CALENDAR_DAYS = 380
 ENGINE_CACHE_ENTRIES = 8
 SNAPSHOT_FRAMES = (
     "rankings",
@@ -186,16 +190,17 @@ def _compute(
 ) -> MarketState:
     etfs = sector_etfs()
     needed = sorted(set(members) | {BENCHMARK} | set(etfs["symbol"]))
-    meta = store.symbols_frame(members)
+    meta = stock_meta(store.symbols_frame(members))
     session, row, intraday = _session_row(store, needed, dv, ts, is_minute, live)
     if session is None:
         frames = _empty_frames(meta, etfs)
     else:
         engine = _engines.get_or_compute(
             f"{universe}:{session}:{dv.daily_seq}",
-            lambda: _build_engine(store, needed, meta, etfs, session),
+            lambda: _build_engine(store, needed, meta, etfs, session, dv),
         )
         frames = engine.update(pd.Timestamp(session), row)
+        frames["breadth"] = _shown_breadth(frames.get("breadth"), session)
     frames = {name: frames.get(name, pd.DataFrame()) for name in SNAPSHOT_FRAMES}
     excluded = _excluded(frames["rankings"])
     return MarketState(
@@ -310,15 +315,34 @@ def _build_engine(
     meta: pd.DataFrame,
     etfs: pd.DataFrame,
     session: dt.date,
+    dv: DataVersion | None = None,
 ) -> analytics.SnapshotEngine:
-    """Load settled daily history before `session` and precompute on it."""
+    """Load settled daily history before `session` and precompute on it.
+
+    Stages continue the whole-history run (`stage_cache`); the rest reads the
+    shown window plus its warm-up.
+    """
     end = session - dt.timedelta(days=1)
-    start = session - dt.timedelta(days=HISTORY_CALENDAR_DAYS)
-    history = store.read_daily(symbols, start=start, end=end)
+    days = HISTORY_CALENDAR_DAYS + BREADTH_WARMUP_CALENDAR_DAYS
+    history = store.read_daily(symbols, start=session - dt.timedelta(days), end=end)
     panels = analytics.panels_from_bars(history) if len(history) else {}
     return analytics.SnapshotEngine(
-        panels, meta, bench_symbol=BENCHMARK, sector_etfs=_etf_map(etfs)
+        panels,
+        meta,
+        bench_symbol=BENCHMARK,
+        sector_etfs=_etf_map(etfs),
+        stage_history=stage_history(
+            store, symbols, f"{dv.daily_seq}-{dv.newest_daily}" if dv else ""
+        ),
     )
+
+
+def _shown_breadth(breadth: pd.DataFrame | None, session: dt.date) -> pd.DataFrame:
+    """Drop the warm-up sessions loaded before the shown breadth window."""
+    if breadth is None or breadth.empty:
+        return breadth if breadth is not None else pd.DataFrame()
+    start = pd.Timestamp(session - dt.timedelta(days=HISTORY_CALENDAR_DAYS))
+    return breadth.loc[breadth.index >= start]
 
 
 def _etf_map(etfs: pd.DataFrame) -> dict[str, str]:

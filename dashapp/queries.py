@@ -20,9 +20,11 @@ import pandas as pd
 
 import analytics
 from analytics.constants import MANSFIELD_WEEKS, RS_LINE_SCALE, STAGE_MA_WEEKS
+from analytics.stage_history import week_ids, weekly_close_from_rows
 from dashapp.context import current_store, extension
 from dashapp.market import MARKET_TZ, parse_as_of
 from dashapp.reference import BENCHMARK, sector_etfs
+from dashapp.stage_cache import stage_history_table
 from dashapp.store import DEMO_KEY
 
 TABLE_LABELS = {
@@ -46,7 +48,7 @@ SPARK_POINTS = 120  # an intraday sparkline needs no more points than pixels
 DOLLAR_VOLUME_SESSIONS = 21
 DOLLAR_VOLUME_DAYS = 40
 SESSIONS_LOOKBACK_DAYS = 3 * 365
-STAGE_HISTORY_DAYS = 2 * 365 + 60  # 34 weeks of warm-up + ~70 weeks shown
+STAGE_HISTORY_WEEKS = 80  # shown on the Stages page; warm-up is the whole history
 SECTOR_HISTORY_DAYS = 460  # 252 sessions + YTD base; RRG needs 60 weeks at most
 RRG_COLUMNS = ["symbol", "date", "rs_ratio", "rs_momentum", "quadrant", "heading"]
 FEED_FRESH_SECONDS = 180
@@ -115,13 +117,21 @@ def database_overview_cached() -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
+def _members_label(row: Any) -> str:
+    """Return "with data / total" members of a universe row (total alone if unknown)."""
+    with_data = getattr(row, "with_data", None)
+    if with_data is None or pd.isna(with_data):
+        return f"{int(row.members)}"
+    return f"{int(with_data)}/{int(row.members)} with data"
+
+
 def universe_options() -> list[dict[str, str]]:
     """Return dropdown options for every universe ("sp500 · 503")."""
 
     def compute() -> list[dict[str, str]]:
         frame = current_store().list_universes()
         return [
-            {"label": f"{r.name} · {int(r.members)}", "value": r.name}
+            {"label": f"{r.name} · {_members_label(r)}", "value": r.name}
             for r in frame.itertuples()
         ]
 
@@ -529,23 +539,12 @@ def stage_history(universe: str = "sp500", as_of: Any = None) -> pd.DataFrame:
     version = _data_version().daily_seq
 
     def compute() -> pd.DataFrame:
-        members = current_store().universe_symbols(universe)
-        start = end - dt.timedelta(days=STAGE_HISTORY_DAYS)
-        # Read directly, not through `settled_daily`: only the small result is
-        # worth keeping in the cache (it may be Redis).
-        bars = current_store().read_daily([*members, BENCHMARK], start=start, end=end)
-        if bars.empty:
-            return pd.DataFrame()
-        weekly = analytics.weekly_bars(analytics.panels_from_bars(bars))
-        close = weekly["close"]
-        bench = close[BENCHMARK] if BENCHMARK in close else None
-        cols = [s for s in members if s in close]
-        _current, history = analytics.weinstein_stages(
-            close[cols], weekly["volume"][cols], bench
-        )
-        # One float block (NaN = no stage): wide Int64 frames are slow to slice.
-        values = history.to_numpy(dtype=np.float64, na_value=np.nan)
-        return pd.DataFrame(values, index=history.index, columns=history.columns)
+        # The whole-history run the market state continues from (same cache entry).
+        store = current_store()
+        dv = store.data_version()
+        members = store.universe_symbols(universe)
+        key = f"{dv.daily_seq}-{dv.newest_daily}"
+        return stage_history_table(store, members, key, end, STAGE_HISTORY_WEEKS)
 
     return cached(f"q:stage-history:{universe}:{end}:d{version}", compute)
 
@@ -641,7 +640,9 @@ def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
         return SymbolChart(symbol, interval, pd.DataFrame())
     weekly = analytics.weekly_bars(panels)
     bench_w = weekly["close"][BENCHMARK] if BENCHMARK in weekly["close"] else None
-    figs = _figures(symbol, weekly, bench_w)
+    full = _with_older_weeks(symbol, weekly, bars)
+    full_bench = full["close"][BENCHMARK] if BENCHMARK in full["close"] else None
+    figs = _figures(symbol, full, full_bench)
     if interval == "W":
         src = {k: v[symbol] for k, v in weekly.items()}
         windows, prefix, keep = WEEKLY_MA_WINDOWS, "MA {}w", CHART_WEEKS
@@ -673,6 +674,21 @@ def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
         chart.mansfield = mansfield[mansfield.index >= first - pd.Timedelta(days=7)]
     chart.figures = figs
     return chart
+
+
+def _with_older_weeks(symbol: str, weekly: dict, bars: pd.DataFrame) -> dict:
+    """Prepend every older stored weekly close, so stages count the whole run."""
+    recent = weekly["close"]
+    if recent.empty:
+        return weekly
+    end = pd.Timestamp(bars["date"].max()).date()
+    rows = current_store().read_weekly_closes([symbol, BENCHMARK], end=end)
+    full = weekly_close_from_rows(rows)
+    older = full[week_ids(full.index) < week_ids(recent.index).min()]
+    if older.empty:
+        return weekly
+    close = pd.concat([older.reindex(columns=recent.columns), recent])
+    return {"close": close, "volume": weekly["volume"].reindex(close.index)}
 
 
 def _price_figures(frame: pd.DataFrame, panels: dict, symbol: str) -> dict[str, Any]:

@@ -924,6 +924,29 @@ class Store:
         frame["date"] = pd.to_datetime(frame["date"])
         return frame
 
+    def read_weekly_closes(
+        self, symbols: Sequence[str] | None = None, end: Any = None
+    ) -> pd.DataFrame:
+        """Return each symbol's last close of every ISO week: symbol, date, close."""
+        where, params = self._bar_filter("date", symbols, None, end, self._date_param)
+        if self.is_sqlite:
+            # A bare column next to max() takes the value of the max row in SQLite;
+            # julianday 2440584.5 is Monday 1969-12-29, so weeks start on Monday.
+            sql = (
+                "SELECT symbol, max(date), close FROM ohlcv_daily "
+                f"{where} GROUP BY symbol, "
+                "CAST((julianday(date) - 2440584.5) / 7 AS INTEGER)"
+            )
+        else:
+            sql = (
+                "SELECT DISTINCT ON (symbol, (date - DATE '1969-12-29') / 7) "
+                f"symbol, date, close FROM ohlcv_daily {where} "
+                "ORDER BY symbol, (date - DATE '1969-12-29') / 7, date DESC"
+            )
+        frame = self._read(sql, params, ("symbol", "date", "close"))
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
     def intraday_bars(
         self, symbols: Sequence[str] | None, start: Any, end: Any
     ) -> pd.DataFrame:

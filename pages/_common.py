@@ -29,6 +29,30 @@ DB_BANNER_TEXT = "Database unavailable — retrying"
 SESSION_OPTIONS_LIMIT = 400
 
 
+def counted_line(state: Any, rs: bool = False) -> list:
+    """Return "N / T members with data" (and the RS universe) for a status line."""
+    from dashapp.counts import member_counts, rs_universe
+
+    rankings = state.frames.get("rankings") if hasattr(state, "frames") else None
+    members = member_counts(rankings)
+    items = [
+        html.Small(
+            f"· {members['with_data']:,} / {members['total']:,} members with data",
+            className="me-2 counted-members",
+            title="Stocks of the universe with a price in the as-of session / all",
+        )
+    ]
+    if rs:
+        items.append(
+            html.Small(
+                f"· RS {rs_universe(rankings)['label']}",
+                className="me-2 counted-rs",
+                title="RS ratings are percentile ranks within these names only",
+            )
+        )
+    return items
+
+
 def poll_ms() -> int:
     """Return the polling interval from settings (5 s when no app is active)."""
     try:

@@ -17,6 +17,7 @@ from dashapp import queries
 from dashapp.market import market_state
 from pages._common import (
     control_inputs,
+    counted_line,
     poll_components,
     register_url_sync,
     render_view,
@@ -158,7 +159,7 @@ def panel_table(panel: pd.DataFrame) -> Any:
 def build_breadth(universe: str, as_of: str) -> tuple:
     """Render the panel table and the breadth time series for one view."""
     state = market_state(universe, as_of)
-    status = snapshot_line(state, queries.is_demo())
+    status = [*snapshot_line(state, queries.is_demo()), *counted_line(state)]
     if state.breadth.empty:
         status = [*status, empty_state()]
     return status, panel_table(state.breadth_panel), breadth_figure(state.breadth)

@@ -27,6 +27,7 @@ from dashapp.failsoft import note_db_error
 from dashapp.market import market_state
 from pages._common import (
     control_inputs,
+    counted_line,
     database_banner,
     poll_components,
     register_url_sync,
@@ -186,7 +187,7 @@ def build_market(
     else:
         dv = queries.dollar_volume(priced["symbol"].tolist(), as_of)
         treemap = treemap_figure(priced, dv, window)
-    status = snapshot_line(state, queries.is_demo())
+    status = [*snapshot_line(state, queries.is_demo()), *counted_line(state, rs=True)]
     if state.session is None:
         status = [*status, empty_state()]
     newest = fresh["newest_minute"]

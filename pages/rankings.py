@@ -22,6 +22,7 @@ from dashapp import queries
 from dashapp.market import market_state
 from pages._common import (
     control_inputs,
+    counted_line,
     poll_components,
     register_url_sync,
     render_view,
@@ -98,7 +99,7 @@ def build_rankings(universe: str, as_of: str) -> tuple:
     rankings = state.rankings
     if len(state.excluded) and "symbol" in rankings:
         rankings = rankings[~rankings["symbol"].isin(state.excluded["symbol"])]
-    status = snapshot_line(state, queries.is_demo())
+    status = [*snapshot_line(state, queries.is_demo()), *counted_line(state, rs=True)]
     if rankings.empty:
         status = [*status, empty_state()]
     cols = [c for c in ALL_COLUMNS if c in rankings.columns]

@@ -6,6 +6,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from components.cards import empty_state, frame_records, snapshot_line
@@ -13,10 +14,13 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
 from dashapp import queries
+from dashapp.context import current_store
+from dashapp.counts import rotation_missing
 from dashapp.market import market_state
 from dashapp.reference import sector_etfs
 from pages._common import (
     control_inputs,
+    counted_line,
     poll_components,
     register_url_sync,
     render_view,
@@ -168,6 +172,20 @@ def _group_rows(frame, by: str) -> tuple[list, list]:
     return group_column_defs(by, list(frame.columns)), frame_records(frame)
 
 
+def missing_line(points: pd.DataFrame, session: Any, period: str) -> list:
+    """List every sector ETF left out of the RRG, with the reason."""
+    missing = rotation_missing(current_store(), points, session, period)
+    if not missing:
+        return []
+    text = "; ".join(f"{m['symbol']}: {m['reason']}" for m in missing)
+    return [
+        html.Small(
+            f"· not in the RRG: {text}",
+            className="text-warning-emphasis d-block rrg-missing",
+        )
+    ]
+
+
 def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     """Render the RRG, sector returns and group tables for one view."""
     state = market_state(universe, as_of)
@@ -178,7 +196,8 @@ def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     labels = {s: f"{s} · {n}" for s, n in names.items()}
     sector_cols, sector_rows = _group_rows(state.sectors, "sector")
     industry_cols, industry_rows = _group_rows(state.industries, "sub_industry")
-    status = snapshot_line(state, queries.is_demo())
+    status = [*snapshot_line(state, queries.is_demo()), *counted_line(state)]
+    status = [*status, *missing_line(points, state.session, period)]
     if points.empty and rets.empty:
         status = [*status, empty_state()]
     return (

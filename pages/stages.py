@@ -23,6 +23,7 @@ from dashapp import queries
 from dashapp.market import market_state
 from pages._common import (
     control_inputs,
+    counted_line,
     poll_components,
     register_url_sync,
     render_view,
@@ -150,6 +151,21 @@ def layout(
     )
 
 
+def candidate_labels(frame: pd.DataFrame) -> list[str | None]:
+    """Return "Stage 4 candidate · 1 wk" where a pending candidate differs."""
+    if "candidate_stage" not in frame or "candidate_weeks" not in frame:
+        return [None] * len(frame)
+    out = []
+    for stage, cand, weeks in zip(
+        frame["stage"], frame["candidate_stage"], frame["candidate_weeks"], strict=True
+    ):
+        if pd.isna(cand) or (not pd.isna(stage) and int(cand) == int(stage)):
+            out.append(None)
+        else:
+            out.append(f"Stage {int(cand)} candidate · {int(weeks)} wk")
+    return out
+
+
 def stage_table(state: Any) -> pd.DataFrame:
     """Return one row per staged symbol: stage fields, sector and RS rating."""
     columns = [*LIST_FIELDS, "stage_changed_this_week"]
@@ -164,6 +180,7 @@ def stage_table(state: Any) -> pd.DataFrame:
         frame = frame.join(extra, on="symbol")
     if len(state.excluded):
         frame = frame[~frame["symbol"].isin(state.excluded["symbol"])]
+    frame["candidate"] = candidate_labels(frame)
     for col in columns:
         if col not in frame:
             frame[col] = None
@@ -199,7 +216,7 @@ def build_stages(universe: str, as_of: str, stage: int) -> tuple:
     listed = table[pd.to_numeric(table["stage"], errors="coerce") == stage]
     listed = listed.sort_values("rs_rating", ascending=False, na_position="last")
     changed = table[table["stage_changed_this_week"].fillna(False).astype(bool)]
-    status = snapshot_line(state, queries.is_demo())
+    status = [*snapshot_line(state, queries.is_demo()), *counted_line(state)]
     if table.empty:
         status = [*status, empty_state()]
     return (

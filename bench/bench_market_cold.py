@@ -1,0 +1,92 @@
+"""Benchmark: cold and warm `market_state("sp500")` on real imported daily data.
+
+Imports the real daily files of ../shared/data/daily into a temporary SQLite
+database with `tickstock import-daily` (or reuses BENCH_MARKET_DB), then times
+`market_state("sp500")` cold (empty in-process caches) and warm (cached
+engine, new data version of the live part only) in fresh interpreter state.
+Target: cold start under 5 s, warm under 0.25 s.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT.parent.parent / "shared/data/daily"
+FILES = (
+    "sp500_daily_2018-01-02_2021-04-21_raw_adj.csv.gz",
+    "sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz",
+    "spy_daily_1993-01-29_2026-08-21_adj.csv.gz",
+    "sector_etfs_daily_1998-12-22_2026-02-06_adj.csv.gz",
+    "us_largecaps_etfs_daily_2022-01-03_2026-08-21_adj.csv.gz",
+)
+COLD_TARGET_S = 5.0
+WARM_TARGET_S = 0.25
+REPEATS = 3
+
+
+def _database() -> str:
+    """Return a SQLite URL holding the real daily history (imported once)."""
+    path = os.environ.get("BENCH_MARKET_DB")
+    if path and Path(path).exists():
+        return f"sqlite:///{path}"
+    path = str(Path(tempfile.mkdtemp()) / "real.db")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    files = [str(DATA / f) for f in FILES if (DATA / f).exists()]
+    tickstock = Path(sys.executable).with_name("tickstock")
+    subprocess.run([str(tickstock), "import-daily", "--skip-bad", *files],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    return f"sqlite:///{path}"
+
+
+def _one_run(url: str) -> tuple[float, float, int]:
+    """Time one cold and one warm market_state in this process (caches cleared)."""
+    from dashapp import market
+    from dashapp.store import Store
+
+    market._engines.clear()
+    try:
+        from dashapp import stage_cache
+    except ImportError:  # before whole-history stages existed
+        pass
+    else:
+        stage_cache.clear()
+    store = Store(url)
+    started = time.perf_counter()
+    state = market.market_state("sp500", store=store, cache=None, live=None)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    market.market_state("sp500", store=store, cache=None, live=None)
+    warm = time.perf_counter() - started
+    weeks = state.stages["weeks_in_stage"].max()
+    return cold, warm, int(weeks) if weeks == weeks else 0
+
+
+def main() -> None:
+    """Print cold / warm market_state timings for the S&P 500 universe."""
+    url = _database()
+    runs = [_one_run(url) for _ in range(REPEATS)]
+    cold = [r[0] for r in runs]
+    warm = [r[1] for r in runs]
+    print(f"{'case':<24}{'median s':>10}{'max s':>10}{'target s':>10}{'ratio':>8}")
+    cases = (
+        ("market_state cold", cold, COLD_TARGET_S),
+        ("market_state warm", warm, WARM_TARGET_S),
+    )
+    for name, values, target in cases:
+        med = statistics.median(values)
+        print(f"{name:<24}{med:>10.3f}{max(values):>10.3f}{target:>10.2f}"
+              f"{med / target:>8.2f}")  # fmt: skip
+    print(f"max weeks_in_stage: {runs[-1][2]}")
+
+
+if __name__ == "__main__":
+    main()
