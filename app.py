@@ -12,7 +12,9 @@ import dash
 
 from dashapp.auth import ensure_first_admin
 from dashapp.cache import LocalCache, RedisCache
+from dashapp.job_resume import start_job_resumer
 from dashapp.leader import start_leader_election
+from dashapp.livebars_shared import SharedLiveBarStore, make_livebars
 from dashapp.observability import install_observability
 from dashapp.reference import load_reference
 from dashapp.settings import Settings, load_settings
@@ -40,6 +42,9 @@ def create_app(
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     install_observability(app, settings, store)
+    start_job_resumer(app.server)  # history jobs whose runner died go on here
+    if settings.redis_url:  # every worker and instance shows the leader's bars
+        app.server.extensions["tickstock_livebars"] = make_livebars(settings)
     if ingest if ingest is not None else settings.ingest_enabled:
         elect_ingest_leader(app, settings, store)
     return app
@@ -79,6 +84,9 @@ def stop_ingest(app: dash.Dash) -> None:
     service = app.server.extensions.pop("tickstock_ingest", None)
     if service is not None:
         service.stop()
+    live = app.server.extensions.get("tickstock_livebars")
+    if isinstance(live, SharedLiveBarStore):
+        live.stop()  # read the next leader's bars from Redis from now on
     eod = app.server.extensions.pop("tickstock_eod", None)
     if eod is not None:
         eod.stop()

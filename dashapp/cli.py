@@ -40,8 +40,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             settings = settings.replace(ingest_enabled=False)
         return run_gunicorn(settings, host, port, args.workers)
     from app import create_app
+    from dashapp.shutdown import install_graceful_shutdown
 
     app = create_app(settings, ingest=not args.no_ingest and settings.ingest_enabled)
+    install_graceful_shutdown(app.server)
     first_run_admin(app.server.extensions["tickstock_store"], settings)
     log.info("serving on http://%s:%s", host, port)
     app.run(host=host, port=port, debug=False)

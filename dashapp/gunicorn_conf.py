@@ -78,14 +78,9 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Hand ingest leadership over at once and stop background threads."""
-    flask_app = getattr(worker, "wsgi", None)
-    extensions = getattr(flask_app, "extensions", {}) or {}
-    elector = extensions.get("tickstock_leader")
-    if elector is not None:
-        elector.stop()
-    obs = extensions.get("tickstock_observability")
-    if obs is not None:
-        obs.stop()
+    from dashapp.shutdown import stop_background
+
+    stop_background(getattr(worker, "wsgi", None))
 
 
 def child_exit(server: Any, worker: Any) -> None:

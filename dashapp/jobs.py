@@ -2,9 +2,11 @@
 
 Job state lives in the store's `app_meta` table (`job:<id>` -> JSON), so every
 worker process sees every job's progress; the thread runs in the worker that
-started it. The loaders are `ingest.history_backfill.backfill` and
-`ingest.history.import_files`, imported lazily (dashapp never imports ingest at
-import time); their rich-style `progress` argument is fed by `JobProgress`.
+started it and saves a heartbeat. A job whose runner died is resumed by the
+next process that starts (`dashapp.job_resume`). The loaders are
+`ingest.history_backfill.backfill` and `ingest.history.import_files`, imported
+lazily (dashapp never imports ingest at import time); their rich-style
+`progress` argument is fed by `JobProgress`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +33,7 @@ audit = logging.getLogger("tickstock.audit")
 JOB_PREFIX = "job:"
 MAX_JOBS_LISTED = 50
 SAVE_EVERY_SECONDS = 0.5
+HEARTBEAT_S = 2.0
 
 
 def _now() -> str:
@@ -60,6 +65,8 @@ class JobProgress:
         self.save = save
         self.tasks: dict[int, list] = {}
         self._saved = 0.0
+        # A resumed job skips work already done: never show less than before.
+        self._floor = float(job.get("progress") or 0.0)
 
     def add_task(self, description: str, total: float | None = None, **_kw) -> int:
         """Start a named step; return its id."""
@@ -77,7 +84,10 @@ class JobProgress:
         task[2] += advance
         total = sum(t[1] for t in self.tasks.values())
         done = sum(min(t[2], t[1]) for t in self.tasks.values())
-        self.job["progress"] = round(done / total, 4) if total else None
+        progress = round(done / total, 4) if total else None
+        if progress is not None:
+            progress = max(progress, self._floor)
+        self.job["progress"] = progress
         now = time.monotonic()
         if now - self._saved >= SAVE_EVERY_SECONDS:
             self._saved = now
@@ -153,15 +163,36 @@ def start_job(app: Any, kind: str, params: dict[str, Any], user: str) -> dict[st
         "error": None,
         "created_at": _now(),
         "finished_at": None,
+        "owner": process_owner(),
+        "heartbeat": time.time(),
+        "resumed": 0,
     }
     _save(store, job)
     audit.info("audit: %s started %s job %s %s", user, kind, job["id"], params)
     flask_app = getattr(app, "_get_current_object", lambda: app)()
+    run_in_thread(flask_app, job)
+    return job
+
+
+def process_owner() -> str:
+    """Return this process's name in job records (host:pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_in_thread(app: Any, job: dict[str, Any]) -> threading.Thread:
+    """Run a recorded job in a daemon thread of this process."""
     thread = threading.Thread(
-        target=_run, args=(flask_app, job), name=f"job-{job['id']}", daemon=True
+        target=_run, args=(app, job), name=f"job-{job['id']}", daemon=True
     )
     thread.start()
-    return job
+    return thread
+
+
+def _heartbeat(job: dict[str, Any], save: Callable[[], None], done: Any) -> None:
+    """Save the job every HEARTBEAT_S so other processes see its runner lives."""
+    while not done.wait(HEARTBEAT_S):
+        job["heartbeat"] = time.time()
+        save()
 
 
 def _run(app: Any, job: dict[str, Any]) -> None:
@@ -169,7 +200,12 @@ def _run(app: Any, job: dict[str, Any]) -> None:
     settings = app.extensions["tickstock_settings"]
     save = lambda: _save(store, job)  # noqa: E731
     job["status"] = "running"
+    job["heartbeat"] = time.time()
     save()
+    done = threading.Event()
+    threading.Thread(
+        target=_heartbeat, args=(job, save, done), name="job-heartbeat", daemon=True
+    ).start()
     try:
         with app.app_context():
             result = run_loader(
@@ -181,6 +217,7 @@ def _run(app: Any, job: dict[str, Any]) -> None:
     except Exception as exc:  # report any loader failure on the job
         log.exception("job %s failed", job["id"])
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+    done.set()
     job["finished_at"] = _now()
     save()
     audit.info("audit: job %s %s", job["id"], job["status"])

@@ -38,6 +38,12 @@ LOCK_FILE = "ingest.leader.lock"
 RENEWALS_PER_TTL = 3
 LEADER, FOLLOWER = "leader", "follower"
 STOP_JOIN_S = 5.0
+# A follower polls more often than the leader renews, so a released key is
+# taken over within a second instead of one renewal interval (ttl/3).
+FOLLOWER_POLL_S = 0.5
+# Demotion stops ingest (stream, open bars, writer drain) before the key is
+# released; leave it most of the 10 s shutdown budget.
+CALLBACK_JOIN_S = 8.0
 
 # Extend the key when we own it; take it back when it expired while we could
 # not reach Redis; report 0 when another owner holds it.
@@ -232,7 +238,7 @@ class LeaderElector:
             self._callbacks.put(self.on_demoted)
         self._callbacks.put(None)
         if self._cb_thread is not None:
-            self._cb_thread.join(STOP_JOIN_S)
+            self._cb_thread.join(CALLBACK_JOIN_S)
         if was_leader and release:
             try:
                 self.lock.release()
@@ -277,7 +283,10 @@ class LeaderElector:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.step()
-            self._stop.wait(self.interval)
+            wait = (
+                self.interval if self._leader else min(self.interval, FOLLOWER_POLL_S)
+            )
+            self._stop.wait(wait)
 
     def _elect(self) -> None:
         self._leader = True

@@ -44,6 +44,7 @@ CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
 CORS_MAX_AGE = "600"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 LIMITER_PREFIX = "tickstock-rl"
+LIMITER_STORAGE_PREFIX = "ratelimit"
 
 
 def _origin(url: str) -> str | None:
@@ -204,6 +205,12 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
         swallow_errors=True,  # a Redis outage must not take the API down
         in_memory_fallback_enabled=bool(settings.redis_url),
         key_prefix=LIMITER_PREFIX,
+        # Rate-limit counters live under REDIS_KEY_PREFIX like every other key.
+        storage_options=(
+            {"key_prefix": f"{settings.redis_key_prefix}{LIMITER_STORAGE_PREFIX}"}
+            if settings.redis_url
+            else {}
+        ),
     )
     # Only /api and the login form are limited: skip the limiter's bookkeeping
     # for Dash callbacks, assets and health checks (it costs ~0.5 ms a request).
@@ -251,10 +258,19 @@ def _rate_limited(limiter: Limiter):
     return handler
 
 
+def trust_proxies(server: Flask, count: int) -> None:
+    """Take the client address and scheme from `count` trusted reverse proxies."""
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=count, x_proto=count)
+
+
 def install(app: dash.Dash, settings: Settings) -> None:
     """Install the limiter, auth gatekeeper, REST API, CORS and security headers."""
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    trust_proxies(server, settings.trusted_proxies)
     # The limiter's check runs first so that refused requests count too.
     limiter = make_limiter(server, settings)
     server.extensions["tickstock_limiter"] = limiter

@@ -320,6 +320,12 @@ class Settings:
         _rate_limit,
         "Login attempts per client IP, flask-limiter syntax (`10/minute`).",
     )
+    trusted_proxies: int = _spec(
+        "TRUSTED_PROXIES",
+        _int_range(0, 10),
+        "Reverse proxies in front of the app whose `X-Forwarded-For` / "
+        "`X-Forwarded-Proto` are trusted (0: use the socket address).",
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (tests and the CLI)."""
@@ -369,6 +375,7 @@ DEFAULTS: dict[str, str] = {
     "RATE_LIMIT_USER": "600/minute",
     "RATE_LIMIT_IP": "1200/minute",
     "RATE_LIMIT_LOGIN": "10/minute",
+    "TRUSTED_PROXIES": "0",
 }
 
 

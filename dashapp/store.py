@@ -555,6 +555,15 @@ class Store:
         with self.engine.begin() as c:
             c.execute(sql, {"k": key, "v": value})
 
+    def replace_meta(self, key: str, expected: str, value: str) -> bool:
+        """Set one app_meta value only if it still equals `expected` (a claim)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                text("UPDATE app_meta SET value = :v WHERE key = :k AND value = :e"),
+                {"k": key, "e": expected, "v": value},
+            )
+        return result.rowcount == 1
+
     def list_meta(self, prefix: str) -> dict[str, str]:
         """Return app_meta entries whose key starts with `prefix`."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.retry_after import retry_wait, watch_retry_after
+
 log = logging.getLogger(__name__)
 
 MS_PER_MINUTE = 60_000
@@ -104,13 +106,15 @@ class GapBackfiller:
             from massive import RESTClient
 
             # Retries are ours (with jitter, and resuming where a page failed).
-            self._client = RESTClient(
-                api_key=self.api_key,
-                base=self.rest_url,
-                retries=0,
-                connect_timeout=5.0,
-                read_timeout=30.0,
-                maxsize=self.workers,
+            self._client = watch_retry_after(
+                RESTClient(
+                    api_key=self.api_key,
+                    base=self.rest_url,
+                    retries=0,
+                    connect_timeout=5.0,
+                    read_timeout=30.0,
+                    maxsize=self.workers,
+                )
             )
         return self._client
 
@@ -232,7 +236,7 @@ class GapBackfiller:
                     raise BackfillError(f"{symbol}: {exc}") from exc
                 failures += 1
                 self._note_retry(exc)
-                self._stop.wait(self._delay(failures))
+                self._stop.wait(retry_wait(self._delay(failures)))
         return rows
 
     def _note_retry(self, exc: BaseException) -> None:

@@ -38,6 +38,7 @@ import pandas as pd
 from dashapp.store import Store
 from ingest.eod import last_closed_session, sessions_back
 from ingest.history import replace_demo
+from ingest.retry_after import retry_wait, watch_retry_after
 from ingest.sessions import session_bounds
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class Retrying:
                 if _is_rate_limited(exc):
                     self.report.rate_limited += 1
                 log.warning("REST request failed (%s); retrying", str(exc)[:200])
-                self.sleep(self.delay(failures))
+                self.sleep(retry_wait(self.delay(failures)))
         raise AssertionError("unreachable")
 
 
@@ -135,12 +136,14 @@ def make_client(settings: Any) -> Any:
             "(any non-empty key for the built-in simulator)"
         )
     # Retries are ours (backoff with jitter, counted in the report).
-    return RESTClient(
-        api_key=settings.massive_api_key,
-        base=settings.massive_rest_url,
-        retries=0,
-        connect_timeout=10.0,
-        read_timeout=60.0,
+    return watch_retry_after(
+        RESTClient(
+            api_key=settings.massive_api_key,
+            base=settings.massive_rest_url,
+            retries=0,
+            connect_timeout=10.0,
+            read_timeout=60.0,
+        )
     )
 
 

@@ -327,7 +327,8 @@ class IngestService:
         flushed = True
         if self.assembler is not None and self.writer is not None:
             if self._thread is None or not self._thread.is_alive():
-                self.writer.submit(self.assembler.drain())
+                # The minute in progress too: a follower's AM bar replaces it.
+                self.writer.submit(self.assembler.drain(include_open=True))
             left = max(0.5, deadline - time.monotonic() - 0.5)
             flushed = self.writer.stop(timeout=left)
         if self._own_simulator and self.simulator is not None:
@@ -528,41 +529,77 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     store = prepare_store(settings)
     if args.replay_spill:
         return _replay_spill(settings, store)
-    service = start_service(settings, store)
-    if service.no_feed:
-        print(f"tickstock ingest: no live feed: {service.no_feed}", flush=True)
-        return 1
-    install_signal_handlers(service)
-    print(
-        f"ingesting {settings.ingest_universe} from {service.health()['url']} "
-        f"({service.source}) into {settings.database_url}",
-        flush=True,
-    )
+    from ingest.leadership import GatedIngest
+
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+
+    no_feed: list[str] = []
+
+    def announce(service: IngestService) -> None:
+        if service.no_feed:
+            print(f"tickstock ingest: no live feed: {service.no_feed}", flush=True)
+            no_feed.append(service.no_feed)
+            stop.set()
+            return
+        print(
+            f"leader: ingesting {settings.ingest_universe} from "
+            f"{service.health()['url']} ({service.source}) into "
+            f"{settings.database_url}",
+            flush=True,
+        )
+
+    gated = GatedIngest(settings, store, start_service, on_started=announce).begin()
     started = time.monotonic()
     next_status = started + (args.status_every or float("inf"))
+    seen_leader: str | None = ""
     try:
-        while True:
-            time.sleep(0.2)
-            if service.client is not None and service.client.auth_failed:
-                service.stop()
-                print("tickstock: Massive rejected MASSIVE_API_KEY", flush=True)
-                return 1
+        while not stop.wait(0.2):
+            service = gated.service
+            if service is not None and service.client is not None:
+                if service.client.auth_failed:
+                    gated.stop()
+                    print("tickstock: Massive rejected MASSIVE_API_KEY", flush=True)
+                    return 1
+            elif gated.elector.is_leader:
+                seen_leader = ""
+            else:
+                leader = gated.leader()
+                if leader != seen_leader:
+                    seen_leader = leader
+                    print(
+                        f"follower: {leader or 'nobody'} leads ingest; waiting "
+                        "(writing nothing)",
+                        flush=True,
+                    )
             if args.duration and time.monotonic() - started >= args.duration:
                 break
             if time.monotonic() >= next_status:
                 next_status += args.status_every
-                h = service.health()
-                log.info(
-                    "ingest %s: %.0f ev/s, queue %s, newest %s, reconnects %s",
-                    h["state"],
-                    h["events_per_s"],
-                    h["queue_rows"],
-                    h["newest_bar"],
-                    h["reconnects"],
-                )
-    except (KeyboardInterrupt, SystemExit):
+                _log_status(gated)
+    except KeyboardInterrupt:
         pass
-    return 0 if service.stop() else 1
+    stopped = gated.stop()
+    return 0 if stopped and not no_feed else 1
+
+
+def _log_status(gated: Any) -> None:
+    service = gated.service
+    if service is None:
+        log.info("ingest %s", gated.status())
+        return
+    h = service.health()
+    log.info(
+        "ingest %s: %s, %.0f ev/s, queue %s, newest %s, reconnects %s",
+        gated.status(),
+        h["state"],
+        h["events_per_s"],
+        h["queue_rows"],
+        h["newest_bar"],
+        h["reconnects"],
+    )
 
 
 def _replay_spill(settings: Settings, store: Any) -> int:
