@@ -28,6 +28,7 @@ from dashapp.store import Store, make_engine
 from ingest.service import IngestOptions, IngestService
 from ingest.simulator import MALFORMED_KINDS, Simulator
 from tests.conftest import STORE_KINDS, TEST_DATABASE_URL, make_store, pg_url
+from tests.sim_start import past_open
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = 12
@@ -62,7 +63,7 @@ def settings_for(tmp_path, **env):
 
 @pytest.fixture
 def sim():
-    s = Simulator(SYMBOLS, seed=7, speed="fast")
+    s = Simulator(SYMBOLS, seed=7, speed="fast", start=past_open())
     s.start()
     yield s
     s.stop()
@@ -483,7 +484,9 @@ def test_auth_failed_stops_cleanly_without_retrying(sim, tmp_path):
 
 
 def test_auth_timeout_and_max_connections_are_retried(tmp_path):
-    sim = Simulator(3, seed=1, speed="fast", max_connections=0, auth_timeout=0.0)
+    sim = Simulator(
+        3, seed=1, speed="fast", start=past_open(), max_connections=0, auth_timeout=0.0
+    )
     sim.start()
     store = make_store("sqlite", tmp_path)
     service = start_ingest(sim, store, tmp_path)
