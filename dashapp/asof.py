@@ -178,5 +178,25 @@ def resolve(
             last,
         )
     if is_minute and session == day:
+        _require_minutes(store, ts, oldest, last)
         return Resolved(ts, True, session, True)
     return Resolved(pd.Timestamp(session), False, session, True)
+
+
+def _require_minutes(
+    store: Any, ts: pd.Timestamp, oldest: dt.date | None, last: dt.date | None
+) -> None:
+    """Refuse a minute as_of whose session has no minute bar up to that minute.
+
+    Without one every symbol would be "stale" and the answer an empty 200.
+    """
+    day = ts.date()
+    day_start = pd.Timestamp(day).tz_localize(MARKET_TZ)
+    if not store.has_minute_bars(day_start, ts):
+        asked = ts.strftime("%Y-%m-%dT%H:%M")
+        raise AsOfOutOfRange(
+            f"as_of={asked}: no minute bars are stored for {day} up to that minute "
+            f"(stored data {oldest} .. {last}); use as_of={day} for its close",
+            oldest,
+            last,
+        )

@@ -983,6 +983,15 @@ class Store:
         frame["last_ts"] = pd.to_datetime(frame["last_ts"], utc=True)
         return frame
 
+    def has_minute_bars(self, start: Any, end: Any) -> bool:
+        """Tell whether any minute bar starts in [start, end]."""
+        where, params = self._bar_filter("ts", None, start, end, self._ts_param)
+        with self.engine.connect() as conn:
+            hit = conn.execute(
+                text(f"SELECT 1 FROM ohlcv_1min {where} LIMIT 1"), params
+            ).first()
+        return hit is not None
+
     def minute_origins(self, start: Any, end: Any) -> dict[str, str]:
         """Return each symbol's minute-bar origin in [start, end] (generated wins)."""
         where, params = self._bar_filter("ts", None, start, end, self._ts_param)

@@ -189,6 +189,28 @@ def test_dt04_as_of_outside_the_stored_range_is_422(real_api, asked):
     assert "outside the stored data (2018-01-02 .. 2021-04-21)" in err
 
 
+def test_dt04b_minute_as_of_without_minute_bars_is_422_not_empty(real_api):
+    """A minute of a daily-only session once answered 200 with 0 names ranked."""
+    settings, app, client, headers = real_api
+    resp = client.get("/api/rankings?as_of=2021-04-16T15:00", headers=headers)
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["error"] == "as_of_out_of_range"
+    assert "no minute bars are stored for 2021-04-16" in body["message"]
+    code, out, err = run_export(settings, "2021-04-16T15:00")
+    assert code != 0 and out == "" and "no minute bars" in err
+    # With a stored minute bar that session's minutes work from that bar on.
+    bar_ts = pd.Timestamp("2021-04-15 10:00", tz="America/New_York")
+    ms = int(bar_ts.tz_convert("UTC").timestamp() * 1000)
+    store = app.server.extensions["tickstock_store"]
+    bar = ("AAPL", ms, 133.0, 133.5, 132.9, 133.2, 1e5, 133.1, 9)
+    store.upsert_minute_tuples([bar])
+    early = client.get("/api/rankings?as_of=2021-04-15T09:59", headers=headers)
+    assert early.status_code == 422
+    ok = client.get("/api/rankings?as_of=2021-04-15T10:05&limit=5", headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["session"] == "2021-04-15"
+
+
 @pytest.mark.parametrize(
     ("clock", "session", "closed"),
     [
