@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from dashapp.store import BAR_FIELDS, Store
+from ingest.validate import MAX_VOLUME
 
 log = logging.getLogger(__name__)
 
@@ -441,6 +442,7 @@ def _check_prices(p: dict[str, np.ndarray], strict: bool, out: _Collector) -> No
     for name in ("high", "low"):
         out.reject(p[name] < 0, lambda i, n=name: f"negative {n}: {_fmt(p[n][i])}")
     out.reject(v < 0, lambda i: f"negative volume: {_fmt(v[i])}")
+    out.reject(v > MAX_VOLUME, lambda i: f"volume above {MAX_VOLUME:g}: {_fmt(v[i])}")
     top = np.maximum(o, c)
     bottom = np.minimum(o, c)
     zero_h, zero_lo = h == 0, lo == 0
@@ -450,8 +452,9 @@ def _check_prices(p: dict[str, np.ndarray], strict: bool, out: _Collector) -> No
         real_h < real_lo,
         lambda i: f"high < low (high={_fmt(h[i])}, low={_fmt(lo[i])})",
     )
-    high_miss = (top - real_h) / top
-    low_miss = (real_lo - bottom) / bottom
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows already rejected
+        high_miss = (top - real_h) / top
+        low_miss = (real_lo - bottom) / bottom
     out.reject(
         high_miss > REPAIR_TOLERANCE,
         lambda i: f"high {_fmt(h[i])} below max(open, close) {_fmt(top[i])}",

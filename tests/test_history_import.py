@@ -128,6 +128,8 @@ MALFORMED = {
     "high_below.csv": (HEADER + "AAA,2024-01-02,10,10.2,9,10.5,100\n",
                        "line 2: high 10.2 below max(open, close) 10.5"),
     "missing.csv": (HEADER + "AAA,2024-01-02,10,11,9,,100\n", "line 2: missing close"),
+    "huge_volume.csv": (HEADER + "AAA,2024-01-02,10,11,9,10.5,1e30\n",
+                        "line 2: volume above 1e+12: 1e+30"),
 }  # fmt: skip
 
 
