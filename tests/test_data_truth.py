@@ -79,6 +79,8 @@ def test_dt01_new_user_flow_demo_then_real_history(tmp_path):
     assert counts.get(("ohlcv_daily", "demo"), 0) > 1000
     assert counts.get(("ohlcv_1min", "simulated"), 0) > 0
     assert market_state("sp500", store=store, cache=None, live=None).demo is True
+    code, _out, err = run_export(settings, None)
+    assert code == 0 and "DEMO DATA" in err and "(now)" in err
 
     # 2. Import real history that ended long ago: generated bars go away.
     result = import_files(store, [REAL], DAILY)
@@ -169,8 +171,10 @@ def test_dt03_as_of_resolves_to_a_session(real_api, asked, label, session):
     body = resp.get_json()
     assert body["as_of"] == label and body["session"] == session
     assert body["count"] > 30 and body["demo_data"] is False
-    code, out, _err = run_export(settings, asked)
+    code, out, err = run_export(settings, asked)
     assert code == 0 and len(json.loads(out)) >= body["count"]
+    assert f"session {session} (as_of {label})" in err
+    assert "DEMO DATA" not in err
 
 
 @pytest.mark.parametrize("asked", ["2021-04-22", "2030-01-02", "2017-12-29"])
