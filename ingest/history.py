@@ -23,8 +23,9 @@ America/New_York, the exchange clock) and stored as the UTC bar start. Daily
 dates keep the calendar date as written (epoch values use the New York date).
 
 Validation: a row is rejected for a missing or unparseable value, a
-non-positive open/close, negative volume, high < low, a high/low that misses
-the open/close by more than 0.5%, or a duplicate key. Two vendor glitches found
+non-positive open/close, a volume outside 0..1e12, high < low, a high/low that
+misses the open/close by more than 0.5%, a duplicate key, a date in the future
+or a weekend date (never a session). Two vendor glitches found
 in the real files are repaired instead (and listed as repairs; `--strict`
 rejects them): a high/low of 0 (a missing print) and a high/low that misses the
 open/close by at most 0.5% (a rounding slip); both are widened to bracket the
@@ -58,6 +59,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz", ".zst": "zstd"}
 # Bracket misses up to this fraction of the price are rounding slips (repaired).
 REPAIR_TOLERANCE = 0.005
+SATURDAY = 5  # pandas day_of_week; a weekend date is never an exchange session
+FUTURE_SLACK = pd.Timedelta(minutes=5)  # the feed's bound on bar times
 ADJUST_DECIMALS = 6
 MAX_SYMBOL_LEN = 24
 MAX_SOURCE_LEN = 16
@@ -432,6 +435,14 @@ def _when(frame: pd.DataFrame, kind: str, tz: str, out: _Collector) -> pd.Series
         ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
         off = (ns % 60_000_000_000 != 0) & parsed.notna().to_numpy()
         out.reject(off, lambda i: f"timestamp not on a whole minute: {parsed.iloc[i]}")
+        late = (parsed > pd.Timestamp.now(tz="UTC") + FUTURE_SLACK).to_numpy()
+        out.reject(late, lambda i: f"timestamp in the future: {parsed.iloc[i]}")
+    else:
+        today = pd.Timestamp.now(tz=MARKET_TZ).tz_localize(None).normalize()
+        late = (parsed > today).to_numpy()
+        out.reject(late, lambda i: f"date in the future: {parsed.iloc[i].date()}")
+        weekend = (parsed.dt.day_of_week >= SATURDAY).to_numpy()
+        out.reject(weekend, lambda i: f"weekend date: {parsed.iloc[i].date()}")
     return parsed
 
 
