@@ -983,15 +983,6 @@ class Store:
         frame["last_ts"] = pd.to_datetime(frame["last_ts"], utc=True)
         return frame
 
-    def has_minute_bars(self, start: Any, end: Any) -> bool:
-        """Tell whether any minute bar starts in [start, end]."""
-        where, params = self._bar_filter("ts", None, start, end, self._ts_param)
-        with self.engine.connect() as conn:
-            hit = conn.execute(
-                text(f"SELECT 1 FROM ohlcv_1min {where} LIMIT 1"), params
-            ).first()
-        return hit is not None
-
     def minute_origins(self, start: Any, end: Any) -> dict[str, str]:
         """Return each symbol's minute-bar origin in [start, end] (generated wins)."""
         where, params = self._bar_filter("ts", None, start, end, self._ts_param)
@@ -1061,6 +1052,27 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(text("SELECT min(date) FROM ohlcv_daily")).scalar()
         return None if value is None else pd.Timestamp(value).date()
+
+    def minute_bar_count(self, start: Any, end: Any) -> int:
+        """Return how many minute bars start in [start, end] (0 or 1 is enough)."""
+        sql = text(
+            "SELECT count(*) FROM (SELECT 1 FROM ohlcv_1min "
+            "WHERE ts >= :a AND ts <= :b LIMIT 1) AS hit"
+        )
+        params = {"a": self._ts_param(start), "b": self._ts_param(end)}
+        with self.engine.connect() as conn:
+            return int(conn.execute(sql, params).scalar() or 0)
+
+    def minute_range(self) -> tuple[Any, Any]:
+        """Return the (oldest, newest) stored minute bar start, None when empty."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT min(ts), max(ts) FROM ohlcv_1min")).first()
+        if row is None or row[0] is None:
+            return None, None
+        first, last = (pd.Timestamp(v) for v in row)
+        if first.tzinfo is None:  # SQLite keeps UTC without an offset
+            first, last = first.tz_localize("UTC"), last.tz_localize("UTC")
+        return first, last
 
     def table_stats(self) -> pd.DataFrame:
         """Return rows, distinct symbols and newest bar time per bar table."""

@@ -193,28 +193,6 @@ def test_dt04_as_of_outside_the_stored_range_is_422(real_api, asked):
     assert "outside the stored data (2018-01-02 .. 2021-04-21)" in err
 
 
-def test_dt04b_minute_as_of_without_minute_bars_is_422_not_empty(real_api):
-    """A minute of a daily-only session once answered 200 with 0 names ranked."""
-    settings, app, client, headers = real_api
-    resp = client.get("/api/rankings?as_of=2021-04-16T15:00", headers=headers)
-    assert resp.status_code == 422
-    body = resp.get_json()
-    assert body["error"] == "as_of_out_of_range"
-    assert "no minute bars are stored for 2021-04-16" in body["message"]
-    code, out, err = run_export(settings, "2021-04-16T15:00")
-    assert code != 0 and out == "" and "no minute bars" in err
-    # With a stored minute bar that session's minutes work from that bar on.
-    bar_ts = pd.Timestamp("2021-04-15 10:00", tz="America/New_York")
-    ms = int(bar_ts.tz_convert("UTC").timestamp() * 1000)
-    store = app.server.extensions["tickstock_store"]
-    bar = ("AAPL", ms, 133.0, 133.5, 132.9, 133.2, 1e5, 133.1, 9)
-    store.upsert_minute_tuples([bar])
-    early = client.get("/api/rankings?as_of=2021-04-15T09:59", headers=headers)
-    assert early.status_code == 422
-    ok = client.get("/api/rankings?as_of=2021-04-15T10:05&limit=5", headers=headers)
-    assert ok.status_code == 200 and ok.get_json()["session"] == "2021-04-15"
-
-
 @pytest.mark.parametrize(
     ("clock", "session", "closed"),
     [
@@ -327,3 +305,24 @@ def test_dt08_live_massive_feed_removes_generated_bars(tmp_path):
     assert counts.get(("ohlcv_1min", "massive"), 0) > 0
     assert {src for _t, src in counts} == {"massive"}
     assert market_state("sp500", store=store, cache=None, live=None).demo is False
+
+
+def test_dt09_minute_as_of_needs_minute_bars_of_that_session(real_api):
+    settings, app, client, headers = real_api
+    store = app.server.extensions["tickstock_store"]
+    # Daily bars only on 2021-04-16: a minute of it would be an empty state.
+    resp = client.get("/api/rankings?as_of=2021-04-16T10:31", headers=headers)
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["error"] == "as_of_out_of_range"
+    assert "no minute bars are stored for 2021-04-16" in body["message"]
+    code, out, err = run_export(settings, "2021-04-16T10:31")
+    assert code != 0 and out == "" and "no minute bars" in err
+    bar = {"symbol": "AAPL", "ts": pd.Timestamp("2021-04-15 14:00", tz="UTC")}
+    bar.update(open=133.0, high=134.0, low=132.5, close=133.5, volume=1e5)
+    store.upsert_minute_bars([bar], source="imported")
+    later = client.get("/api/rankings?as_of=2021-04-15T10:31", headers=headers)
+    assert later.status_code == 200 and later.get_json()["session"] == "2021-04-15"
+    before = client.get("/api/rankings?as_of=2021-04-15T09:45", headers=headers)
+    assert before.status_code == 422
+    assert before.get_json()["details"]["first"] == "2021-04-15"
