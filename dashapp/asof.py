@@ -178,5 +178,37 @@ def resolve(
             last,
         )
     if is_minute and session == day:
+        _require_minute_bars(store, dv, ts, session)
         return Resolved(ts, True, session, True)
     return Resolved(pd.Timestamp(session), False, session, True)
+
+
+def _require_minute_bars(
+    store: Any, dv: Any, ts: pd.Timestamp, session: dt.date
+) -> None:
+    """Refuse a minute as_of of a past session that has no minute bars up to it."""
+    if session >= live_cap()[0]:
+        return  # today's bars may still be in progress (live bars, not stored yet)
+    bounds = _bounds(session)
+    start = bounds[0] if bounds else pd.Timestamp(session).tz_localize("UTC")
+    at = ts if ts.tzinfo else ts.tz_localize(MARKET_TZ)
+    key = ("minute", id(store), dv.key, session, at)
+    if key not in _range_memo:
+        if len(_range_memo) >= RANGE_MEMO_SIZE:
+            _range_memo.clear()
+        _range_memo[key] = (store.minute_bar_count(start, at), None)
+    if _range_memo[key][0]:
+        return
+    first, last = store.minute_range()
+    first_day, last_day = (
+        None if t is None else pd.Timestamp(t).tz_convert(MARKET_TZ).date()
+        for t in (first, last)
+    )
+    stored = f"{first_day} .. {last_day}" if first_day else "none"
+    raise AsOfOutOfRange(
+        f"as_of={ts.strftime('%Y-%m-%dT%H:%M')}: no minute bars are stored for "
+        f"{session} up to that minute (minute bars: {stored}); ask for the date "
+        f"{session} for its end-of-day state",
+        first_day,
+        last_day,
+    )

@@ -76,6 +76,12 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(frame_to_json(frame).decode() + "\n")
     else:
         frame.to_csv(sys.stdout, index=False)
+    if state.session is not None:
+        # Say which session a weekend, holiday or "now" resolved to.
+        asked = f" (as_of {state.as_of})" if state.as_of != "now" else " (now)"
+        print(f"tickstock export: session {state.session}{asked}", file=sys.stderr)
+    if state.demo:
+        print("tickstock export: DEMO DATA (generated, not real)", file=sys.stderr)
     if args.kind == "rankings":
         label = rs_universe(state.rankings)["label"]
         print(f"tickstock export: {label}", file=sys.stderr)

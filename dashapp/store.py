@@ -1053,6 +1053,27 @@ class Store:
             value = conn.execute(text("SELECT min(date) FROM ohlcv_daily")).scalar()
         return None if value is None else pd.Timestamp(value).date()
 
+    def minute_bar_count(self, start: Any, end: Any) -> int:
+        """Return how many minute bars start in [start, end] (0 or 1 is enough)."""
+        sql = text(
+            "SELECT count(*) FROM (SELECT 1 FROM ohlcv_1min "
+            "WHERE ts >= :a AND ts <= :b LIMIT 1) AS hit"
+        )
+        params = {"a": self._ts_param(start), "b": self._ts_param(end)}
+        with self.engine.connect() as conn:
+            return int(conn.execute(sql, params).scalar() or 0)
+
+    def minute_range(self) -> tuple[Any, Any]:
+        """Return the (oldest, newest) stored minute bar start, None when empty."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT min(ts), max(ts) FROM ohlcv_1min")).first()
+        if row is None or row[0] is None:
+            return None, None
+        first, last = (pd.Timestamp(v) for v in row)
+        if first.tzinfo is None:  # SQLite keeps UTC without an offset
+            first, last = first.tz_localize("UTC"), last.tz_localize("UTC")
+        return first, last
+
     def table_stats(self) -> pd.DataFrame:
         """Return rows, distinct symbols and newest bar time per bar table."""
         out = []

@@ -23,8 +23,9 @@ America/New_York, the exchange clock) and stored as the UTC bar start. Daily
 dates keep the calendar date as written (epoch values use the New York date).
 
 Validation: a row is rejected for a missing or unparseable value, a
-non-positive open/close, negative volume, high < low, a high/low that misses
-the open/close by more than 0.5%, or a duplicate key. Two vendor glitches found
+non-positive open/close, a volume outside 0..1e12, high < low, a high/low that
+misses the open/close by more than 0.5%, a duplicate key, a date in the future
+or a weekend date (never a session). Two vendor glitches found
 in the real files are repaired instead (and listed as repairs; `--strict`
 rejects them): a high/low of 0 (a missing print) and a high/low that misses the
 open/close by at most 0.5% (a rounding slip); both are widened to bracket the
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from dashapp.store import BAR_FIELDS, Store
+from ingest.validate import MAX_VOLUME
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz", ".zst": "zstd"}
 # Bracket misses up to this fraction of the price are rounding slips (repaired).
 REPAIR_TOLERANCE = 0.005
+SATURDAY = 5  # pandas day_of_week; a weekend date is never an exchange session
+FUTURE_SLACK = pd.Timedelta(minutes=5)  # the feed's bound on bar times
 ADJUST_DECIMALS = 6
 MAX_SYMBOL_LEN = 24
 MAX_SOURCE_LEN = 16
@@ -431,6 +435,14 @@ def _when(frame: pd.DataFrame, kind: str, tz: str, out: _Collector) -> pd.Series
         ns = pd.DatetimeIndex(parsed).as_unit("ns").asi8
         off = (ns % 60_000_000_000 != 0) & parsed.notna().to_numpy()
         out.reject(off, lambda i: f"timestamp not on a whole minute: {parsed.iloc[i]}")
+        late = (parsed > pd.Timestamp.now(tz="UTC") + FUTURE_SLACK).to_numpy()
+        out.reject(late, lambda i: f"timestamp in the future: {parsed.iloc[i]}")
+    else:
+        today = pd.Timestamp.now(tz=MARKET_TZ).tz_localize(None).normalize()
+        late = (parsed > today).to_numpy()
+        out.reject(late, lambda i: f"date in the future: {parsed.iloc[i].date()}")
+        weekend = (parsed.dt.day_of_week >= SATURDAY).to_numpy()
+        out.reject(weekend, lambda i: f"weekend date: {parsed.iloc[i].date()}")
     return parsed
 
 
@@ -441,6 +453,7 @@ def _check_prices(p: dict[str, np.ndarray], strict: bool, out: _Collector) -> No
     for name in ("high", "low"):
         out.reject(p[name] < 0, lambda i, n=name: f"negative {n}: {_fmt(p[n][i])}")
     out.reject(v < 0, lambda i: f"negative volume: {_fmt(v[i])}")
+    out.reject(v > MAX_VOLUME, lambda i: f"volume above {MAX_VOLUME:g}: {_fmt(v[i])}")
     top = np.maximum(o, c)
     bottom = np.minimum(o, c)
     zero_h, zero_lo = h == 0, lo == 0
@@ -450,8 +463,9 @@ def _check_prices(p: dict[str, np.ndarray], strict: bool, out: _Collector) -> No
         real_h < real_lo,
         lambda i: f"high < low (high={_fmt(h[i])}, low={_fmt(lo[i])})",
     )
-    high_miss = (top - real_h) / top
-    low_miss = (real_lo - bottom) / bottom
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows already rejected
+        high_miss = (top - real_h) / top
+        low_miss = (real_lo - bottom) / bottom
     out.reject(
         high_miss > REPAIR_TOLERANCE,
         lambda i: f"high {_fmt(h[i])} below max(open, close) {_fmt(top[i])}",

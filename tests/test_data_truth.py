@@ -79,6 +79,8 @@ def test_dt01_new_user_flow_demo_then_real_history(tmp_path):
     assert counts.get(("ohlcv_daily", "demo"), 0) > 1000
     assert counts.get(("ohlcv_1min", "simulated"), 0) > 0
     assert market_state("sp500", store=store, cache=None, live=None).demo is True
+    code, _out, err = run_export(settings, None)
+    assert code == 0 and "DEMO DATA" in err and "(now)" in err
 
     # 2. Import real history that ended long ago: generated bars go away.
     result = import_files(store, [REAL], DAILY)
@@ -169,8 +171,10 @@ def test_dt03_as_of_resolves_to_a_session(real_api, asked, label, session):
     body = resp.get_json()
     assert body["as_of"] == label and body["session"] == session
     assert body["count"] > 30 and body["demo_data"] is False
-    code, out, _err = run_export(settings, asked)
+    code, out, err = run_export(settings, asked)
     assert code == 0 and len(json.loads(out)) >= body["count"]
+    assert f"session {session} (as_of {label})" in err
+    assert "DEMO DATA" not in err
 
 
 @pytest.mark.parametrize("asked", ["2021-04-22", "2030-01-02", "2017-12-29"])
@@ -301,3 +305,24 @@ def test_dt08_live_massive_feed_removes_generated_bars(tmp_path):
     assert counts.get(("ohlcv_1min", "massive"), 0) > 0
     assert {src for _t, src in counts} == {"massive"}
     assert market_state("sp500", store=store, cache=None, live=None).demo is False
+
+
+def test_dt09_minute_as_of_needs_minute_bars_of_that_session(real_api):
+    settings, app, client, headers = real_api
+    store = app.server.extensions["tickstock_store"]
+    # Daily bars only on 2021-04-16: a minute of it would be an empty state.
+    resp = client.get("/api/rankings?as_of=2021-04-16T10:31", headers=headers)
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["error"] == "as_of_out_of_range"
+    assert "no minute bars are stored for 2021-04-16" in body["message"]
+    code, out, err = run_export(settings, "2021-04-16T10:31")
+    assert code != 0 and out == "" and "no minute bars" in err
+    bar = {"symbol": "AAPL", "ts": pd.Timestamp("2021-04-15 14:00", tz="UTC")}
+    bar.update(open=133.0, high=134.0, low=132.5, close=133.5, volume=1e5)
+    store.upsert_minute_bars([bar], source="imported")
+    later = client.get("/api/rankings?as_of=2021-04-15T10:31", headers=headers)
+    assert later.status_code == 200 and later.get_json()["session"] == "2021-04-15"
+    before = client.get("/api/rankings?as_of=2021-04-15T09:45", headers=headers)
+    assert before.status_code == 422
+    assert before.get_json()["details"]["first"] == "2021-04-15"

@@ -128,6 +128,12 @@ MALFORMED = {
     "high_below.csv": (HEADER + "AAA,2024-01-02,10,10.2,9,10.5,100\n",
                        "line 2: high 10.2 below max(open, close) 10.5"),
     "missing.csv": (HEADER + "AAA,2024-01-02,10,11,9,,100\n", "line 2: missing close"),
+    "huge_volume.csv": (HEADER + "AAA,2024-01-02,10,11,9,10.5,1e30\n",
+                        "line 2: volume above 1e+12: 1e+30"),
+    "weekend.csv": (HEADER + "AAA,2024-01-06,10,11,9,10.5,100\n",
+                    "line 2: weekend date: 2024-01-06"),
+    "future.csv": (HEADER + "AAA,2099-01-02,10,11,9,10.5,100\n",
+                   "line 2: date in the future: 2099-01-02"),
 }  # fmt: skip
 
 
@@ -323,10 +329,9 @@ def test_hi17_cli_reports_rejects_and_exit_codes(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("TICKSTOCK_DATA_DIR", str(tmp_path))
-    lines = [HEADER.strip()] + [
-        f"AAA,2024-01-{d:02d},10,11,9,10.5,100" for d in range(2, 9)
-    ]
-    lines += [f"AAA,2024-01-{d:02d},10,9,11,10.5,100" for d in range(9, 31)]
+    days = [d.date() for d in pd.bdate_range("2024-01-02", periods=29)]
+    lines = [HEADER.strip()] + [f"AAA,{d},10,11,9,10.5,100" for d in days[:7]]
+    lines += [f"AAA,{d},10,9,11,10.5,100" for d in days[7:]]
     bad = write(tmp_path, "many_bad.csv", "\n".join(lines) + "\n")
     with pytest.raises(SystemExit) as exit_info:
         main(["import-daily", str(bad), "--show", "3"])
