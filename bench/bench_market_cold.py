@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent.parent / "shared/data/daily"
+SHARED = os.environ.get("TICKSTOCK_SHARED_DATA", str(ROOT.parent / "shared/data"))
+DATA = Path(SHARED) / "daily"
 FILES = (
     "sp500_daily_2018-01-02_2021-04-21_raw_adj.csv.gz",
     "sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz",

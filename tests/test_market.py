@@ -172,7 +172,7 @@ def test_mk07_empty_database_defined_result(sqlite_store):
 
 
 def test_mk08_rotation_any_symbols_any_benchmark(sqlite_store, slice_bars, sectors):
-    from dashapp.market import sector_rotation
+    from dashapp.rotation import sector_rotation
 
     load(sqlite_store, slice_bars, sectors)
     got = sector_rotation(
