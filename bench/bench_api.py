@@ -51,8 +51,8 @@ def prepare(tmp: Path) -> tuple[dict[str, str], str]:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
 
-    from app import prepare_store
     from dashapp import auth
+    from dashapp.factory import prepare_store
     from dashapp.settings import load_settings
 
     env = {
@@ -103,7 +103,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     }
     proc = subprocess.Popen(
         [gunicorn or "gunicorn", "-c", "python:dashapp.gunicorn_conf",
-         "--log-level", "warning", "app:create_server()"],
+         "--log-level", "warning", "app:server"],
         cwd=ROOT,
         env=full_env,
         start_new_session=True,
@@ -203,7 +203,7 @@ def in_process_ms(env: dict[str, str], token: str, path: str, n: int = 2_000) ->
     No network and no client: what one worker spends per request, which bounds
     the throughput that dedicated cores could reach.
     """
-    from app import create_app
+    from dashapp.factory import create_app
     from dashapp.settings import load_settings
 
     app = create_app(load_settings(env, env_file=None), ingest=False)

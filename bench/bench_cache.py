@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flask  # noqa: E402
 
-from dashapp.cache import RedisCache  # noqa: E402
 from dashapp.market import market_state  # noqa: E402
-from dashapp.reference import load_reference  # noqa: E402
+from dashapp.market.cache import RedisCache  # noqa: E402
 from dashapp.store import Store  # noqa: E402
+from dashapp.store.reference import load_reference  # noqa: E402
 
 DATA = (
     Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_ingest import record_a_frames  # noqa: E402
-from dashapp.livebars import LiveBarStore  # noqa: E402
+from dashapp.store.livebars import LiveBarStore  # noqa: E402
 from ingest.bars import BarAssembler  # noqa: E402
 from ingest.validate import FeedValidator  # noqa: E402
 

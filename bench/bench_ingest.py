@@ -37,9 +37,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashapp.livebars import LiveBarStore  # noqa: E402
 from dashapp.settings import load_settings  # noqa: E402
 from dashapp.store import Store  # noqa: E402
+from dashapp.store.livebars import LiveBarStore  # noqa: E402
 from ingest import sessions  # noqa: E402
 from ingest.bars import BarAssembler  # noqa: E402
 from ingest.service import IngestOptions, IngestService  # noqa: E402

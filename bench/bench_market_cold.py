@@ -55,7 +55,7 @@ def _one_run(url: str) -> tuple[float, float, int]:
 
     market._engines.clear()
     try:
-        from dashapp import stage_cache
+        from dashapp.market import stage_cache
     except ImportError:  # before whole-history stages existed
         pass
     else:

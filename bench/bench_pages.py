@@ -128,8 +128,8 @@ def _minutes(daily: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
 
 def build_database(folder: Path):
     """Load the last SESSIONS sessions of real S&P 500 bars into a SQLite file."""
-    from app import prepare_store
     from dashapp import auth
+    from dashapp.factory import prepare_store
 
     settings = _settings(folder)
     daily = pd.read_csv(DAILY_FILE, parse_dates=["date"])
@@ -254,9 +254,8 @@ def _callback_only(app, page: str, body: dict) -> list[float]:
 
 def bench_poll(settings) -> list[tuple]:
     """Time each page's poll callback with unchanged and with new data."""
-    from app import create_app
-    from dashapp import queries
-    from dashapp.market import market_state
+    from dashapp.factory import create_app
+    from dashapp.market import market_state, queries
 
     app = create_app(settings, ingest=False)
     store = app.server.extensions["tickstock_store"]
@@ -482,7 +481,7 @@ def _serve_gunicorn(settings, port: int) -> subprocess.Popen:
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
-        [str(gunicorn), "-c", "python:dashapp.gunicorn_conf", "app:create_server()"],
+        [str(gunicorn), "-c", "python:dashapp.gunicorn_conf", "app:server"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -503,7 +502,7 @@ def bench_tabs(settings, server: str = "dev") -> dict:
     """Return the server's CPU share while TABS clients poll Market every second."""
     import requests
 
-    from app import create_app
+    from dashapp.factory import create_app
 
     port = _free_port()
     proc = (_serve_gunicorn if server == "gunicorn" else _serve)(settings, port)

@@ -2,14 +2,14 @@
 
 Each worker builds its own app after the fork (`preload_app = False`), so no
 thread is ever forked. Every worker contends for the ingest leader lock
-(`dashapp.leader`): a Redis key when `REDIS_URL` is set (one ingester across
+(`dashapp.ops.leader`): a Redis key when `REDIS_URL` is set (one ingester across
 all hosts), otherwise a file lock in the data directory (one per host). The
 winner starts ingest; when it exits it releases the lock and another worker
 takes over, backfilling the gap. Prometheus metrics are aggregated across
 workers through `PROMETHEUS_MULTIPROC_DIR` (default `<data dir>/prometheus`).
 
 Use it through `tickstock serve --workers N`, or directly:
-`gunicorn -c python:dashapp.gunicorn_conf 'app:create_server()'`.
+`gunicorn -c python:dashapp.gunicorn_conf app:server`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def prepare_metrics_dir(settings: Settings) -> Path:
 
 def prepare_master(settings: Settings) -> None:
     """Set up what workers share, once, before the first fork: metrics, schema."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     prepare_metrics_dir(settings)
     # Workers booting at once on a fresh database would race to create it.
@@ -120,7 +120,7 @@ def post_fork_with(settings: Settings) -> Any:
     def hook(server: Any, worker: Any) -> None:
         from prometheus_client import values
 
-        from dashapp.logs import configure_logging
+        from dashapp.ops.logs import configure_logging
 
         # The master may have imported prometheus-client before the directory
         # was set; metric values must live in the shared files in every worker.
@@ -144,7 +144,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, worker_count: int) ->
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from app import create_app
+            from dashapp.factory import create_app
 
             return create_app(settings).server
 

@@ -11,10 +11,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, clientside_callback, dcc, html
 from dash import _callback as dash_callback
 
-from dashapp.dashguard import install_dash_guard
-from dashapp.failsoft import install_failsoft
-from dashapp.health import bp as health_bp
-from dashapp.security import install as install_security
+from dashapp.api.security import install as install_security
+from dashapp.ops.dashguard import install_dash_guard
+from dashapp.ops.failsoft import install_failsoft
+from dashapp.ops.health import bp as health_bp
 from dashapp.settings import Settings
 from dashapp.store import Store
 

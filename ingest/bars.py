@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from dashapp.livebars import LiveBar, LiveBarStore
+from dashapp.store.livebars import LiveBar, LiveBarStore
 from ingest.sessions import session_of
 from ingest.validate import GRID_MS, MALFORMED, MAX_VOLUME, FeedValidator
 

@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashapp.reference import index_etfs, sector_etfs, sp500
 from dashapp.store import DEMO_KEY, Store
+from dashapp.store.reference import index_etfs, sector_etfs, sp500
 
 log = logging.getLogger(__name__)
 
@@ -495,7 +495,7 @@ def ensure_demo_history(store: Store, settings: Any, now: Any = None) -> bool:
     """Generate demo history when the database has no daily bars (or stale demo)."""
     if not getattr(settings, "demo_data", False):
         return False
-    from dashapp.store_origin import has_real_bars
+    from dashapp.store.origin_sql import has_real_bars
     from ingest.eod import market_today, previous_session
 
     newest = store.data_version().newest_daily
@@ -518,7 +518,7 @@ def last_closes(store: Store) -> dict[str, float]:
 # --------------------------------------------------------------------- CLI
 def cmd_demo(settings: Any, args: argparse.Namespace) -> int:
     """Generate (or regenerate) demo history."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     try:
         end = dt.date.fromisoformat(args.end) if args.end else None

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashapp.origin import DEMO, MASSIVE, SIMULATED
 from dashapp.store import BAR_FIELDS, Store
+from dashapp.store.origin import DEMO, MASSIVE, SIMULATED
 from ingest.sessions import MARKET_TZ, session_bounds
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def maybe_run_eod(store: Store, now: Any = None) -> list[EodResult]:
 # --------------------------------------------------------------------- CLI
 def cmd_eod(settings: Any, args: argparse.Namespace) -> int:
     """Roll up one session's minute bars (default: the last closed session)."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     try:
         day = (

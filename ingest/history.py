@@ -747,7 +747,7 @@ def _print_report(report: FileReport, show: int, skip_bad: bool) -> None:
 
 def run_import(settings: Any, args: argparse.Namespace, kind: str) -> int:
     """Import files from the CLI; return the process exit code."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     source = args.source if kind == DAILY else "import"
     if kind == DAILY and (

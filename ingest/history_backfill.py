@@ -410,7 +410,7 @@ def _progress() -> Any:
 
 def cmd_backfill(settings: Any, args: argparse.Namespace) -> int:
     """Run the backfill from the CLI and print what it did."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     try:
         end = dt.date.fromisoformat(args.end) if args.end else None

@@ -1,7 +1,7 @@
 """`tickstock ingest` under the leader lock: one ingester across all instances.
 
 The foreground ingest command contends for the same lock as `tickstock serve`
-(`dashapp.leader`: a Redis key when `REDIS_URL` is set, else a file lock in
+(`dashapp.ops.leader`: a Redis key when `REDIS_URL` is set, else a file lock in
 the data directory). While another instance leads it is a follower: it logs
 who leads, starts no stream, writer or simulator, and writes nothing; once the
 key is free it takes over. Stopping flushes the open bars, drains the writer
@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from dashapp.leader import LeaderElector, instance_name, make_leader_lock
+from dashapp.ops.leader import LeaderElector, instance_name, make_leader_lock
 from dashapp.settings import Settings
 
 log = logging.getLogger(__name__)

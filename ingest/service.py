@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dashapp.livebars import LiveBarStore
-from dashapp.origin import SIMULATED_KEY
 from dashapp.settings import Settings
+from dashapp.store.livebars import LiveBarStore
+from dashapp.store.origin import SIMULATED_KEY
 from ingest import sessions
 from ingest.backfill import GapBackfiller
 from ingest.bars import DEFAULT_GRACE_MS, MS_PER_MINUTE, BarAssembler
@@ -518,7 +518,7 @@ def add_cli(subparsers: Any) -> None:
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Run live ingest in the foreground; exit 0 on a signal, 1 on a bad API key."""
-    from app import prepare_store
+    from dashapp.factory import prepare_store
 
     changes = {}
     if args.universe:

@@ -673,7 +673,7 @@ FALLBACK_UNIVERSE = {
 def default_universe() -> dict[str, str | None]:
     """Return symbol -> GICS sector for the S&P 500, sector ETFs and index ETFs."""
     try:
-        from dashapp import reference
+        from dashapp.store import reference
     except Exception as exc:  # noqa: BLE001 - fall back to the built-in list
         log.debug("reference data unavailable: %s", exc)
         return dict(FALLBACK_UNIVERSE)

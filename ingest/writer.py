@@ -155,7 +155,7 @@ class BarWriter:
         source: str = "massive",
     ) -> None:
         self.store = store
-        self.source = source  # origin stored with every bar (dashapp.origin)
+        self.source = source  # origin stored with every bar (dashapp.store.origin)
         self.spill = SpillLog(Path(spill_dir))
         self.max_queue_rows = int(max_queue_rows)
         self.batch_rows = int(batch_rows)

@@ -18,9 +18,8 @@ from dash.exceptions import PreventUpdate
 
 from components.cards import error_state
 from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
-from dashapp import queries
-from dashapp.failsoft import database_available, note_db_error
-from dashapp.market import BadRequest
+from dashapp.market import BadRequest, queries
+from dashapp.ops.failsoft import database_available, note_db_error
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ SESSION_OPTIONS_LIMIT = 400
 
 def counted_line(state: Any, rs: bool = False) -> list:
     """Return "N / T members with data" (and the RS universe) for a status line."""
-    from dashapp.counts import member_counts, rs_universe
+    from dashapp.market.counts import member_counts, rs_universe
 
     rankings = state.frames.get("rankings") if hasattr(state, "frames") else None
     members = member_counts(rankings)
@@ -56,7 +55,7 @@ def counted_line(state: Any, rs: bool = False) -> list:
 def poll_ms() -> int:
     """Return the polling interval from settings (5 s when no app is active)."""
     try:
-        from dashapp.context import current_settings
+        from dashapp.market.context import current_settings
 
         return int(current_settings().poll_seconds * 1000)
     except (RuntimeError, KeyError, AttributeError, TypeError):

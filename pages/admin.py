@@ -18,7 +18,7 @@ from dash_auth import protected, protected_callback
 
 from components.tables import simple_table
 from dashapp import auth
-from dashapp.context import current_store, extension
+from dashapp.market.context import current_store, extension
 from dashapp.store import StoreError
 
 dash.register_page(
@@ -278,7 +278,7 @@ def _frame_table(rows: list[dict], columns: list[str], table_id: str):
 )
 def refresh_admin(*_triggers):
     """Render users, tokens, universes, jobs and the ingest status."""
-    from dashapp.jobs import list_jobs
+    from dashapp.ops.jobs import list_jobs
 
     store = current_store()
     users = _frame_table(
@@ -350,7 +350,7 @@ def _health_card() -> dbc.Card:
 )
 def show_data_health(_n_clicks):
     """Render the data-health summary and the symbols with issues."""
-    from dashapp.datahealth import BIG_MOVE, data_health, issues_frame
+    from dashapp.store.datahealth import BIG_MOVE, data_health, issues_frame
 
     report = data_health(current_store())
     summary = report["summary"]
@@ -476,7 +476,7 @@ def _symbols_from(text: str | None, upload: str | None) -> list[str]:
 )
 def universe_action(_save, _delete, name, label, text, upload):
     """Create/replace a user-defined universe, or delete one."""
-    from dashapp.apispec import SYMBOL_RE
+    from dashapp.api.spec import SYMBOL_RE
 
     store = current_store()
     key = (name or "").strip().lower()
@@ -518,7 +518,7 @@ def start_history_job(n_clicks, kind, days, universe, minute, path):
     """Start a backfill or file import in the background."""
     from flask import current_app
 
-    from dashapp.jobs import JobError, start_job
+    from dashapp.ops.jobs import JobError, start_job
 
     if not n_clicks or kind not in ("backfill", "import"):
         return no_update

@@ -13,8 +13,7 @@ from components.cards import empty_state, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import breadth_figure
 from components.theme import DOWN, UP
-from dashapp import queries
-from dashapp.market import market_state
+from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,

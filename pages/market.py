@@ -22,9 +22,8 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import gauges_figure, treemap_figure
 from components.tables import simple_table
 from components.theme import WINDOW_LABELS
-from dashapp import queries
-from dashapp.failsoft import note_db_error
-from dashapp.market import market_state
+from dashapp.market import market_state, queries
+from dashapp.ops.failsoft import note_db_error
 from pages._common import (
     control_inputs,
     counted_line,

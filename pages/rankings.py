@@ -18,8 +18,7 @@ from components.grids import (
     data_grid,
     ranking_column_defs,
 )
-from dashapp import queries
-from dashapp.market import market_state
+from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,

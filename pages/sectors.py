@@ -13,11 +13,10 @@ from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
-from dashapp import queries
-from dashapp.context import current_store
-from dashapp.counts import rotation_missing
-from dashapp.market import market_state
-from dashapp.reference import sector_etfs
+from dashapp.market import market_state, queries
+from dashapp.market.context import current_store
+from dashapp.market.counts import rotation_missing
+from dashapp.store.reference import sector_etfs
 from pages._common import (
     control_inputs,
     counted_line,

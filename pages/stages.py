@@ -19,8 +19,7 @@ from components.figures import (
 )
 from components.grids import STAGE_LIST_COLUMNS, data_grid
 from components.theme import STAGE_NAMES
-from dashapp import queries
-from dashapp.market import market_state
+from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,

@@ -1,6 +1,6 @@
 """Live stream: raw messages of the error and monitoring channels, plus health tiles.
 
-A server-side subscriber (dashapp.stream) keeps the newest channel messages in
+A server-side subscriber (dashapp.ops.stream) keeps the newest channel messages in
 a ring buffer; this page polls it. Newest first, filter by channel and level,
 pause to read. Login is required (the auth gate protects every page that is
 not explicitly public).
@@ -15,7 +15,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from dashapp.context import current_settings, extension
+from dashapp.market.context import current_settings, extension
 
 dash.register_page(
     __name__,

@@ -19,9 +19,8 @@ from components.cards import empty_state, error_state, key_figures, origin_badge
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
-from dashapp import queries
-from dashapp.failsoft import note_db_error
-from dashapp.market import BadRequest, market_state
+from dashapp.market import BadRequest, market_state, queries
+from dashapp.ops.failsoft import note_db_error
 from pages._common import (
     control_inputs,
     database_banner,

@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from dashapp.cache import RedisCache
+from dashapp.market.cache import RedisCache
 
 COMPUTE_S = 0.3
 

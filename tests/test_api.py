@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 
-from app import create_app
 from dashapp import auth
-from dashapp.apispec import REGISTRY
-from dashapp.export import EXPORT_COLUMNS, export_frame
+from dashapp.api.export import EXPORT_COLUMNS, export_frame
+from dashapp.api.spec import REGISTRY
+from dashapp.factory import create_app
 from dashapp.market import market_state
 from dashapp.settings import load_settings
 from tests.auth_helpers import SEED_MINUTES, bearer, login, seed_bars

@@ -28,8 +28,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from app import create_app
-from dashapp.apispec import REGISTRY
+from dashapp.api.spec import REGISTRY
+from dashapp.factory import create_app
 from dashapp.settings import load_settings
 from tests.auth_helpers import bearer, seed_bars
 

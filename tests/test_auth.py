@@ -9,9 +9,9 @@ import json
 import pytest
 from sqlalchemy import text
 
-from app import create_app
 from dashapp import auth
 from dashapp.cli import main as cli_main
+from dashapp.factory import create_app
 from tests.auth_helpers import TEST_PASSWORD, bearer, csrf_of, ensure_user, login
 
 ROUTING = ".._pages_content.children..._pages_store.data.."

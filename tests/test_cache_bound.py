@@ -7,9 +7,9 @@ import uuid
 import pandas as pd
 import redis
 
-from app import create_app
-from dashapp.cache import LocalCache, RedisCache
-from dashapp.cachebound import HISTORICAL_PER_GROUP, historical_group
+from dashapp.factory import create_app
+from dashapp.market.cache import LocalCache, RedisCache
+from dashapp.market.cachebound import HISTORICAL_PER_GROUP, historical_group
 from tests.auth_helpers import bearer, seed_bars
 
 MANY = 3 * HISTORICAL_PER_GROUP

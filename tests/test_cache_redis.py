@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import redis
 
-from dashapp.cache import LocalCache, RedisCache
+from dashapp.market.cache import LocalCache, RedisCache
 from tests.cache_poller import poll_versions
 from tests.redis_server import isolated_redis_url, redis_server  # noqa: F401
 
@@ -34,7 +34,7 @@ def _prefix() -> str:
 
 
 def test_ca01_make_cache_picks_backend(settings, redis_url):
-    from app import make_cache
+    from dashapp.factory import make_cache
 
     assert isinstance(make_cache(settings), LocalCache)
     cache = make_cache(settings.replace(redis_url=redis_url))
@@ -104,7 +104,7 @@ def test_ca05_unreadable_entry_is_recomputed(redis_url, caplog):
     prefix = _prefix()
     redis.Redis.from_url(redis_url).set(f"{prefix}k", b"not a pickle")
     cache = RedisCache(redis_url, prefix=prefix)
-    with caplog.at_level(logging.WARNING, "dashapp.cache"):
+    with caplog.at_level(logging.WARNING, "dashapp.market.cache"):
         assert cache.get_or_compute("k", lambda: "fresh") == "fresh"
     assert "unreadable" in caplog.text
     assert RedisCache(redis_url, prefix=prefix).get("k") == "fresh"
@@ -124,7 +124,7 @@ def test_ca06_degrades_logs_once_and_recovers(redis_server, caplog):  # noqa: F8
     cache.set("k1", "one")
     assert cache.status() == ("ok", "redis reachable")
     redis_server.kill()
-    with caplog.at_level(logging.INFO, "dashapp.cache"):
+    with caplog.at_level(logging.INFO, "dashapp.market.cache"):
         computed = [cache.get_or_compute(f"k{i}", lambda i=i: i) for i in range(2, 40)]
         assert computed == list(range(2, 40))
         assert cache.get("k1") == "one"  # still served from the in-process layer

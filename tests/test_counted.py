@@ -11,12 +11,12 @@ import pytest
 
 import analytics
 from analytics.constants import RS_MIN_SESSIONS
-from app import create_app
-from dashapp import market, stage_cache
-from dashapp.export import EXPORT_COLUMNS, cmd_export, export_frame
-from dashapp.market import market_state
-from dashapp.reference import sector_etfs
+from dashapp import market
+from dashapp.api.export import EXPORT_COLUMNS, cmd_export, export_frame
+from dashapp.factory import create_app
+from dashapp.market import market_state, stage_cache
 from dashapp.settings import load_settings
+from dashapp.store.reference import sector_etfs
 from tests.auth_helpers import bearer
 
 END = "2025-03-31"

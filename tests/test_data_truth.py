@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from app import create_app
-from dashapp.asof import fixed_clock
-from dashapp.export import cmd_export
+from dashapp.api.export import cmd_export
+from dashapp.factory import create_app
 from dashapp.market import market_state
+from dashapp.market.asof import fixed_clock
 from dashapp.settings import load_settings
 from ingest.history import DAILY, import_files
 from ingest.service import IngestOptions, IngestService

@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import create_app
 from dashapp import auth
+from dashapp.factory import create_app
 from tests.auth_helpers import bearer, login, seed_bars
 from tests.conftest import needs_postgres, pg_url
 from tests.tcp_proxy import TcpProxy
@@ -177,7 +177,7 @@ def test_do01_postgres_cut_off_answers_503_then_recovers(proxied):
 
 
 def test_do02_every_operation_documents_the_outage_answer():
-    from dashapp.openapi import build_spec
+    from dashapp.api.openapi import build_spec
 
     spec = build_spec()
     for path, ops in spec["paths"].items():
@@ -192,7 +192,7 @@ def test_do02_every_operation_documents_the_outage_answer():
 def test_do03_only_connection_failures_count_as_an_outage(tmp_path):
     import sqlalchemy as sa
 
-    from dashapp.failsoft import is_db_unavailable
+    from dashapp.ops.failsoft import is_db_unavailable
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(sa.exc.OperationalError) as missing_table:
@@ -207,7 +207,7 @@ def test_do03_only_connection_failures_count_as_an_outage(tmp_path):
 
 
 def test_do04_a_logged_out_session_is_not_remembered_for_outages(settings):
-    from dashapp.failsoft import known_principals
+    from dashapp.ops.failsoft import known_principals
 
     app = create_app(settings, ingest=False)
     try:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analytics import panels_from_bars, rrg, weekly_bars, weinstein_stages
-from dashapp.reference import load_reference, sector_etfs
 from dashapp.store import DEMO_KEY
+from dashapp.store.reference import load_reference, sector_etfs
 from ingest.demo import (
     DEFAULT_SESSIONS,
     demo_info,

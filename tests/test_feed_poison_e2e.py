@@ -141,7 +141,7 @@ def test_poison_feed_is_rejected_valid_bars_land_once_session_stays_up(kind, tmp
 
 
 def test_metrics_and_ready_tell_rejects_and_quarantine_apart(tmp_path):
-    from app import create_app
+    from dashapp.factory import create_app
     from dashapp.settings import load_settings
     from tests.auth_helpers import bearer
     from tests.test_ingest_e2e import wait_for

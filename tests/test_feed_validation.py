@@ -11,7 +11,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from dashapp.livebars import LiveBarStore
+from dashapp.store.livebars import LiveBarStore
 from ingest.bars import MS_PER_MINUTE, BarAssembler
 from ingest.validate import (
     BAD_PRICE,

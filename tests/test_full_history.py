@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashapp import market, stage_cache
-from dashapp.market import market_state
+from dashapp import market
+from dashapp.market import market_state, stage_cache
 
 YEARS = 12
 START = "2012-01-02"
@@ -179,8 +179,8 @@ def test_stage_history_table_is_warm_from_its_first_week(sqlite_store):
 
 
 def test_symbol_chart_stage_counts_the_whole_run(tmp_path):
-    from app import create_app
-    from dashapp import queries
+    from dashapp.factory import create_app
+    from dashapp.market import queries
     from dashapp.settings import load_settings
 
     env = {

@@ -62,8 +62,8 @@ def _from(port: int, role: str, path: str, token: str, timeout: float) -> dict:
 def test_gs01_follower_worker_shows_the_ingesting_workers_live_bars(
     tmp_path, redis_url
 ):
-    from app import prepare_store
     from dashapp import auth
+    from dashapp.factory import prepare_store
     from dashapp.settings import load_settings
     from ingest.simulator import Simulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app import create_app
+from dashapp.factory import create_app
 from dashapp.store import Store
 from tests.auth_helpers import login
 

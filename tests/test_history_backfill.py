@@ -156,7 +156,7 @@ def test_bf03_minute_pages_and_429_store_exactly_the_ground_truth(store, sim, se
 
 
 def test_bf04_targets_and_errors(sqlite_store, sim, settings):
-    from dashapp.reference import load_reference
+    from dashapp.store.reference import load_reference
 
     load_reference(sqlite_store)
     assert resolve_targets(sqlite_store, "aaa, bbb") == ["AAA", "BBB"]

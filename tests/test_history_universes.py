@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashapp.reference import load_reference
+from dashapp.cli.universes import UniverseError, check_name, parse_symbols
 from dashapp.store import StoreError
-from ingest.universes_cli import UniverseError, check_name, parse_symbols
+from dashapp.store.reference import load_reference
 
 
 def bars(symbols: list[str]) -> pd.DataFrame:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import event
 
-from dashapp.livebars import LIVE_COLUMNS, LiveBar, LiveBarStore
 from dashapp.store import MINUTE_COLUMNS, Store, make_engine
+from dashapp.store.livebars import LIVE_COLUMNS, LiveBar, LiveBarStore
 from ingest import sessions
 from ingest.bars import MS_PER_MINUTE, BarAssembler, round4
 from ingest.stream import (

@@ -550,7 +550,7 @@ def test_zero_config_starts_the_simulator_from_stored_closes(tmp_path):
 
 
 def test_app_wires_ingest_live_bars_and_readiness(tmp_path):
-    from app import create_app
+    from dashapp.factory import create_app
 
     settings = load_settings(
         {

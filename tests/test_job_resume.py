@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from app import create_app, prepare_store
-from dashapp.jobs import JOB_PREFIX, get_job, process_owner
+from dashapp.factory import create_app, prepare_store
+from dashapp.ops.jobs import JOB_PREFIX, get_job, process_owner
 
 DATA = Path(__file__).parent / "data" / "sp500_raw_adj_2020-08_2020-09_split_slice.csv"
 DONE_WITHIN_S = 30.0

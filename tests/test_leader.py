@@ -12,8 +12,8 @@ import uuid
 import pytest
 import redis
 
-from dashapp.leader import FileLeaderLock, LeaderElector, RedisLeaderLock
-from dashapp.redisconn import redis_client
+from dashapp.ops.leader import FileLeaderLock, LeaderElector, RedisLeaderLock
+from dashapp.ops.redisconn import redis_client
 from tests.redis_server import isolated_redis_url, redis_server  # noqa: F401
 
 TTL_S = 1.0
@@ -131,7 +131,7 @@ def test_le04_leader_keeps_leading_through_a_redis_outage(redis_server):  # noqa
 
 HOLD_FLOCK = """
 import sys, time
-from dashapp.leader import FileLeaderLock
+from dashapp.ops.leader import FileLeaderLock
 lock = FileLeaderLock(sys.argv[1], "child")
 assert lock.acquire()
 print("held", flush=True)

@@ -41,8 +41,8 @@ def child_main() -> None:
     from werkzeug.serving import make_server
 
     import ingest.service as service
-    from app import create_app
-    from dashapp.logs import configure_logging
+    from dashapp.factory import create_app
+    from dashapp.ops.logs import configure_logging
     from dashapp.settings import load_settings
 
     original = service.start_service
@@ -176,8 +176,8 @@ def _stored(store) -> pd.DataFrame:
 def test_le10_two_processes_one_ingester_takeover_no_bar_lost_or_doubled(
     tmp_path, redis_url
 ):
-    from dashapp.reference import load_reference
     from dashapp.store import Store
+    from dashapp.store.reference import load_reference
     from ingest.simulator import Simulator
 
     sim = Simulator(SYMBOLS, seed=7, speed="fast")

@@ -53,8 +53,8 @@ def _leader_pid(lock_path: Path) -> int | None:
 
 @pytest.mark.slow
 def test_lg01_gunicorn_workers_one_ingester_and_takeover(tmp_path):
-    from app import prepare_store
     from dashapp import auth
+    from dashapp.factory import prepare_store
     from dashapp.settings import load_settings
     from ingest.simulator import Simulator
 

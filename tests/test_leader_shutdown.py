@@ -65,7 +65,7 @@ def _base_env(tmp_path: Path, redis_url: str, prefix: str) -> dict[str, str]:
 
 
 def _prepare_db(env: dict[str, str]) -> None:
-    from app import prepare_store
+    from dashapp.factory import prepare_store
     from dashapp.settings import load_settings
 
     prepare_store(load_settings(env, env_file=None)).dispose()

@@ -10,9 +10,9 @@ import uuid
 import pytest
 import redis
 
-from app import create_app
-from dashapp.livebars import LiveBar
-from dashapp.livebars_shared import PUSH_EVERY_S, TTL_MS, SharedLiveBarStore
+from dashapp.factory import create_app
+from dashapp.ops.livebars_shared import PUSH_EVERY_S, TTL_MS, SharedLiveBarStore
+from dashapp.store.livebars import LiveBar
 from tests.redis_server import isolated_redis_url  # noqa: F401
 
 MINUTE_MS = 1_796_400_000_000
@@ -82,7 +82,7 @@ def test_ls02_apps_with_redis_share_live_bars_between_workers(settings, redis_ur
 
 
 def test_ls03_without_redis_live_bars_stay_in_process(settings):
-    from dashapp.livebars_shared import make_livebars
+    from dashapp.ops.livebars_shared import make_livebars
 
     store = make_livebars(settings)
     assert not isinstance(store, SharedLiveBarStore)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import analytics
-from dashapp.cache import LocalCache
-from dashapp.livebars import LiveBar, LiveBarStore
 from dashapp.market import BadRequest, market_state, parse_as_of
+from dashapp.market.cache import LocalCache
+from dashapp.store.livebars import LiveBar, LiveBarStore
 
 DATA = Path(__file__).parent / "data"
 TZ = "America/New_York"
@@ -172,7 +172,7 @@ def test_mk07_empty_database_defined_result(sqlite_store):
 
 
 def test_mk08_rotation_any_symbols_any_benchmark(sqlite_store, slice_bars, sectors):
-    from dashapp.rotation import sector_rotation
+    from dashapp.market.rotation import sector_rotation
 
     load(sqlite_store, slice_bars, sectors)
     got = sector_rotation(

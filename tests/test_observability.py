@@ -14,8 +14,8 @@ import orjson
 import pytest
 import redis
 
-from app import create_app
-from dashapp.observability import (
+from dashapp.factory import create_app
+from dashapp.ops.observability import (
     MONITORING_FIELDS,
     DatabaseLogHandler,
     Observability,

@@ -13,7 +13,7 @@ import redis
 from rich.console import Console
 
 from dashapp.cli import main
-from dashapp.monitor import MonitorState
+from dashapp.ops.monitor import MonitorState
 
 ERR, MON = "t:errors", "t:monitoring"
 

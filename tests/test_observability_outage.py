@@ -12,7 +12,7 @@ import uuid
 
 import redis
 
-from app import create_app
+from dashapp.factory import create_app
 from tests.auth_helpers import login, seed_bars
 from tests.redis_server import redis_server  # noqa: F401
 

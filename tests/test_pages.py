@@ -22,8 +22,7 @@ from dash.exceptions import PreventUpdate
 import analytics
 import analytics.constants as C
 from components.theme import EMPTY_TEXT
-from dashapp import queries
-from dashapp.market import market_state
+from dashapp.market import market_state, queries
 from dashapp.settings import load_settings
 from dashapp.store import Store
 from tests.conftest import needs_postgres, pg_url
@@ -469,7 +468,7 @@ def test_pg21_as_of_a_session_or_a_minute_is_a_time_machine(app):
 
 
 def test_pg22_live_in_progress_bar_is_drawn_and_moves_the_version(settings):
-    from dashapp.livebars import LiveBar, LiveBarStore
+    from dashapp.store.livebars import LiveBar, LiveBarStore
 
     app = build_app(settings)
     live = LiveBarStore()

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dashapp.reference import sector_etfs, sp500
+from dashapp.store.reference import sector_etfs, sp500
 
 END = dt.date(2025, 3, 28)
 SESSIONS = 320
@@ -194,8 +194,8 @@ _TEMPLATES: dict[bool, Path] = {}
 def _template_db(minutes: bool) -> Path:
     """Return a SQLite file holding the seeded test market (built once per run)."""
     if minutes not in _TEMPLATES:
-        from dashapp.reference import load_reference
         from dashapp.store import Store
+        from dashapp.store.reference import load_reference
 
         folder = Path(tempfile.mkdtemp(prefix="tickstock-pages-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -214,7 +214,7 @@ def _template_db(minutes: bool) -> Path:
 
 def build_app(settings, seeded: bool = True, minutes: bool = True):
     """Return a TickStock app on `settings`' SQLite, seeded with the test market."""
-    from app import create_app
+    from dashapp.factory import create_app
 
     if seeded and settings.database_url.startswith("sqlite:///"):
         target = Path(settings.database_url.removeprefix("sqlite:///"))

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import create_app
+from dashapp.factory import create_app
 
 FORWARDED = "203.0.113.7"
 OTHER = "198.51.100.9"

@@ -11,7 +11,7 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
+from dashapp.factory import create_app
 from tests.auth_helpers import login
 
 LONG_URI_CHARS = 70_000  # beyond http.server's 65536-byte request line
@@ -114,7 +114,7 @@ def test_qe03_malformed_dash_bodies_answer_400_without_traceback(app, body, capl
         )
     assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
     assert resp.get_json()["error"] == "bad_request"
-    warnings = [r for r in caplog.records if r.name == "dashapp.dashguard"]
+    warnings = [r for r in caplog.records if r.name == "dashapp.ops.dashguard"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert _rows(app) == []

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashapp.datahealth import BIG_MOVE, data_health, sessions_between
+from dashapp.store.datahealth import BIG_MOVE, data_health, sessions_between
 from ingest.history import DAILY, import_files
 from ingest.reconcile import PRICE_TOLERANCE
 from tests.conftest import STORE_KINDS, make_store, pg_url
@@ -283,7 +283,7 @@ def test_rc05_cli_import_prints_and_data_health_json_reports(
 
 
 def test_rc06_api_data_health_json_csv_and_admin_only(db_url, tmp_path):
-    from app import create_app
+    from dashapp.factory import create_app
     from dashapp.settings import load_settings
     from tests.auth_helpers import bearer, login
 

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from app import create_app
 from dashapp import auth
+from dashapp.factory import create_app
 from tests.auth_helpers import TEST_PASSWORD, bearer, csrf_of, ensure_user
 
 CHROMEDRIVER = shutil.which("chromedriver")

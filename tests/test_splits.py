@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashapp.datahealth import data_health
+from dashapp.store.datahealth import data_health
 from ingest.demo import DemoUniverse, generate_demo
 from ingest.eod import sessions_back
 from ingest.history_backfill import backfill, make_client

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from dashapp.reference import load_reference
 from dashapp.store import SCHEMA_VERSION, Store
+from dashapp.store.reference import load_reference
 
 ODD = ["BRK.B", "BF.B", "ÄPFEL", "A-B"]
 

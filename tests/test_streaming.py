@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis
 
-from app import create_app
+from dashapp.factory import create_app
 from tests.auth_helpers import login
 
 ARRIVAL_TIMEOUT_S = 5.0

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import redis
 
-from app import create_app
+from dashapp.factory import create_app
 from tests.auth_helpers import TEST_PASSWORD, ensure_user
 from tests.conftest import free_port
 

@@ -1,0 +1,5 @@
+"""Run the `tickstock` command line as `python -m dashapp.cli`."""
+
+from dashapp.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Operations: health, metrics, logs, monitoring, Redis, jobs, leadership."""
