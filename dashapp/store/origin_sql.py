@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
 
 from dashapp.store.origin import (
     DEMO,
     FAKE_ORIGINS,
     IMPORTED,
-    LEGACY_ORIGINS,
     MASSIVE,
     SIMULATED,
     SIMULATED_KEY,
@@ -26,52 +24,6 @@ log = logging.getLogger(__name__)
 
 DEMO_META_KEYS = ("demo_data", "demo_data_info")
 BAR_TABLES = ("ohlcv_daily", "ohlcv_1min")
-
-
-def migrate_origins(conn: Connection) -> None:
-    """Add ohlcv_1min.source and map stored labels to the four origins (v3)."""
-    if not inspect(conn).has_table("ohlcv_1min"):
-        return  # created with the column by create_all
-    cols = {c["name"] for c in inspect(conn).get_columns("ohlcv_1min")}
-    if "source" not in cols:
-        conn.execute(text("ALTER TABLE ohlcv_1min ADD COLUMN source VARCHAR(16)"))
-    known = {k: v for k, v in LEGACY_ORIGINS.items() if k != v}
-    for label, origin in known.items():
-        conn.execute(
-            text("UPDATE ohlcv_daily SET source = :o WHERE source = :l"),
-            {"o": origin, "l": label},
-        )
-    conn.execute(
-        text(
-            "UPDATE ohlcv_daily SET source = :o WHERE source IS NULL "
-            "OR source NOT IN ('demo', 'simulated', 'imported', 'massive')"
-        ),
-        {"o": IMPORTED},
-    )
-    # Minute bars had no origin: a demo store's came from the simulator.
-    demo = (
-        inspect(conn).has_table("app_meta")
-        and conn.execute(text("SELECT 1 FROM app_meta WHERE key = 'demo_data'")).first()
-    )
-    minute_origin = SIMULATED if demo else MASSIVE
-    conn.execute(
-        text("UPDATE ohlcv_1min SET source = :o WHERE source IS NULL"),
-        {"o": minute_origin},
-    )
-    if demo:
-        # EOD roll-ups of simulated minutes were labelled demo before v3.
-        _set_meta(conn, SIMULATED_KEY, "1")
-    log.info("migrated schema -> v3 (bar origins; minute bars: %s)", minute_origin)
-
-
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO app_meta (key, value) VALUES (:k, :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-        ),
-        {"k": key, "v": value},
-    )
 
 
 def delete_fake_bars(store: Any) -> int:

@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-from dashapp.store import Store
+from dashapp.store.core import Store
 
 BUILTIN_UNIVERSES = {
     "sp500": "S&P 500 constituents (GICS sector and sub-industry)",
