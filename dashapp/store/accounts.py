@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
 from dashapp.store.base import StoreBase, StoreError, utcnow
 from dashapp.store.schema import ROLES, api_tokens, auth_sessions, users
@@ -121,27 +121,17 @@ class AccountsMixin(StoreBase):
 
     def token_principal(self, token_hash: str) -> dict[str, Any] | None:
         """Return token and owner fields for a token hash (revoked ones included)."""
-        query = (
-            select(
+        return self._with_owner(
+            api_tokens,
+            api_tokens.c.token_hash == token_hash,
+            (
                 api_tokens.c.id.label("token_id"),
                 api_tokens.c.name.label("token_name"),
                 api_tokens.c.revoked_at,
                 users.c.id.label("user_id"),
-                users.c.username,
-                users.c.role,
-                users.c.disabled,
-            )
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == token_hash)
+            ),
+            ("revoked_at",),
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        out = _plain_keys(row)
-        out["revoked_at"] = _aware(out["revoked_at"])
-        out["disabled"] = bool(out["disabled"])
-        return out
 
     def list_tokens(self, user_id: int | None = None) -> list[dict[str, Any]]:
         """Return API tokens (never their hashes) with their owner's name."""
@@ -201,28 +191,17 @@ class AccountsMixin(StoreBase):
 
     def get_session(self, session_hash: str) -> dict[str, Any] | None:
         """Return a session joined with its user's role and state, or None."""
-        query = (
-            select(
+        return self._with_owner(
+            auth_sessions,
+            auth_sessions.c.id == session_hash,
+            (
                 auth_sessions.c.user_id,
                 auth_sessions.c.created_at,
                 auth_sessions.c.last_seen_at,
                 auth_sessions.c.revoked_at,
-                users.c.username,
-                users.c.role,
-                users.c.disabled,
-            )
-            .join(users, users.c.id == auth_sessions.c.user_id)
-            .where(auth_sessions.c.id == session_hash)
+            ),
+            ("created_at", "last_seen_at", "revoked_at"),
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        out = _plain_keys(row)
-        for key in ("created_at", "last_seen_at", "revoked_at"):
-            out[key] = _aware(out[key])
-        out["disabled"] = bool(out["disabled"])
-        return out
 
     def touch_session(self, session_hash: str) -> None:
         """Move a session's last-seen time to now (idle timeout)."""
@@ -259,6 +238,29 @@ class AccountsMixin(StoreBase):
                     auth_sessions.c.created_at < created_before
                 )
             ).rowcount
+
+    def _with_owner(
+        self,
+        table: Table,
+        where: ColumnElement[bool],
+        columns: tuple[Any, ...],
+        times: tuple[str, ...],
+    ) -> dict[str, Any] | None:
+        """Return one row of `table` joined with its owner's name, role and state."""
+        query = (
+            select(*columns, users.c.username, users.c.role, users.c.disabled)
+            .join(users, users.c.id == table.c.user_id)
+            .where(where)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        out = _plain_keys(row)
+        for key in times:
+            out[key] = _aware(out[key])
+        out["disabled"] = bool(out["disabled"])
+        return out
 
 
 def _aware(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 
 from dashapp.store.base import StoreBase, utcnow
 from dashapp.store.schema import corporate_actions, data_adjustments
@@ -70,31 +71,18 @@ class AdjustmentsMixin(StoreBase):
         record of the split id, so a split is never applied twice.
         """
         ratio = float(split_to) / float(split_from)
-        daily = minute = 0
         with self.engine.begin() as conn:
             seen = conn.execute(
                 select(corporate_actions.c.id).where(corporate_actions.c.id == split_id)
             ).first()
             if seen is not None:
                 return None
-            prices = "open = open / :r, high = high / :r, low = low / :r, "
-            prices += "close = close / :r, volume = volume * :r"
-            if "ohlcv_daily" in tables:
-                daily = conn.execute(
-                    text(
-                        f"UPDATE ohlcv_daily SET {prices} "
-                        "WHERE symbol = :s AND date < :d"
-                    ),
-                    {"r": ratio, "s": symbol, "d": self._date_param(execution_date)},
-                ).rowcount
-            if "ohlcv_1min" in tables:
-                minute = conn.execute(
-                    text(
-                        f"UPDATE ohlcv_1min SET {prices}, vwap = vwap / :r "
-                        "WHERE symbol = :s AND ts < :t"
-                    ),
-                    {"r": ratio, "s": symbol, "t": self._ts_param(minute_cutoff)},
-                ).rowcount
+            cutoffs = self._split_cutoffs(execution_date, minute_cutoff)
+            rows = {
+                table: _scale_before(conn, table, col, at, symbol, ratio)
+                for table, (col, at) in cutoffs.items()
+                if table in tables
+            }
             conn.execute(
                 corporate_actions.insert().values(
                     id=split_id,
@@ -106,16 +94,13 @@ class AdjustmentsMixin(StoreBase):
                 )
             )
             self._bump_seq(conn, "ohlcv_daily")
-        return daily, minute
+        return rows.get("ohlcv_daily", 0), rows.get("ohlcv_1min", 0)
 
     def closes_around(
         self, symbol: str, execution_date: dt.date, minute_cutoff: dt.datetime
     ) -> dict[str, tuple[float | None, float | None]]:
         """Return per bar table the last close before and the first close at a split."""
-        bounds = {
-            "ohlcv_daily": ("date", self._date_param(execution_date)),
-            "ohlcv_1min": ("ts", self._ts_param(minute_cutoff)),
-        }
+        bounds = self._split_cutoffs(execution_date, minute_cutoff)
         out = {}
         with self.engine.connect() as conn:
             for table, (col, at) in bounds.items():
@@ -131,3 +116,26 @@ class AdjustmentsMixin(StoreBase):
                     pair.append(None if row is None else float(row[0]))
                 out[table] = (pair[0], pair[1])
         return out
+
+    def _split_cutoffs(
+        self, execution_date: dt.date, minute_cutoff: dt.datetime
+    ) -> dict[str, tuple[str, Any]]:
+        """Return per bar table its time column and the first time a split affects."""
+        return {
+            "ohlcv_daily": ("date", self._date_param(execution_date)),
+            "ohlcv_1min": ("ts", self._ts_param(minute_cutoff)),
+        }
+
+
+def _scale_before(
+    conn: Connection, table: str, col: str, at: Any, symbol: str, ratio: float
+) -> int:
+    """Divide prices (and multiply volumes) by `ratio` before `at`; return rows."""
+    prices = "open = open / :r, high = high / :r, low = low / :r, "
+    prices += "close = close / :r, volume = volume * :r"
+    if table == "ohlcv_1min":
+        prices += ", vwap = vwap / :r"
+    return conn.execute(
+        text(f"UPDATE {table} SET {prices} WHERE symbol = :s AND {col} < :at"),
+        {"r": ratio, "s": symbol, "at": at},
+    ).rowcount
