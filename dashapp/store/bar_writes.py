@@ -6,6 +6,7 @@ and imports may be re-run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -15,8 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from dashapp.store.base import StoreBase
-from dashapp.store.origin import MASSIVE, origin_of
-from dashapp.store.origin_sql import delete_fake_bars
+from dashapp.store.origin import (
+    DEMO_META_KEYS,
+    FAKE_ORIGINS,
+    MASSIVE,
+    ORIGIN_TABLES,
+    SIMULATED_KEY,
+    fake_origins,
+    origin_of,
+)
 from dashapp.store.schema import (
     BAR_FIELDS,
     DAILY_COLUMNS,
@@ -24,10 +32,13 @@ from dashapp.store.schema import (
     SQLITE_TS_FORMAT,
 )
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BATCH_SIZE = 5_000
 
 
-def _to_utc_series(values: pd.Series) -> pd.Series:
+def to_utc_series(values: pd.Series) -> pd.Series:
+    """Return bar times (epoch ms or anything pandas parses) as UTC timestamps."""
     if pd.api.types.is_numeric_dtype(values):
         return pd.to_datetime(values, unit="ms", utc=True)
     return pd.to_datetime(values, utc=True)
@@ -78,7 +89,7 @@ class BarWritesMixin(StoreBase):
         )
 
     def _minute_rows(self, frame: pd.DataFrame) -> list[tuple]:
-        ts = _to_utc_series(frame["ts"])
+        ts = to_utc_series(frame["ts"])
         if self.is_sqlite:
             ts_values = ts.dt.tz_convert(None).dt.strftime(SQLITE_TS_FORMAT).to_numpy()
         else:
@@ -174,4 +185,23 @@ class BarWritesMixin(StoreBase):
 
     def delete_fake_bars(self) -> int:
         """Delete every demo and simulated bar (daily and minute); return the count."""
-        return delete_fake_bars(self)
+        total = 0
+        # Generated minute bars always come with a flag; skipping the scan keeps
+        # imports into a big real minute table cheap.
+        tables = ORIGIN_TABLES if fake_origins(self) else ORIGIN_TABLES[:1]
+        with self.engine.begin() as conn:
+            for table in tables:
+                n = conn.execute(
+                    text(f"DELETE FROM {table} WHERE source IN (:a, :b)"),
+                    {"a": FAKE_ORIGINS[0], "b": FAKE_ORIGINS[1]},
+                ).rowcount
+                total += max(0, n or 0)
+                if n:
+                    self._bump_seq(conn, table)
+            conn.execute(
+                text("DELETE FROM app_meta WHERE key IN (:a, :b, :c)"),
+                {"a": DEMO_META_KEYS[0], "b": DEMO_META_KEYS[1], "c": SIMULATED_KEY},
+            )
+        if total:
+            log.info("real data loaded: removed %d demo/simulated bars", total)
+        return total

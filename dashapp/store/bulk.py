@@ -13,7 +13,7 @@ from psycopg import errors as psycopg_errors
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from dashapp.store.bar_writes import _to_utc_series
+from dashapp.store.bar_writes import to_utc_series
 from dashapp.store.base import StoreBase
 from dashapp.store.origin import IMPORTED, origin_of
 from dashapp.store.schema import BAR_FIELDS, BAR_TABLES
@@ -153,7 +153,7 @@ class BulkLoadMixin(StoreBase):
         """Insert or replace many minute bars (ts = bar start, UTC) in one commit."""
         if bars.empty:
             return 0
-        ts = _to_utc_series(bars["ts"]).dt.tz_convert(None).to_numpy()
+        ts = to_utc_series(bars["ts"]).dt.tz_convert(None).to_numpy()
         stamps = np.char.replace(ts.astype("datetime64[us]").astype(str), "T", " ")
         if not self.is_sqlite:
             stamps = np.char.add(stamps, "+00")
