@@ -383,17 +383,17 @@ def test_hi19_minute_vwap_and_trades_round_trip_with_nulls(store, tmp_path):
 def test_hi20_bulk_load_rebuilds_the_date_index_only_when_worth_it(store, monkeypatch):
     from sqlalchemy import inspect
 
-    import dashapp.store as store_module
+    from dashapp.store import bulk
 
     decisions: list[bool] = []
-    original = store_module.Store._rebuild_indexes
+    original = bulk.BulkLoadMixin._rebuild_indexes
 
     def spy(conn, table, rows):
         decisions.append(original(conn, table, rows))
         return decisions[-1]
 
-    monkeypatch.setattr(store_module, "BULK_REINDEX_ROWS", 100)
-    monkeypatch.setattr(store_module.Store, "_rebuild_indexes", staticmethod(spy))
+    monkeypatch.setattr(bulk, "BULK_REINDEX_ROWS", 100)
+    monkeypatch.setattr(bulk.BulkLoadMixin, "_rebuild_indexes", staticmethod(spy))
     import_files(store, [QUANDL], DAILY)  # 610 rows into an empty table
     import_files(store, [SPLITS], DAILY)  # 126 rows into 610 stored
     assert decisions == [True, False]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashapp.store import Store
+from dashapp.store.core import Store
 
 BIG_MOVE = 0.35
 STALE_SESSIONS = 5

@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-from dashapp.store import Store
+from dashapp.store.core import Store
 
 BUILTIN_UNIVERSES = {
     "sp500": "S&P 500 constituents (GICS sector and sub-industry)",
@@ -58,29 +58,20 @@ def reference_symbols() -> list[dict]:
     ]
     # ETFs carry no GICS sector: each symbol belongs to at most one sector and
     # an ETF is a proxy for the sector, not a member of it.
-    for r in sector_etfs().itertuples():
-        rows.append(
-            {
-                "symbol": r.symbol,
-                "name": r.name,
-                "kind": "etf",
-                "sector": None,
-                "sub_industry": None,
-                "sector_etf": r.symbol,
-            }
-        )
-    for r in index_etfs().itertuples():
-        rows.append(
-            {
-                "symbol": r.symbol,
-                "name": r.name,
-                "kind": "etf",
-                "sector": None,
-                "sub_industry": None,
-                "sector_etf": None,
-            }
-        )
+    rows += [_etf_row(r.symbol, r.name, r.symbol) for r in sector_etfs().itertuples()]
+    rows += [_etf_row(r.symbol, r.name, None) for r in index_etfs().itertuples()]
     return rows
+
+
+def _etf_row(symbol: str, name: str, sector_etf: str | None) -> dict:
+    return {
+        "symbol": symbol,
+        "name": name,
+        "kind": "etf",
+        "sector": None,
+        "sub_industry": None,
+        "sector_etf": sector_etf,
+    }
 
 
 def load_reference(store: Store) -> dict[str, int]:
