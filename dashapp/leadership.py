@@ -1,4 +1,4 @@
-"""`tickstock ingest` under the leader lock: one ingester across all instances.
+"""Live ingest under the leader lock: one ingester across all instances.
 
 The foreground ingest command contends for the same lock as `tickstock serve`
 (`dashapp.ops.leader`: a Redis key when `REDIS_URL` is set, else a file lock in
