@@ -19,7 +19,7 @@ from typing import Any
 from dashapp.ops.leader import LeaderElector, instance_name, make_leader_lock
 from dashapp.settings import Settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.leadership")  # its log name before the move
 
 
 class GatedIngest:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.writer")  # the writer's log, as before the split
 
 SPILL_PREFIX = "spill-"
 SPILL_SUFFIX = ".jsonl"

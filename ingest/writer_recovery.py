@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ingest.quarantine import describe
 from ingest.spill import Item, SpillLog
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.writer")  # the writer's log, as before the split
 
 PROBE_MIN_S = 0.2
 PROBE_MAX_S = 10.0

@@ -22,7 +22,8 @@ from dashapp.store.origin import SIMULATED_KEY
 from ingest.service import SPILL_DIRNAME, IngestService, start_service
 from ingest.writer import BarWriter
 
-log = logging.getLogger(__name__)
+# Status lines keep the logger name they were always logged under.
+log = logging.getLogger("ingest.service")
 
 
 def install_signal_handlers(service: IngestService) -> bool:
