@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.retry_after import retry_wait, watch_retry_after
+from ingest.backoff import backoff_delay
+from ingest.massive_rest import is_fatal, is_rate_limited, rest_client
+from ingest.retry_after import retry_wait
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ DEFAULT_ATTEMPTS = 8
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 30.0
 SUBMIT_ROWS = 5_000
-FATAL_STATUS = ("401", "403", "NOT_AUTHORIZED", "Unknown API Key")
 
 
 class BackfillError(RuntimeError):
@@ -48,16 +48,6 @@ class GapJob:
     done: threading.Event = field(default_factory=threading.Event)
     rows: int = 0
     failed: list[str] = field(default_factory=list)
-
-
-def _is_rate_limited(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}"
-    return "429" in text or "too many" in text.lower() or "exceeded" in text
-
-
-def _is_fatal(exc: BaseException) -> bool:
-    text = str(exc)
-    return any(code in text for code in FATAL_STATUS)
 
 
 class GapBackfiller:
@@ -103,18 +93,13 @@ class GapBackfiller:
     def client(self) -> Any:
         """Return the official REST client (created on first use)."""
         if self._client is None:
-            from massive import RESTClient
-
             # Retries are ours (with jitter, and resuming where a page failed).
-            self._client = watch_retry_after(
-                RESTClient(
-                    api_key=self.api_key,
-                    base=self.rest_url,
-                    retries=0,
-                    connect_timeout=5.0,
-                    read_timeout=30.0,
-                    maxsize=self.workers,
-                )
+            self._client = rest_client(
+                self.api_key,
+                self.rest_url,
+                connect_timeout=5.0,
+                read_timeout=30.0,
+                maxsize=self.workers,
             )
         return self._client
 
@@ -232,7 +217,7 @@ class GapBackfiller:
                         cursor = row[1] + MS_PER_MINUTE
                 return rows
             except Exception as exc:
-                if _is_fatal(exc) or failures + 1 >= self.attempts:
+                if is_fatal(exc) or failures + 1 >= self.attempts:
                     raise BackfillError(f"{symbol}: {exc}") from exc
                 failures += 1
                 self._note_retry(exc)
@@ -242,14 +227,13 @@ class GapBackfiller:
     def _note_retry(self, exc: BaseException) -> None:
         with self._lock:
             self.stats["requests_retried"] += 1
-            if _is_rate_limited(exc):
+            if is_rate_limited(exc):
                 self.stats["rate_limited"] += 1
         log.warning("REST request failed (%s); retrying", str(exc)[:200])
 
     def _delay(self, failures: int) -> float:
         """Exponential backoff with jitter: half fixed, half random."""
-        base = min(self.backoff_cap_s, self.backoff_first_s * 2 ** (failures - 1))
-        return base / 2 + random.uniform(0, base / 2)
+        return backoff_delay(failures - 1, self.backoff_first_s, self.backoff_cap_s)
 
     def health(self) -> dict[str, Any]:
         """Return job counters, the running job and the last finished job."""

@@ -29,12 +29,11 @@ from typing import Any
 import orjson
 
 from dashapp.store.livebars import LiveBar, LiveBarStore
-from ingest.sessions import session_of
+from ingest.minute_state import MS_PER_MINUTE, BarRow, MinuteState, minute_session
 from ingest.validate import GRID_MS, MALFORMED, MAX_VOLUME, FeedValidator
 
 log = logging.getLogger(__name__)
 
-MS_PER_MINUTE = 60_000
 DEFAULT_GRACE_MS = 10_000
 UNKNOWN_KINDS_KEPT = 32
 WARN_EVERY_S = 10.0
@@ -42,115 +41,6 @@ _loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
 _NO_STATUS: list[dict] = []
 _INF = float("inf")
-
-# One finished bar as the writer takes it.
-BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
-
-
-_SESSION_CACHE: dict[int, str] = {}
-SESSION_CACHE_SIZE = 4096
-
-
-def minute_session(minute_ms: int) -> str:
-    """Return the session tag of a minute start (cached: one lookup per minute)."""
-    tag = _SESSION_CACHE.get(minute_ms)
-    if tag is None:
-        if len(_SESSION_CACHE) >= SESSION_CACHE_SIZE:
-            _SESSION_CACHE.clear()
-        tag = _SESSION_CACHE[minute_ms] = session_of(minute_ms)
-    return tag
-
-
-def round4(x: float) -> float:
-    """Round to 4 decimals half-to-even, as Massive prints vwap."""
-    return round(x * 10_000.0) / 10_000.0
-
-
-class MinuteState:
-    """One symbol's minute as built from per-second bars."""
-
-    __slots__ = (
-        "symbol",
-        "minute",
-        "secs",
-        "first_s",
-        "last_s",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "pv",
-        "am",
-        "done",
-        "incomplete",
-    )
-
-    def __init__(self, symbol: str, minute: int, incomplete: bool) -> None:
-        self.symbol = symbol
-        self.minute = minute
-        self.secs: dict[int, tuple] = {}
-        self.first_s = minute + MS_PER_MINUTE
-        self.last_s = minute - 1
-        self.open = 0.0
-        self.high = float("-inf")
-        self.low = float("inf")
-        self.close = 0.0
-        self.volume = 0
-        self.pv = 0.0
-        self.am = False  # its AM bar arrived: nothing to roll up
-        self.done = False  # rolled up and handed to the writer
-        self.incomplete = incomplete
-
-    def recompute(self) -> None:
-        """Rebuild the minute from its per-second bars (after a re-sent second)."""
-        secs = self.secs
-        first = min(secs)
-        last = max(secs)
-        self.first_s, self.last_s = first, last
-        self.open = secs[first][0]
-        self.close = secs[last][3]
-        self.high = max(b[1] for b in secs.values())
-        self.low = min(b[2] for b in secs.values())
-        self.volume = sum(b[4] for b in secs.values())
-        self.pv = sum(b[5] for b in secs.values())
-
-    def vwap(self) -> float:
-        """Return the volume-weighted average price of the minute so far."""
-        if self.volume > 0:
-            return round4(self.pv / self.volume)
-        return self.close
-
-    def row(self) -> BarRow:
-        """Return the minute as a writer row (trades unknown from A events)."""
-        return (
-            self.symbol,
-            self.minute,
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.volume,
-            self.vwap(),
-            None,
-        )
-
-    def live_bar(self, now_ms: int) -> LiveBar:
-        """Return the minute as an in-progress live bar."""
-        return LiveBar(
-            self.symbol,
-            self.minute,
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.volume,
-            self.vwap(),
-            None,
-            self.am or self.done,
-            now_ms,
-            minute_session(self.minute),
-        )
 
 
 class BarAssembler:

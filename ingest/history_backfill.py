@@ -1,4 +1,4 @@
-"""`tickstock backfill`: daily and minute history from the Massive REST API.
+"""Daily and minute history from the Massive REST API (`tickstock backfill`).
 
 Daily bars come from grouped daily (one request per XNYS session for the whole
 market, kept for the requested symbols); minute bars from per-symbol
@@ -16,29 +16,29 @@ server errors.
 Loading real daily bars replaces demo history.
 
 Live gaps after a stream reconnect are `ingest/backfill.py`'s job (the live
-ingest service); this module is the operator's bulk history command.
+ingest service); this module is the operator's bulk history loader (the
+command is in `dashapp.cli.history`).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
-import random
-import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from dashapp.store import Store
+from ingest.backoff import backoff_delay
 from ingest.eod import last_closed_session, sessions_back
 from ingest.history import replace_demo
-from ingest.retry_after import retry_wait, watch_retry_after
+from ingest.massive_rest import FATAL_STATUS, is_fatal, is_rate_limited, rest_client
+from ingest.progress import progress_task
+from ingest.retry_after import retry_wait
 from ingest.sessions import session_bounds
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ PAGE_LIMIT = 50_000
 # A stored symbol-day counts as complete when it spans the regular session
 # within this slack (thin names may not trade in the very first minutes).
 SPAN_SLACK = pd.Timedelta(minutes=15)
-FATAL = ("401", "403", "NOT_AUTHORIZED", "Unknown API Key", "API Key was not")
+FATAL = (*FATAL_STATUS, "API Key was not")
 MS = 1000
 
 
@@ -79,15 +79,6 @@ class BackfillReport:
 
 
 # ----------------------------------------------------------------- requests
-def _is_fatal(exc: BaseException) -> bool:
-    return any(code in str(exc) for code in FATAL)
-
-
-def _is_rate_limited(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}"
-    return "429" in text or "too many" in text.lower() or "exceeded" in text
-
-
 class Retrying:
     """Call REST functions with exponential backoff and jitter on failures."""
 
@@ -105,8 +96,7 @@ class Retrying:
 
     def delay(self, failures: int) -> float:
         """Return the wait before retry number `failures` (half fixed, half random)."""
-        base = min(BACKOFF_CAP_S, self.first_delay * 2 ** (failures - 1))
-        return base / 2 + random.uniform(0, base / 2)
+        return backoff_delay(failures - 1, self.first_delay, BACKOFF_CAP_S)
 
     def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Return fn(*args, **kwargs), retrying transient failures."""
@@ -114,12 +104,12 @@ class Retrying:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                if _is_fatal(exc) or failures == self.attempts:
+                if is_fatal(exc, FATAL) or failures == self.attempts:
                     raise BackfillError(
                         f"{getattr(fn, '__name__', fn)}: {exc}"
                     ) from exc
                 self.report.retries += 1
-                if _is_rate_limited(exc):
+                if is_rate_limited(exc):
                     self.report.rate_limited += 1
                 log.warning("REST request failed (%s); retrying", str(exc)[:200])
                 self.sleep(retry_wait(self.delay(failures)))
@@ -128,22 +118,17 @@ class Retrying:
 
 def make_client(settings: Any) -> Any:
     """Return the official Massive RESTClient for the configured base URL and key."""
-    from massive import RESTClient
-
     if not settings.massive_api_key:
         raise BackfillError(
             "MASSIVE_API_KEY is not set: the backfill needs a Massive API key "
             "(any non-empty key for the built-in simulator)"
         )
     # Retries are ours (backoff with jitter, counted in the report).
-    return watch_retry_after(
-        RESTClient(
-            api_key=settings.massive_api_key,
-            base=settings.massive_rest_url,
-            retries=0,
-            connect_timeout=10.0,
-            read_timeout=60.0,
-        )
+    return rest_client(
+        settings.massive_api_key,
+        settings.massive_rest_url,
+        connect_timeout=10.0,
+        read_timeout=60.0,
     )
 
 
@@ -357,10 +342,10 @@ def backfill(
     sessions = sessions_back(end or last_closed_session(), days)
     report = BackfillReport(sessions=list(sessions))
     call = Retrying(report, attempts=attempts, first_delay=first_delay)
-    tick = _task(progress, "daily (grouped)", len(sessions))
+    tick = progress_task(progress, "daily (grouped)", len(sessions))
     backfill_daily(store, client, sessions, targets, call, tick)
     if minute:
-        tick = _task(progress, "minute (per symbol)", len(targets))
+        tick = progress_task(progress, "minute (per symbol)", len(targets))
         backfill_minutes(store, client, sessions, targets, call, tick, page_limit)
     if report.daily_rows or report.minute_rows:
         report.demo_replaced = replace_demo(store)
@@ -376,102 +361,3 @@ def _apply_splits(store, client, sessions, targets, call: Retrying) -> None:
         call.report.splits = sync_splits(store, client, sessions[0], targets, call)
     except BackfillError as exc:
         call.report.failed.append(f"splits ({exc})")
-
-
-def _task(progress: Any, label: str, total: int) -> Callable[[int], None]:
-    if progress is None:
-        return lambda _n: None
-    task = progress.add_task(label, total=total)
-    return lambda n: progress.advance(task, n)
-
-
-def _progress() -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return nullcontext(None)
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-
-
-def cmd_backfill(settings: Any, args: argparse.Namespace) -> int:
-    """Run the backfill from the CLI and print what it did."""
-    from dashapp.factory import prepare_store
-
-    try:
-        end = dt.date.fromisoformat(args.end) if args.end else None
-    except ValueError:
-        print(f"tickstock: --end {args.end!r} is not YYYY-MM-DD", file=sys.stderr)
-        return 2
-    store = prepare_store(settings)
-    try:
-        with _progress() as progress:
-            report = backfill(
-                store,
-                settings,
-                args.days,
-                symbols=args.symbols,
-                universe=args.universe,
-                minute=args.minute,
-                end=end,
-                progress=progress,
-            )
-    except BackfillError as exc:
-        print(f"tickstock: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.dispose()
-    s = report.sessions
-    print(f"sessions {s[0]} .. {s[-1]} ({len(s)})")
-    print(
-        f"daily: {report.daily_fetched} fetched, {report.daily_skipped} already "
-        f"stored, {report.daily_rows:,} bars written"
-    )
-    if args.minute:
-        print(
-            f"minute: {report.minute_symbol_days:,} symbol-days fetched, "
-            f"{report.minute_skipped:,} already stored, {report.minute_rows:,} bars"
-        )
-    if report.retries:
-        print(
-            f"retried {report.retries} request(s), {report.rate_limited} rate-limited"
-        )
-    if report.demo_replaced:
-        print(
-            f"removed {report.demo_replaced:,} demo/simulated bars "
-            "(real history loaded)"
-        )
-    for line in report.splits.lines() if report.splits else ():
-        print(line)
-    if report.failed:
-        print(f"failed: {', '.join(report.failed)}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register `tickstock backfill`."""
-    p = subparsers.add_parser(
-        "backfill", help="fetch history from the Massive REST API"
-    )
-    p.add_argument("--days", type=int, required=True, help="sessions to cover")
-    who = p.add_mutually_exclusive_group()
-    who.add_argument("--symbols", default=None, help="comma-separated symbols")
-    who.add_argument("--universe", default=None, help="universe (a+b = union, * = all)")
-    p.add_argument("--minute", action="store_true", help="also fetch minute bars")
-    p.add_argument("--end", default=None, help="last session YYYY-MM-DD")
-    p.set_defaults(func=cmd_backfill)

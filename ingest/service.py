@@ -14,19 +14,16 @@ bars when it starts; every bar is stored with its origin.
 Threads: `tickstock-ingest` (asyncio: socket reader, roll-up, timers),
 `tickstock-writer` (the only one that writes bars), `tickstock-backfill`
 (REST gap fills), plus the simulator's own thread when it runs in-process.
-`tickstock ingest` runs the same service in the foreground.
+`tickstock ingest` (`dashapp.cli.ingest`) runs the same service in the
+foreground; `ingest.service_health` reports on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import atexit
-import dataclasses
-import datetime as dt
 import logging
 import re
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -36,12 +33,14 @@ from typing import Any
 
 from dashapp.settings import Settings
 from dashapp.store.livebars import LiveBarStore
-from dashapp.store.origin import SIMULATED_KEY
 from ingest import sessions
 from ingest.backfill import GapBackfiller
-from ingest.bars import DEFAULT_GRACE_MS, MS_PER_MINUTE, BarAssembler
+from ingest.bars import DEFAULT_GRACE_MS, BarAssembler
 from ingest.feed_origin import anchor_daily, mark_feed_origin, simulator_decision
-from ingest.stream import StreamClient, StreamConfig
+from ingest.minute_state import MS_PER_MINUTE
+from ingest.service_health import ServiceHealth
+from ingest.stream import StreamClient
+from ingest.stream_protocol import StreamConfig
 from ingest.validate import FeedValidator, wall_ms
 from ingest.writer import BarWriter
 
@@ -51,7 +50,6 @@ SECONDS_AUTO_MAX_SYMBOLS = 500
 SIMULATOR_API_KEY = "tickstock-simulator"
 SPILL_DIRNAME = "ingest-spill"
 SHUTDOWN_BUDGET_S = 10.0
-STALE_BAR_S = 180.0
 INITIAL_BACKFILL_MAX_MINUTES = 24 * 60
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 
@@ -108,7 +106,7 @@ def wants_seconds(mode: str, symbols: list[str] | None) -> bool:
     return symbols is not None and len(symbols) <= SECONDS_AUTO_MAX_SYMBOLS
 
 
-class IngestService:
+class IngestService(ServiceHealth):
     """Owns the live-ingest threads; `health()` and `ready_check()` report on them."""
 
     def __init__(
@@ -336,280 +334,7 @@ class IngestService:
         log.info("live ingest stopped (%s)", "flushed" if flushed else "spilled")
         return flushed
 
-    # --------------------------------------------------------------- status
-    def wait_streaming(self, timeout: float = 10.0) -> bool:
-        """Block until the client is subscribed and streaming."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.client is not None and self.client.state == "streaming":
-                return True
-            if self.client is not None and self.client.auth_failed:
-                return False
-            time.sleep(0.01)
-        return False
-
-    @property
-    def connected(self) -> bool:
-        """Tell whether the feed is connected and subscribed."""
-        return self.client is not None and self.client.connected
-
-    def status(self) -> dict[str, Any]:
-        """Return a short feed status for the UI: connected, state and detail."""
-        level, detail = self.ready_check()
-        state = self.client.state if self.client is not None else "not started"
-        if self.no_feed:
-            state = "no feed"
-        return {
-            "connected": self.connected,
-            "ok": level == "ok",
-            "state": state,
-            "source": self.source,
-            "detail": detail,
-            "rejected_events": self.validator.rejected if self.validator else 0,
-            "quarantined_rows": self.writer.stats["quarantined_rows"]
-            if self.writer
-            else 0,
-        }
-
-    def health(self) -> dict[str, Any]:
-        """Return the health figures for /ready and monitoring."""
-        client, asm, writer = self.client, self.assembler, self.writer
-        if client is None or asm is None or writer is None:
-            state = "no feed" if self.no_feed else "not started"
-            return {"state": state, "connected": False, "source": self.source}
-        now = time.time()
-        stream_now = client.stream_now_ms()
-        w = writer.health()
-        newest = writer.newest_written_ts
-        return {
-            "state": client.state,
-            "connected": client.connected,
-            "source": self.source,
-            "url": client.config.url,
-            "symbols": "*" if self.symbols is None else len(self.symbols),
-            "seconds": client.config.seconds,
-            "session": sessions.session_of(int(now * 1000)),
-            "events_per_s": round(client.events_per_second(), 1),
-            "bars_per_min": round(client.bars_per_minute(), 1),
-            "events": dict(asm.counts),
-            "rejected": dict(self.validator.counts) if self.validator else {},
-            "unknown_kinds": dict(asm.unknown_kinds),
-            "last_event_age_s": {
-                feed: None if at is None else round(now - at, 3)
-                for feed, at in asm.last_wall.items()
-            },
-            "newest_bar": None
-            if newest is None
-            else dt.datetime.fromtimestamp(newest / 1000, dt.UTC).isoformat(),
-            "last_bar_age_s": None
-            if newest is None
-            else round((stream_now - newest - MS_PER_MINUTE) / 1000, 3),
-            "reconnects": client.stats["reconnects"],
-            "stream": dict(client.stats),
-            "last_error": client.last_error,
-            "queue_rows": w["queue_rows"],
-            "write_p50_ms": w["write_p50_ms"],
-            "write_p99_ms": w["write_p99_ms"],
-            "spilled_rows": w["spilled_rows"],
-            "writer": w,
-            "backfill": self.backfiller.health() if self.backfiller else None,
-            "live_bars": len(self.livebars),
-        }
-
-    def ready_check(self) -> tuple[str, str]:
-        """Return ("ok"|"degraded"|"fail", detail) for the /ready endpoint."""
-        client, writer = self.client, self.writer
-        if self.no_feed:
-            return "ok", f"no live feed: {self.no_feed}"
-        if client is None or writer is None:
-            return "fail", "ingest not started"
-        if client.auth_failed:
-            return "fail", "Massive rejected MASSIVE_API_KEY; ingest stopped"
-        if (
-            self._thread is not None
-            and not self._thread.is_alive()
-            and not self._stopped
-        ):
-            return "fail", "ingest loop is not running"
-        w = writer.health()
-        if not w["db_ok"]:
-            return "degraded", (
-                f"database down ({w['last_error']}); "
-                f"{w['spill_pending_rows']} bars spilled"
-            )
-        if not client.connected:
-            return (
-                "degraded",
-                f"reconnecting ({client.state}, attempt {client.attempt})",
-            )
-        last_am = client.assembler.last_wall.get("AM")
-        session = sessions.session_of(int(time.time() * 1000))
-        if self.source != "simulator" and session != sessions.CLOSED:
-            since = last_am if last_am is not None else self.started_at
-            quiet = time.time() - (since or time.time())
-            if quiet > STALE_BAR_S:
-                return "degraded", f"no minute bars for {int(quiet)}s in {session}"
-        what = "all" if self.symbols is None else len(self.symbols)
-        return "ok", f"streaming {what} symbols ({session}){_bad_data_note(self, w)}"
-
-
-def _bad_data_note(service: IngestService, writer_health: dict[str, Any]) -> str:
-    """Return '; N bad rows quarantined, M feed events rejected' or ''."""
-    parts = []
-    if writer_health.get("quarantined_rows"):
-        parts.append(f"{writer_health['quarantined_rows']} bad rows quarantined")
-    if service.validator is not None and service.validator.rejected:
-        parts.append(f"{service.validator.rejected} feed events rejected")
-    return "; " + ", ".join(parts) if parts else ""
-
 
 def start_service(settings: Settings, store: Any, **kwargs: Any) -> IngestService:
     """Start live ingest in daemon threads and return the running service."""
     return IngestService(settings, store, **kwargs).start()
-
-
-def install_signal_handlers(service: IngestService) -> bool:
-    """Make SIGTERM/SIGINT stop the service gracefully (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return False
-
-    def handler(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping live ingest", signal.Signals(signum).name)
-        service.stop()
-        raise SystemExit(0)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
-    return True
-
-
-# --------------------------------------------------------------------- CLI
-def add_cli(subparsers: Any) -> None:
-    """Register `tickstock ingest`."""
-    p = subparsers.add_parser(
-        "ingest",
-        help="stream live minute bars from Massive (or the simulator) into the DB",
-        description="Run live ingest in the foreground until SIGINT/SIGTERM. "
-        "Without MASSIVE_API_KEY it ingests from the built-in simulator.",
-    )
-    p.add_argument("--universe", default=None, help="override INGEST_UNIVERSE")
-    p.add_argument(
-        "--seconds",
-        choices=("auto", "true", "false"),
-        default=None,
-        help="override INGEST_SECONDS",
-    )
-    p.add_argument(
-        "--duration", type=float, default=None, help="stop after N seconds (testing)"
-    )
-    p.add_argument(
-        "--replay-spill",
-        action="store_true",
-        help="only write spilled bars back to the database, then exit",
-    )
-    p.add_argument(
-        "--status-every",
-        type=float,
-        default=60.0,
-        help="log a health line every N seconds (0: never)",
-    )
-    p.set_defaults(func=cmd_ingest)
-
-
-def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    """Run live ingest in the foreground; exit 0 on a signal, 1 on a bad API key."""
-    from dashapp.factory import prepare_store
-
-    changes = {}
-    if args.universe:
-        changes["ingest_universe"] = args.universe
-    if args.seconds:
-        changes["ingest_seconds"] = args.seconds
-    settings = dataclasses.replace(settings, **changes)
-    store = prepare_store(settings)
-    if args.replay_spill:
-        return _replay_spill(settings, store)
-    from ingest.leadership import GatedIngest
-
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-
-    no_feed: list[str] = []
-
-    def announce(service: IngestService) -> None:
-        if service.no_feed:
-            print(f"tickstock ingest: no live feed: {service.no_feed}", flush=True)
-            no_feed.append(service.no_feed)
-            stop.set()
-            return
-        print(
-            f"leader: ingesting {settings.ingest_universe} from "
-            f"{service.health()['url']} ({service.source}) into "
-            f"{settings.database_url}",
-            flush=True,
-        )
-
-    gated = GatedIngest(settings, store, start_service, on_started=announce).begin()
-    started = time.monotonic()
-    next_status = started + (args.status_every or float("inf"))
-    seen_leader: str | None = ""
-    try:
-        while not stop.wait(0.2):
-            service = gated.service
-            if service is not None and service.client is not None:
-                if service.client.auth_failed:
-                    gated.stop()
-                    print("tickstock: Massive rejected MASSIVE_API_KEY", flush=True)
-                    return 1
-            elif gated.elector.is_leader:
-                seen_leader = ""
-            else:
-                leader = gated.leader()
-                if leader != seen_leader:
-                    seen_leader = leader
-                    print(
-                        f"follower: {leader or 'nobody'} leads ingest; waiting "
-                        "(writing nothing)",
-                        flush=True,
-                    )
-            if args.duration and time.monotonic() - started >= args.duration:
-                break
-            if time.monotonic() >= next_status:
-                next_status += args.status_every
-                _log_status(gated)
-    except KeyboardInterrupt:
-        pass
-    stopped = gated.stop()
-    return 0 if stopped and not no_feed else 1
-
-
-def _log_status(gated: Any) -> None:
-    service = gated.service
-    if service is None:
-        log.info("ingest %s", gated.status())
-        return
-    h = service.health()
-    log.info(
-        "ingest %s: %s, %.0f ev/s, queue %s, newest %s, reconnects %s",
-        gated.status(),
-        h["state"],
-        h["events_per_s"],
-        h["queue_rows"],
-        h["newest_bar"],
-        h["reconnects"],
-    )
-
-
-def _replay_spill(settings: Settings, store: Any) -> int:
-    spill_dir = Path(settings.data_dir) / SPILL_DIRNAME
-    # Spilled bars came from this install's feed: the simulator unless a key is set.
-    simulated = not settings.massive_api_key and store.get_meta(SIMULATED_KEY)
-    origin = "simulated" if simulated else "massive"
-    writer = BarWriter(store, spill_dir, source=origin).start()
-    pending = writer.stats["spill_pending_rows"]
-    ok = writer.wait_idle(timeout=3600)
-    writer.stop()
-    print(f"replayed {writer.stats['replayed_rows']} of {pending} spilled bar rows")
-    return 0 if ok else 1

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,83 +38,22 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
-from ingest.bars import MS_PER_MINUTE, BarAssembler
+from ingest.backoff import backoff_delay
+from ingest.bars import BarAssembler
+from ingest.minute_state import MS_PER_MINUTE
+from ingest.stream_protocol import (
+    AuthFailed,
+    HandshakeError,
+    StreamConfig,
+    status_events,
+    subscribe_frames,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_FRAME_BYTES = 16 * 2**20
-SUBSCRIBE_MAX_CHANNELS = 1_000
-SUBSCRIBE_MAX_BYTES = 32 * 1024
 CLOSE_TOO_BIG = 1009
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RATE_WINDOW_S = 10.0
-
-
-class AuthFailed(RuntimeError):
-    """The server rejected the API key (do not retry)."""
-
-
-class HandshakeError(RuntimeError):
-    """The server refused the session for a reason worth retrying."""
-
-
-@dataclass
-class StreamConfig:
-    """What to connect to and how to behave."""
-
-    url: str
-    api_key: str
-    symbols: Sequence[str] | None  # None: the whole market (`AM.*`)
-    seconds: bool = False  # also subscribe `A.` per-second aggregates
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    handshake_timeout_s: float = 10.0
-    backoff_first_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    stable_after_s: float = 30.0
-    gap_wait_s: float = 90.0
-    publish_every_s: float = 0.25
-    expire_every_s: float = 1.0
-    ping_interval_s: float | None = 20.0
-    max_queue_frames: int = 64
-
-    def channels(self) -> list[str]:
-        """Return every channel to subscribe (`AM.X`, and `A.X` when seconds)."""
-        kinds = ["AM", "A"] if self.seconds else ["AM"]
-        if self.symbols is None:
-            return [f"{k}.*" for k in kinds]
-        return [f"{k}.{s}" for k in kinds for s in self.symbols]
-
-
-def subscribe_frames(channels: Sequence[str], action: str = "subscribe") -> list[bytes]:
-    """Return subscribe messages, each at most SUBSCRIBE_MAX_* channels/bytes."""
-    frames: list[bytes] = []
-    chunk: list[str] = []
-    size = 0
-    for channel in channels:
-        if chunk and (
-            len(chunk) >= SUBSCRIBE_MAX_CHANNELS
-            or size + len(channel) + 1 > SUBSCRIBE_MAX_BYTES
-        ):
-            frames.append(orjson.dumps({"action": action, "params": ",".join(chunk)}))
-            chunk, size = [], 0
-        chunk.append(channel)
-        size += len(channel) + 1
-    if chunk:
-        frames.append(orjson.dumps({"action": action, "params": ",".join(chunk)}))
-    return frames
-
-
-def backoff_delay(attempt: int, first_s: float, cap_s: float) -> float:
-    """Return the wait before retry `attempt` (0-based): exponential, jittered."""
-    base = min(cap_s, first_s * 2**attempt)
-    return base / 2 + random.uniform(0, base / 2)
-
-
-def _status_of(frame: Any) -> list[dict]:
-    events = orjson.loads(frame)
-    if not isinstance(events, list):
-        raise HandshakeError(f"unexpected frame during handshake: {str(frame)[:200]}")
-    return [e for e in events if isinstance(e, dict) and e.get("ev") == "status"]
 
 
 class StreamClient:
@@ -320,7 +257,7 @@ class StreamClient:
             if left <= 0:
                 raise HandshakeError(f"no {wanted!r} status within {timeout:.0f}s")
             frame = await asyncio.wait_for(ws.recv(), left)
-            for status in _status_of(frame):
+            for status in status_events(frame):
                 kind, message = status.get("status"), status.get("message", "")
                 if kind == wanted or (
                     # The spec's example greets with "success"; the server says

@@ -18,6 +18,7 @@ MAX_LINES = 400
 # Modules that compose the app and may import across every package.
 COMPOSITION = ("app", "dashapp", "dashapp.factory", "dashapp.web")
 COMPOSITION += ("dashapp.gunicorn_conf", "dashapp.cli")
+COMPOSITION += ("dashapp.leadership",)  # GatedIngest: ingest under the leader lock
 SETTINGS = ("dashapp.settings", "dashapp.setting_values")
 
 # Our own modules each layer may import (a prefix covers its submodules).

@@ -22,7 +22,8 @@ from ingest.demo import (
     reference_universe,
 )
 from ingest.eod import is_session
-from ingest.history import DAILY, validate
+from ingest.history_read import DAILY
+from ingest.history_validation import validate
 
 END = dt.date(2026, 11, 24)
 QUADRANTS = {"Leading", "Weakening", "Lagging", "Improving"}

@@ -11,14 +11,9 @@ import pandas as pd
 import pytest
 
 from dashapp.store import DEMO_KEY
-from ingest.history import (
-    DAILY,
-    MINUTE,
-    HistoryError,
-    import_files,
-    load_file,
-    parse_when,
-)
+from ingest.history import import_files, load_file
+from ingest.history_dates import parse_when
+from ingest.history_read import DAILY, MINUTE, HistoryError
 
 DATA = Path(__file__).parent / "data"
 QUANDL = DATA / "quandl_wiki_5stocks_2012-09_2013-03_raw_adj.csv.gz"

@@ -13,15 +13,17 @@ from sqlalchemy import event
 from dashapp.store import MINUTE_COLUMNS, Store, make_engine
 from dashapp.store.livebars import LIVE_COLUMNS, LiveBar, LiveBarStore
 from ingest import sessions
-from ingest.bars import MS_PER_MINUTE, BarAssembler, round4
-from ingest.stream import (
+from ingest.backoff import backoff_delay
+from ingest.bars import BarAssembler
+from ingest.minute_state import MS_PER_MINUTE, round4
+from ingest.spill import SpillLog
+from ingest.stream_protocol import (
     SUBSCRIBE_MAX_BYTES,
     SUBSCRIBE_MAX_CHANNELS,
     StreamConfig,
-    backoff_delay,
     subscribe_frames,
 )
-from ingest.writer import BarWriter, SpillLog
+from ingest.writer import BarWriter
 
 M0 = 1_795_530_600_000  # 2026-11-24 14:30 UTC, a minute start
 

@@ -19,7 +19,8 @@ from ingest.quarantine import (
     classify,
     split_write,
 )
-from ingest.writer import BarWriter, SpillLog
+from ingest.spill import SpillLog
+from ingest.writer import BarWriter
 from tests.conftest import free_port
 from tests.test_ingest import locked_sqlite_store
 

@@ -131,13 +131,12 @@ PLUGIN_MODULES: tuple[str, ...] = ("dashapp.api.export", "dashapp.ops.monitor")
 PLUGIN_MODULES += ("dashapp.cli.users",)  # users and API tokens
 # History: file import, Massive backfill, EOD roll-up, demo data, universes.
 PLUGIN_MODULES += (
-    "ingest.history",
-    "ingest.history_backfill",
+    "dashapp.cli.history",
     "ingest.eod",
     "ingest.demo",
     "dashapp.cli.universes",
 )
-PLUGIN_MODULES += ("ingest.service", "ingest.simulator")  # live ingest, simulator
+PLUGIN_MODULES += ("dashapp.cli.ingest", "ingest.simulator")  # live ingest, simulator
 PLUGIN_MODULES += ("ingest.splits", "dashapp.store.datahealth")  # splits, data health
 
 
@@ -155,4 +154,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     code = args.func(settings, args)
     raise SystemExit(code or 0)
-

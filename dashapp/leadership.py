@@ -1,4 +1,4 @@
-"""`tickstock ingest` under the leader lock: one ingester across all instances.
+"""Live ingest under the leader lock: one ingester across all instances.
 
 The foreground ingest command contends for the same lock as `tickstock serve`
 (`dashapp.ops.leader`: a Redis key when `REDIS_URL` is set, else a file lock in
@@ -19,7 +19,7 @@ from typing import Any
 from dashapp.ops.leader import LeaderElector, instance_name, make_leader_lock
 from dashapp.settings import Settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.leadership")  # its log name before the move
 
 
 class GatedIngest:

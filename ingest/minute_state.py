@@ -1,0 +1,111 @@
+"""One symbol's minute as the roll-up builds it from per-second `A` bars.
+
+The per-second bars of the minute are kept keyed by their start, so a re-sent
+second replaces its earlier version and the minute is recomputed from the
+seconds: nothing is ever summed twice.
+"""
+
+from __future__ import annotations
+
+from dashapp.store.livebars import LiveBar
+from ingest.sessions import session_of
+
+MS_PER_MINUTE = 60_000
+
+# One finished bar as the writer takes it.
+BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
+
+
+_SESSION_CACHE: dict[int, str] = {}
+SESSION_CACHE_SIZE = 4096
+
+
+def minute_session(minute_ms: int) -> str:
+    """Return the session tag of a minute start (cached: one lookup per minute)."""
+    tag = _SESSION_CACHE.get(minute_ms)
+    if tag is None:
+        if len(_SESSION_CACHE) >= SESSION_CACHE_SIZE:
+            _SESSION_CACHE.clear()
+        tag = _SESSION_CACHE[minute_ms] = session_of(minute_ms)
+    return tag
+
+
+def round4(x: float) -> float:
+    """Round to 4 decimals half-to-even, as Massive prints vwap."""
+    return round(x * 10_000.0) / 10_000.0
+
+
+class MinuteState:
+    """One symbol's minute as built from per-second bars."""
+
+    __slots__ = (
+        "symbol",
+        "minute",
+        "secs",
+        "first_s",
+        "last_s",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "pv",
+        "am",
+        "done",
+        "incomplete",
+    )
+
+    def __init__(self, symbol: str, minute: int, incomplete: bool) -> None:
+        self.symbol = symbol
+        self.minute = minute
+        self.secs: dict[int, tuple] = {}
+        self.first_s = minute + MS_PER_MINUTE
+        self.last_s = minute - 1
+        self.open = 0.0
+        self.high = float("-inf")
+        self.low = float("inf")
+        self.close = 0.0
+        self.volume = 0
+        self.pv = 0.0
+        self.am = False  # its AM bar arrived: nothing to roll up
+        self.done = False  # rolled up and handed to the writer
+        self.incomplete = incomplete
+
+    def recompute(self) -> None:
+        """Rebuild the minute from its per-second bars (after a re-sent second)."""
+        secs = self.secs
+        first = min(secs)
+        last = max(secs)
+        self.first_s, self.last_s = first, last
+        self.open = secs[first][0]
+        self.close = secs[last][3]
+        self.high = max(b[1] for b in secs.values())
+        self.low = min(b[2] for b in secs.values())
+        self.volume = sum(b[4] for b in secs.values())
+        self.pv = sum(b[5] for b in secs.values())
+
+    def vwap(self) -> float:
+        """Return the volume-weighted average price of the minute so far."""
+        if self.volume > 0:
+            return round4(self.pv / self.volume)
+        return self.close
+
+    def row(self) -> BarRow:
+        """Return the minute as a writer row (trades unknown from A events)."""
+        return (
+            self.symbol,
+            self.minute,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.vwap(),
+            None,
+        )
+
+    def live_bar(self, now_ms: int) -> LiveBar:
+        """Return the minute as an in-progress live bar."""
+        return LiveBar(
+            *self.row(), self.am or self.done, now_ms, minute_session(self.minute)
+        )
