@@ -133,12 +133,12 @@ PLUGIN_MODULES += ("dashapp.cli.users",)  # users and API tokens
 PLUGIN_MODULES += (
     "ingest.history",
     "ingest.history_backfill",
-    "ingest.eod",
-    "ingest.demo",
+    "dashapp.cli.eod",
+    "dashapp.cli.demo",
     "dashapp.cli.universes",
 )
 PLUGIN_MODULES += ("ingest.service", "ingest.simulator")  # live ingest, simulator
-PLUGIN_MODULES += ("ingest.splits", "dashapp.store.datahealth")  # splits, data health
+PLUGIN_MODULES += ("dashapp.cli.splits", "dashapp.store.datahealth")  # splits, health
 
 
 def main(argv: Sequence[str] | None = None) -> int:
