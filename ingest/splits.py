@@ -12,16 +12,14 @@ factor is also recorded in `data_adjustments` (kind `split`) for
 `tickstock data-health`.
 
 Runs after `tickstock backfill`, from the nightly end-of-day scheduler and as
-`tickstock splits`.
+`tickstock splits` (`dashapp.cli.splits`).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import math
-import sys
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from dashapp.store import Store
+from ingest.massive_rest import rest_client
 from ingest.sessions import MARKET_TZ, market_date
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ PAGE_LIMIT = 1000
 # Per-ticker requests up to this many symbols, one market-wide listing above.
 PER_TICKER_MAX = 20
 NIGHTLY_LOOKBACK_DAYS = 30
-CLI_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -236,6 +234,16 @@ def _market_today() -> dt.date:
     return market_date(pd.Timestamp.now(tz="UTC"))
 
 
+def _rest_client(settings: Any) -> Any:
+    """Return the official RESTClient with our retries (its own are off)."""
+    return rest_client(
+        settings.massive_api_key,
+        settings.massive_rest_url,
+        connect_timeout=10.0,
+        read_timeout=60.0,
+    )
+
+
 def nightly_hook(
     settings: Any, store: Store, today: Callable[[], dt.date] = _market_today
 ) -> Callable[[], None]:
@@ -244,59 +252,9 @@ def nightly_hook(
     def run() -> None:
         if not getattr(settings, "massive_api_key", None):
             return
-        from ingest.history_backfill import make_client
-
         since = today() - dt.timedelta(days=NIGHTLY_LOOKBACK_DAYS)
-        report = sync_splits(store, make_client(settings), since)
+        report = sync_splits(store, _rest_client(settings), since)
         for line in report.lines() if report.applied else ():
             log.info("%s", line)
 
     return run
-
-
-# --------------------------------------------------------------------- CLI
-def cmd_splits(settings: Any, args: argparse.Namespace) -> int:
-    """Fetch and apply splits from the CLI; print what was applied."""
-    from ingest.history_backfill import (
-        BackfillError,
-        BackfillReport,
-        Retrying,
-        make_client,
-    )
-
-    try:
-        since = dt.date.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        print(f"tickstock: --since {args.since!r} is not YYYY-MM-DD", file=sys.stderr)
-        return 2
-    symbols = None
-    if args.symbols:
-        symbols = sorted({s.strip().upper() for s in args.symbols.split(",")} - {""})
-    store = Store(settings.database_url)
-    store.init_schema()
-    try:
-        if since is None:
-            cov = store.daily_coverage()
-            since = cov["first"].min().date() if len(cov) else dt.date.today()
-        call = Retrying(BackfillReport(), attempts=CLI_ATTEMPTS)
-        report = sync_splits(store, make_client(settings), since, symbols, call)
-    except BackfillError as exc:
-        print(f"tickstock: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.dispose()
-    for line in report.lines():
-        print(line)
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register `tickstock splits`."""
-    p = subparsers.add_parser(
-        "splits", help="fetch stock splits from Massive and adjust stored history"
-    )
-    p.add_argument(
-        "--since", default=None, help="execution dates from YYYY-MM-DD (default: all)"
-    )
-    p.add_argument("--symbols", default=None, help="comma-separated symbols")
-    p.set_defaults(func=cmd_splits)

@@ -132,12 +132,12 @@ PLUGIN_MODULES += ("dashapp.cli.users",)  # users and API tokens
 # History: file import, Massive backfill, EOD roll-up, demo data, universes.
 PLUGIN_MODULES += (
     "dashapp.cli.history",
-    "ingest.eod",
-    "ingest.demo",
+    "dashapp.cli.eod",
+    "dashapp.cli.demo",
     "dashapp.cli.universes",
 )
 PLUGIN_MODULES += ("dashapp.cli.ingest", "ingest.simulator")  # live ingest, simulator
-PLUGIN_MODULES += ("ingest.splits", "dashapp.store.datahealth")  # splits, data health
+PLUGIN_MODULES += ("dashapp.cli.splits", "dashapp.store.datahealth")  # splits, health
 
 
 def main(argv: Sequence[str] | None = None) -> int:
