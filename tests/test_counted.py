@@ -12,7 +12,8 @@ import pytest
 import analytics
 from analytics.constants import RS_MIN_SESSIONS
 from dashapp import market
-from dashapp.api.export import EXPORT_COLUMNS, cmd_export, export_frame
+from dashapp.api.export import EXPORT_COLUMNS, export_frame
+from dashapp.cli.export import cmd_export
 from dashapp.factory import create_app
 from dashapp.market import market_state, stage_cache
 from dashapp.settings import load_settings

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from dashapp.api.export import cmd_export
+from dashapp.cli.export import cmd_export
 from dashapp.factory import create_app
 from dashapp.market import market_state
 from dashapp.market.asof import fixed_clock

@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response
 
-from dashapp import api  # noqa: F401  (registers the endpoints)
+from dashapp.api import routes  # noqa: F401  (registers the endpoints)
+from dashapp.api.errors import ERROR_SCHEMA
 from dashapp.api.spec import REGISTRY, Endpoint
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -146,17 +147,7 @@ def build_spec() -> dict[str, Any]:
                     "name": "tickstock_session",
                 },
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message", "details"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "message": {"type": "string"},
-                        "details": {"type": "object"},
-                    },
-                }
-            },
+            "schemas": {"Error": ERROR_SCHEMA},
         },
     }
 

@@ -32,8 +32,10 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits.storage import MemoryStorage
 
-from dashapp import api, auth
+from dashapp import auth
 from dashapp.api import openapi
+from dashapp.api.blueprint import bp as api_bp
+from dashapp.api.routes import install_api
 from dashapp.settings import Settings
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -221,9 +223,9 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
     # Shared: one budget per user (and per IP) across every /api endpoint.
     limiter.shared_limit(
         settings.rate_limit_user, scope="api-user", key_func=user_or_ip_key
-    )(api.bp)
+    )(api_bp)
     limiter.shared_limit(settings.rate_limit_ip, scope="api-ip", key_func=ip_key)(
-        api.bp
+        api_bp
     )
     return limiter
 
@@ -277,7 +279,7 @@ def install(app: dash.Dash, settings: Settings) -> None:
     server.extensions["tickstock_limiter"] = limiter
     auth.install_auth(app, settings)
     limit_login(server, limiter, settings)
-    api.install_api(server)
+    install_api(server)
     server.register_blueprint(openapi.bp)
     server.register_error_handler(RateLimitExceeded, _rate_limited(limiter))
     server.after_request(_cors(settings))

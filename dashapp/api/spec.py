@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,21 +249,29 @@ def _convert_text(param: Param, raw: Any) -> Any:
     return raw
 
 
+def _reject_unknown(
+    given: Iterable[Any], declared: Mapping[str, Param], code: str, what: str
+) -> None:
+    """Raise 400 naming (up to five of) the given names that are not declared."""
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        shown = [str(u)[:40] for u in unknown[:5]]
+        raise ApiError(
+            400,
+            code,
+            f"unknown {what}(s): {', '.join(shown)}",
+            unknown=shown,
+            allowed=sorted(declared),
+        )
+
+
 def parse_params(
     params: tuple[Param, ...], args: Mapping[str, Any], location: str
 ) -> dict[str, Any]:
     """Validate query or path arguments against declarations; return typed values."""
     declared = {p.name: p for p in params if p.location == location}
     if location == "query":
-        unknown = sorted(set(args) - set(declared))
-        if unknown:
-            raise ApiError(
-                400,
-                "unknown_parameter",
-                f"unknown query parameter(s): {', '.join(u[:40] for u in unknown[:5])}",
-                unknown=[u[:40] for u in unknown[:5]],
-                allowed=sorted(declared),
-            )
+        _reject_unknown(args, declared, "unknown_parameter", "query parameter")
     out: dict[str, Any] = {}
     for name, param in declared.items():
         values = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
@@ -289,15 +297,7 @@ def parse_body(params: tuple[Param, ...], body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the request body must be a JSON object")
     declared = {p.name: p for p in params}
-    unknown = sorted(set(body) - set(declared))
-    if unknown:
-        raise ApiError(
-            400,
-            "unknown_field",
-            f"unknown field(s): {', '.join(str(u)[:40] for u in unknown[:5])}",
-            unknown=[str(u)[:40] for u in unknown[:5]],
-            allowed=sorted(declared),
-        )
+    _reject_unknown(body, declared, "unknown_field", "field")
     out: dict[str, Any] = {}
     for name, param in declared.items():
         if name not in body or body[name] is None:

@@ -127,7 +127,7 @@ def _plugin_registrars() -> list:
 
 # Modules that contribute subcommands through `add_cli(subparsers)`; each
 # subparser sets `func(settings, args) -> int`.
-PLUGIN_MODULES: tuple[str, ...] = ("dashapp.api.export", "dashapp.ops.monitor")
+PLUGIN_MODULES: tuple[str, ...] = ("dashapp.cli.export", "dashapp.ops.monitor")
 PLUGIN_MODULES += ("dashapp.cli.users",)  # users and API tokens
 # History: file import, Massive backfill, EOD roll-up, demo data, universes.
 PLUGIN_MODULES += (
