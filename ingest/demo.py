@@ -108,7 +108,7 @@ def ensure_demo_history(store: Store, settings: Any, now: Any = None) -> bool:
     """Generate demo history when the database has no daily bars (or stale demo)."""
     if not getattr(settings, "demo_data", False):
         return False
-    from dashapp.store.origin_sql import has_real_bars
+    from dashapp.store.origin import has_real_bars
     from ingest.eod import market_today, previous_session
 
     newest = store.data_version().newest_daily

@@ -14,7 +14,7 @@ from dashapp.api.blueprint import endpoint
 from dashapp.api.responses import csv_response, records
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
-from dashapp.store.origin_sql import fake_origins
+from dashapp.store.origin import fake_origins
 
 MAX_TICKS = 1_000
 MAX_BARS = 10_000
