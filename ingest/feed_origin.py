@@ -14,8 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from dashapp.store.origin import MASSIVE, SIMULATED, SIMULATED_KEY
-from dashapp.store.origin import fake_origins, has_real_bars
+from dashapp.store.origin import (
+    MASSIVE,
+    SIMULATED,
+    SIMULATED_KEY,
+    fake_origins,
+    has_real_bars,
+)
 
 log = logging.getLogger(__name__)
 
