@@ -2,7 +2,9 @@
 
 `create_app()` builds the Dash app (tests pass their own Settings) and starts
 ingest, jobs and leader election; `create_server()` is what gunicorn loads.
-This module and `dashapp.cli` are the only ones that import across packages.
+Only the composition (this module, `dashapp.web`, `dashapp.gunicorn_conf` and
+`dashapp.cli`) imports across packages, and only this module and the CLI
+import `ingest`: job runners and the ingest service are wired in here.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 import dash
 
-from dashapp.auth import ensure_first_admin
+from dashapp.auth.users import ensure_first_admin
 from dashapp.market.cache import LocalCache, RedisCache
+from dashapp.ops.health import register_ready_check
 from dashapp.ops.job_resume import start_job_resumer
 from dashapp.ops.jobs import register_job_runner
 from dashapp.ops.leader import start_leader_election
@@ -21,6 +24,7 @@ from dashapp.ops.livebars_shared import SharedLiveBarStore, make_livebars
 from dashapp.ops.observability import install_observability
 from dashapp.settings import Settings, load_settings
 from dashapp.store import Store
+from dashapp.store.livebars import LiveBarStore
 from dashapp.store.reference import load_reference
 from dashapp.web import build_dash
 
@@ -96,7 +100,7 @@ def run_import_job(
     return import_files(store, [params["path"]], timeframe, progress=progress)
 
 
-def make_cache(settings: Settings):
+def make_cache(settings: Settings) -> LocalCache | RedisCache:
     """Return the snapshot cache (in-process; Redis-backed when configured)."""
     if settings.redis_url:
         return RedisCache(
@@ -135,9 +139,6 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     except ImportError:
         log.info("live ingest not available in this build")
         return
-    from dashapp.ops.health import register_ready_check
-    from dashapp.store.livebars import LiveBarStore
-
     server = app.server
     # One live-bar store per app, kept across ingest restarts (leader changes).
     livebars = server.extensions.setdefault("tickstock_livebars", LiveBarStore())
