@@ -2,23 +2,29 @@
 
 `create_app()` builds the Dash app (tests pass their own Settings) and starts
 ingest, jobs and leader election; `create_server()` is what gunicorn loads.
-This module and `dashapp.cli` are the only ones that import across packages.
+Only the composition (this module, `dashapp.web`, `dashapp.gunicorn_conf` and
+`dashapp.cli`) imports across packages, and only this module and the CLI
+import `ingest`: job runners and the ingest service are wired in here.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import dash
 
-from dashapp.auth import ensure_first_admin
+from dashapp.auth.users import ensure_first_admin
 from dashapp.market.cache import LocalCache, RedisCache
+from dashapp.ops.health import register_ready_check
 from dashapp.ops.job_resume import start_job_resumer
+from dashapp.ops.jobs import register_job_runner
 from dashapp.ops.leader import start_leader_election
 from dashapp.ops.livebars_shared import SharedLiveBarStore, make_livebars
 from dashapp.ops.observability import install_observability
 from dashapp.settings import Settings, load_settings
 from dashapp.store import Store
+from dashapp.store.livebars import LiveBarStore
 from dashapp.store.reference import load_reference
 from dashapp.web import build_dash
 
@@ -43,6 +49,7 @@ def create_app(
     ensure_first_admin(store, settings)
     app = build_dash(settings, store, cache=make_cache(settings))
     install_observability(app, settings, store)
+    register_job_runners(app.server)
     start_job_resumer(app.server)  # history jobs whose runner died go on here
     if settings.redis_url:  # every worker and instance shows the leader's bars
         app.server.extensions["tickstock_livebars"] = make_livebars(settings)
@@ -61,7 +68,39 @@ def ensure_demo(store: Store, settings: Settings) -> None:
         log.info("demo history generated (replaced as soon as real data is loaded)")
 
 
-def make_cache(settings: Settings):
+def register_job_runners(server: Any) -> None:
+    """Let history jobs (admin UI, REST) run the ingest loaders in this app."""
+    register_job_runner(server, "backfill", run_backfill_job)
+    register_job_runner(server, "import", run_import_job)
+
+
+def run_backfill_job(
+    params: dict[str, Any], store: Store, settings: Settings, progress: Any
+) -> Any:
+    """Run a `backfill` job: fetch `days` of history (ImportError when not built)."""
+    from ingest.history_backfill import backfill
+
+    return backfill(
+        store,
+        settings,
+        int(params["days"]),
+        universe=params.get("universe"),
+        minute=bool(params.get("minute", False)),
+        progress=progress,
+    )
+
+
+def run_import_job(
+    params: dict[str, Any], store: Store, settings: Settings, progress: Any
+) -> Any:
+    """Run an `import` job: load one checked file (ImportError when not built)."""
+    from ingest.history import import_files
+
+    timeframe = params.get("timeframe", "daily")
+    return import_files(store, [params["path"]], timeframe, progress=progress)
+
+
+def make_cache(settings: Settings) -> LocalCache | RedisCache:
     """Return the snapshot cache (in-process; Redis-backed when configured)."""
     if settings.redis_url:
         return RedisCache(
@@ -100,9 +139,6 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     except ImportError:
         log.info("live ingest not available in this build")
         return
-    from dashapp.ops.health import register_ready_check
-    from dashapp.store.livebars import LiveBarStore
-
     server = app.server
     # One live-bar store per app, kept across ingest restarts (leader changes).
     livebars = server.extensions.setdefault("tickstock_livebars", LiveBarStore())

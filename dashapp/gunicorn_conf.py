@@ -78,7 +78,7 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Hand ingest leadership over at once and stop background threads."""
-    from dashapp.shutdown import stop_background
+    from dashapp.ops.shutdown import stop_background
 
     stop_background(getattr(worker, "wsgi", None))
 

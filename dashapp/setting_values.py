@@ -16,7 +16,8 @@ class ConfigError(ValueError):
     """A setting has a value the app cannot accept."""
 
 
-def _bool(name: str, raw: str) -> bool:
+def parse_bool(name: str, raw: str) -> bool:
+    """Parse a true/false flag (1/0, yes/no, on/off; empty is false)."""
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -25,7 +26,11 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is invalid: expected true/false (1/0, yes/no)")
 
 
-def _range(cast: type, kind: str, lo: float, hi: float) -> Callable[[str, str], Any]:
+def number_range(
+    cast: type, kind: str, lo: float, hi: float
+) -> Callable[[str, str], Any]:
+    """Return a parser of numbers of type `cast` between `lo` and `hi`."""
+
     def parse(name: str, raw: str) -> Any:
         try:
             value = cast(raw.strip())
@@ -38,15 +43,19 @@ def _range(cast: type, kind: str, lo: float, hi: float) -> Callable[[str, str], 
     return parse
 
 
-def _int_range(lo: int, hi: int) -> Callable[[str, str], int]:
-    return _range(int, "an integer", lo, hi)
+def int_range(lo: int, hi: int) -> Callable[[str, str], int]:
+    """Return a parser of integers between `lo` and `hi`."""
+    return number_range(int, "an integer", lo, hi)
 
 
-def _float_range(lo: float, hi: float) -> Callable[[str, str], float]:
-    return _range(float, "a number", lo, hi)
+def float_range(lo: float, hi: float) -> Callable[[str, str], float]:
+    """Return a parser of numbers between `lo` and `hi`."""
+    return number_range(float, "a number", lo, hi)
 
 
-def _choice(*choices: str, fold: Callable[[str], str] = str.upper) -> Callable:
+def choice(*choices: str, fold: Callable[[str], str] = str.upper) -> Callable:
+    """Return a parser accepting one of `choices` (compared after `fold`)."""
+
     def parse(name: str, raw: str) -> str:
         value = fold(raw.strip())
         if value not in choices:
@@ -58,11 +67,13 @@ def _choice(*choices: str, fold: Callable[[str], str] = str.upper) -> Callable:
     return parse
 
 
-def _lower_choice(*choices: str) -> Callable[[str, str], str]:
-    return _choice(*choices, fold=str.lower)
+def lower_choice(*choices: str) -> Callable[[str, str], str]:
+    """Return a parser accepting one of `choices`, case-insensitively."""
+    return choice(*choices, fold=str.lower)
 
 
-def _database_url(name: str, raw: str) -> str:
+def parse_database_url(name: str, raw: str) -> str:
+    """Parse a SQLite or PostgreSQL URL (empty: the default SQLite file)."""
     value = raw.strip()
     if not value:
         return ""
@@ -77,7 +88,8 @@ def _database_url(name: str, raw: str) -> str:
     return value
 
 
-def _redis_url(name: str, raw: str) -> str | None:
+def parse_redis_url(name: str, raw: str) -> str | None:
+    """Parse a Redis URL (empty: no Redis)."""
     value = raw.strip()
     if not value:
         return None
@@ -88,14 +100,16 @@ def _redis_url(name: str, raw: str) -> str | None:
     return value
 
 
-def _ws_url(name: str, raw: str) -> str:
+def parse_ws_url(name: str, raw: str) -> str:
+    """Parse a ws:// or wss:// URL."""
     value = raw.strip()
     if not value.startswith(("ws://", "wss://")):
         raise ConfigError(f"{name}={raw!r} is invalid: expected a ws:// or wss:// URL")
     return value
 
 
-def _http_url(name: str, raw: str) -> str:
+def parse_http_url(name: str, raw: str) -> str:
+    """Parse an http(s):// URL without a trailing slash."""
     value = raw.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ConfigError(
@@ -104,7 +118,8 @@ def _http_url(name: str, raw: str) -> str:
     return value
 
 
-def _origins(name: str, raw: str) -> tuple[str, ...]:
+def parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of http(s):// origins or `*`."""
     items = tuple(o.strip() for o in raw.split(",") if o.strip())
     for origin in items:
         if origin != "*" and not origin.startswith(("http://", "https://")):
@@ -115,22 +130,26 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return items
 
 
-def _text(name: str, raw: str) -> str:
+def parse_text(name: str, raw: str) -> str:
+    """Return the value without surrounding blanks."""
     return raw.strip()
 
 
-def _optional_text(name: str, raw: str) -> str | None:
+def parse_optional_text(name: str, raw: str) -> str | None:
+    """Return the value without surrounding blanks, or None when empty."""
     return raw.strip() or None
 
 
-def _host(name: str, raw: str) -> str:
+def parse_host(name: str, raw: str) -> str:
+    """Parse a host name or IP address."""
     value = raw.strip()
     if not value or " " in value:
         raise ConfigError(f"{name}={raw!r} is invalid: expected a host name or IP")
     return value
 
 
-def _rate_limit(name: str, raw: str) -> str:
+def parse_rate_limit(name: str, raw: str) -> str:
+    """Parse a flask-limiter rate such as `600/minute`."""
     from limits import parse_many
 
     value = raw.strip()

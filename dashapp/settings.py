@@ -20,20 +20,20 @@ from dotenv import dotenv_values
 from dashapp.setting_values import (
     LOG_LEVELS,
     ConfigError,
-    _bool,
-    _choice,
-    _database_url,
-    _float_range,
-    _host,
-    _http_url,
-    _int_range,
-    _lower_choice,
-    _optional_text,
-    _origins,
-    _rate_limit,
-    _redis_url,
-    _text,
-    _ws_url,
+    choice,
+    float_range,
+    int_range,
+    lower_choice,
+    parse_bool,
+    parse_database_url,
+    parse_host,
+    parse_http_url,
+    parse_optional_text,
+    parse_origins,
+    parse_rate_limit,
+    parse_redis_url,
+    parse_text,
+    parse_ws_url,
 )
 
 DEFAULT_DATA_DIR = "./data"
@@ -52,165 +52,177 @@ class Settings:
 
     database_url: str = _spec(
         "DATABASE_URL",
-        _database_url,
+        parse_database_url,
         "Database: `sqlite:///PATH` (default `sqlite:///./data/tickstock.db`) or "
         "`postgresql://user@host:5432/db` (psycopg 3).",
     )
     redis_url: str | None = _spec(
-        "REDIS_URL", _redis_url, "Redis for cache, pub/sub, leader lock (optional)."
+        "REDIS_URL",
+        parse_redis_url,
+        "Redis for cache, pub/sub, leader lock (optional).",
     )
     massive_api_key: str | None = _spec(
         "MASSIVE_API_KEY",
-        _optional_text,
+        parse_optional_text,
         "Massive API key. Unset: ingest from the built-in simulator.",
     )
     massive_ws_url: str = _spec(
         "MASSIVE_WS_URL",
-        _ws_url,
+        parse_ws_url,
         "Massive WebSocket (`wss://socket.massive.com/stocks`; "
         "`wss://delayed.massive.com/stocks` for delayed plans).",
     )
     massive_rest_url: str = _spec(
-        "MASSIVE_REST_URL", _http_url, "Massive REST base (`https://api.massive.com`)."
+        "MASSIVE_REST_URL",
+        parse_http_url,
+        "Massive REST base (`https://api.massive.com`).",
     )
     ingest_enabled: bool = _spec(
-        "INGEST_ENABLED", _bool, "Co-start live ingest with the app (default true)."
+        "INGEST_ENABLED",
+        parse_bool,
+        "Co-start live ingest with the app (default true).",
     )
     ingest_universe: str = _spec(
         "INGEST_UNIVERSE",
-        _text,
+        parse_text,
         "What to stream: a universe name (`sp500`), a comma list of symbols, or `*`.",
     )
     ingest_seconds: str = _spec(
         "INGEST_SECONDS",
-        _lower_choice("auto", "true", "false"),
+        lower_choice("auto", "true", "false"),
         "Also subscribe `A.` per-second bars: auto (up to 500 symbols), true, false.",
     )
     simulator: str = _spec(
         "TICKSTOCK_SIMULATOR",
-        _lower_choice("auto", "true", "false"),
+        lower_choice("auto", "true", "false"),
         "Built-in simulator without MASSIVE_API_KEY: auto (only over demo data or "
         "an empty store), true, false.",
     )
     secret_key: str = _spec(
         "SECRET_KEY",
-        _text,
+        parse_text,
         "Flask session signing key (random per start when unset; set in production).",
     )
-    host: str = _spec("HOST", _host, "Bind address (default 127.0.0.1).")
-    port: int = _spec("PORT", _int_range(1, 65535), "Port (default 8050).")
-    log_level: str = _spec("LOG_LEVEL", _choice(*LOG_LEVELS), "Log level (INFO).")
+    host: str = _spec("HOST", parse_host, "Bind address (default 127.0.0.1).")
+    port: int = _spec("PORT", int_range(1, 65535), "Port (default 8050).")
+    log_level: str = _spec("LOG_LEVEL", choice(*LOG_LEVELS), "Log level (INFO).")
     log_format: str = _spec(
-        "LOG_FORMAT", _lower_choice("text", "json"), "Log format: text or json."
+        "LOG_FORMAT", lower_choice("text", "json"), "Log format: text or json."
     )
     log_file_enabled: bool = _spec(
-        "LOG_FILE_ENABLED", _bool, "Also log to a rotating file under `./data/logs`."
+        "LOG_FILE_ENABLED",
+        parse_bool,
+        "Also log to a rotating file under `./data/logs`.",
     )
     log_db_enabled: bool = _spec(
-        "LOG_DB_ENABLED", _bool, "Store log records in the `error_log` table."
+        "LOG_DB_ENABLED", parse_bool, "Store log records in the `error_log` table."
     )
     log_db_severity_threshold: str = _spec(
         "LOG_DB_SEVERITY_THRESHOLD",
-        _choice(*LOG_LEVELS),
+        choice(*LOG_LEVELS),
         "Lowest level stored in `error_log` (ERROR).",
     )
     redis_error_channel: str = _spec(
-        "REDIS_ERROR_CHANNEL", _text, "Pub/sub channel for errors (`tickstock:errors`)."
+        "REDIS_ERROR_CHANNEL",
+        parse_text,
+        "Pub/sub channel for errors (`tickstock:errors`).",
     )
     redis_monitoring_channel: str = _spec(
         "REDIS_MONITORING_CHANNEL",
-        _text,
+        parse_text,
         "Pub/sub channel for health records (`tickstock:monitoring`).",
     )
     redis_key_prefix: str = _spec(
         "REDIS_KEY_PREFIX",
-        _text,
+        parse_text,
         "Prefix of every Redis key (cache, leader lock, sessions): `tickstock:`.",
     )
     instance_id: str | None = _spec(
         "TICKSTOCK_INSTANCE_ID",
-        _optional_text,
+        parse_optional_text,
         "Name of this instance in monitoring records (default `host:pid`).",
     )
     monitoring_interval: float = _spec(
         "MONITORING_INTERVAL_SECONDS",
-        _float_range(0.1, 3600),
+        float_range(0.1, 3600),
         "Seconds between health records on the monitoring channel (5).",
     )
     leader_ttl: float = _spec(
         "INGEST_LEADER_TTL_SECONDS",
-        _float_range(1, 600),
+        float_range(1, 600),
         "Ingest leader lock TTL; a follower takes over within 2x this (15).",
     )
     websocket_cors_origins: tuple[str, ...] = _spec(
         "WEBSOCKET_CORS_ORIGINS",
-        _origins,
+        parse_origins,
         "Comma-separated origins allowed by CORS (empty: same origin only).",
     )
     data_dir: str = _spec(
-        "TICKSTOCK_DATA_DIR", _text, "Directory for the SQLite file, spill, logs."
+        "TICKSTOCK_DATA_DIR", parse_text, "Directory for the SQLite file, spill, logs."
     )
     demo_data: bool = _spec(
         "TICKSTOCK_DEMO_DATA",
-        _bool,
+        parse_bool,
         "Generate labelled demo history on first start when the database is empty.",
     )
     admin_password: str | None = _spec(
         "TICKSTOCK_ADMIN_PASSWORD",
-        _optional_text,
+        parse_optional_text,
         "Creates the first admin user `admin` on first start (no default password).",
     )
     poll_seconds: float = _spec(
-        "POLL_SECONDS", _float_range(1, 600), "Browser polling interval (5 s)."
+        "POLL_SECONDS", float_range(1, 600), "Browser polling interval (5 s)."
     )
     secure_cookies: bool = _spec(
-        "SESSION_COOKIE_SECURE", _bool, "Mark the session cookie Secure (HTTPS only)."
+        "SESSION_COOKIE_SECURE",
+        parse_bool,
+        "Mark the session cookie Secure (HTTPS only).",
     )
 
     cors_origins: tuple[str, ...] = _spec(
         "CORS_ORIGINS",
-        _origins,
+        parse_origins,
         "Comma-separated origins allowed to call `/api` cross-origin (empty: none; "
         "`WEBSOCKET_CORS_ORIGINS` are allowed too).",
     )
     session_idle_minutes: int = _spec(
         "SESSION_IDLE_MINUTES",
-        _int_range(1, 10080),
+        int_range(1, 10080),
         "Log a browser session out after this many minutes without a request (60).",
     )
     session_max_hours: int = _spec(
         "SESSION_MAX_HOURS",
-        _int_range(1, 720),
+        int_range(1, 720),
         "Log a browser session out this many hours after login, active or not (12).",
     )
     login_max_failures: int = _spec(
         "LOGIN_MAX_FAILURES",
-        _int_range(1, 100),
+        int_range(1, 100),
         "Lock an account after this many failed logins in a row (5).",
     )
     login_lockout_minutes: int = _spec(
         "LOGIN_LOCKOUT_MINUTES",
-        _int_range(1, 1440),
+        int_range(1, 1440),
         "How long a locked account stays locked (15 minutes).",
     )
     rate_limit_user: str = _spec(
         "RATE_LIMIT_USER",
-        _rate_limit,
+        parse_rate_limit,
         "REST rate limit per user or token, flask-limiter syntax (`600/minute`).",
     )
     rate_limit_ip: str = _spec(
         "RATE_LIMIT_IP",
-        _rate_limit,
+        parse_rate_limit,
         "REST rate limit per client IP, flask-limiter syntax (`1200/minute`).",
     )
     rate_limit_login: str = _spec(
         "RATE_LIMIT_LOGIN",
-        _rate_limit,
+        parse_rate_limit,
         "Login attempts per client IP, flask-limiter syntax (`10/minute`).",
     )
     trusted_proxies: int = _spec(
         "TRUSTED_PROXIES",
-        _int_range(0, 10),
+        int_range(0, 10),
         "Reverse proxies in front of the app whose `X-Forwarded-For` / "
         "`X-Forwarded-Proto` are trusted (0: use the socket address).",
     )

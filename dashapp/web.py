@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, clientside_callback, dcc, html
 from dash import _callback as dash_callback
 
+from dashapp.api import api_unexpected_error
 from dashapp.api.security import install as install_security
 from dashapp.ops.dashguard import install_dash_guard
 from dashapp.ops.failsoft import install_failsoft
@@ -88,7 +89,8 @@ def build_dash(settings: Settings, store: Store, **extensions) -> dash.Dash:
     app._inline_scripts.extend(scripts)
     app.layout = _shell(settings)
     install_security(app, settings)  # auth, REST API, CSP/headers, CORS, limits
-    install_failsoft(server, store)  # 503 instead of 500 while the database is away
+    # 503 instead of 500 while the database is away; other errors: the API's handler
+    install_failsoft(server, store, unexpected=api_unexpected_error)
     install_dash_guard(app)  # malformed callback bodies: 400, not 500
     return app
 

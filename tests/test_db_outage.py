@@ -130,7 +130,7 @@ def test_do01_postgres_cut_off_answers_503_then_recovers(proxied):
                 body = resp.get_json()
                 assert body["error"] == "database_unavailable"
                 assert set(body) == {"error", "message", "details"}
-            auth._token_cache.clear()  # as if the token's short cache had expired
+            auth.clear_token_cache()  # as if the token's short cache had expired
             for metrics in (
                 browser.get("/metrics"),
                 api.get("/metrics", headers=headers),

@@ -15,12 +15,9 @@ import pytest
 import redis
 
 from dashapp.factory import create_app
-from dashapp.ops.observability import (
-    MONITORING_FIELDS,
-    DatabaseLogHandler,
-    Observability,
-    ingest_figures,
-)
+from dashapp.ops.health_record import MONITORING_FIELDS, ingest_figures
+from dashapp.ops.log_sinks import DatabaseLogHandler
+from dashapp.ops.observability import Observability
 from dashapp.store import Store
 from tests.auth_helpers import bearer, login
 from tests.redis_server import isolated_redis_url  # noqa: F401

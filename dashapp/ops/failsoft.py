@@ -6,7 +6,7 @@ down, one caller at a time probes the database every `PROBE_INTERVAL_S`, so the
 app is back within a second or two of the database returning (the engine's
 `pool_pre_ping` drops connections that died with it).
 
-`install_failsoft(app, store)` wires it into the Flask server:
+`install_failsoft(server, store, unexpected)` wires it into the Flask server:
 
 - `/api/*` answers `503 database_unavailable` with `Retry-After` while down;
 - a database error anywhere else answers 503 (204, "no update", for Dash
@@ -23,9 +23,14 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
+
+from dashapp.auth.gate import DASH_CALLBACK_PATH, LOGOUT_POST
+from dashapp.auth.responses import json_error
+from dashapp.auth.sessions import current_principal
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,6 @@ KNOWN_PRINCIPAL_TTL_S = 900.0
 KNOWN_PRINCIPAL_MAX = 10_000
 CAUSE_DEPTH = 6
 EXTENSION = "tickstock_dbstate"
-DASH_CALLBACK_PATH = "/_dash-update-component"
 API_PREFIX = "/api/"
 NO_PRINCIPAL_PATHS = frozenset({"/health", "/ready"})  # the auth gate skips them
 # Driver messages that mean "cannot reach the database", not "bad statement".
@@ -183,8 +187,6 @@ def note_db_error(exc: BaseException) -> bool:
 
 def unavailable_response(state: DatabaseState | None) -> Response:
     """Return the API's 503 `database_unavailable` error with Retry-After."""
-    from dashapp.auth import json_error
-
     since = None
     if state is not None and state.down_since is not None:
         since = dt.datetime.fromtimestamp(state.down_since, dt.UTC).isoformat()
@@ -269,8 +271,6 @@ def _before() -> Response | None:
     if not state.available():
         _recall_session_principal()
         return None
-    from dashapp.auth import current_principal
-
     try:  # resolve the user here, where an outage can still be answered softly
         current_principal()
     except Exception as exc:
@@ -283,8 +283,6 @@ def _before() -> Response | None:
 
 
 def _after(response: Response) -> Response:
-    from dashapp.auth import LOGOUT_POST
-
     credential = g.get("_failsoft_credential")
     if not credential or "principal" not in g:
         return response
@@ -296,11 +294,9 @@ def _after(response: Response) -> Response:
     return response
 
 
-def _db_error(exc: Exception) -> Any:
-    from dashapp.api import api_unexpected_error
-
+def _db_error(exc: Exception, unexpected: Callable[[Exception], Any]) -> Any:
     if not is_db_unavailable(exc):
-        return api_unexpected_error(exc)
+        return unexpected(exc)
     state: DatabaseState = current_app.extensions[EXTENSION]
     state.mark_down(exc)
     if request.path.startswith("/api"):
@@ -315,20 +311,29 @@ def _db_error(exc: Exception) -> Any:
     )
 
 
-def install_failsoft(server: Flask, store: Any) -> DatabaseState:
-    """Attach the database state and its request hooks to a Flask server."""
+def install_failsoft(
+    server: Flask, store: Any, unexpected: Callable[[Exception], Any]
+) -> DatabaseState:
+    """Attach the database state and its request hooks to a Flask server.
+
+    `unexpected` answers database errors that are not an outage (the app's
+    handler of unexpected errors).
+    """
     import sqlalchemy.exc as sa_exc
+
+    def db_error(exc: Exception) -> Any:
+        return _db_error(exc, unexpected)
 
     state = DatabaseState(store)
     server.extensions[EXTENSION] = state
     # Before the auth gate: an outage must not turn into a 500 while resolving users.
     server.before_request_funcs.setdefault(None, []).insert(0, _before)
     server.after_request(_after)
-    server.register_error_handler(sa_exc.SQLAlchemyError, _db_error)
+    server.register_error_handler(sa_exc.SQLAlchemyError, db_error)
     try:
         import psycopg
 
-        server.register_error_handler(psycopg.Error, _db_error)
+        server.register_error_handler(psycopg.Error, db_error)
     except ImportError:  # SQLite-only installs
         pass
     return state

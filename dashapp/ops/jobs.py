@@ -3,10 +3,10 @@
 Job state lives in the store's `app_meta` table (`job:<id>` -> JSON), so every
 worker process sees every job's progress; the thread runs in the worker that
 started it and saves a heartbeat. A job whose runner died is resumed by the
-next process that starts (`dashapp.ops.job_resume`). The loaders are
-`ingest.history_backfill.backfill` and `ingest.history.import_files`, imported
-lazily (dashapp never imports ingest at import time); their rich-style
-`progress` argument is fed by `JobProgress`.
+next process that starts (`dashapp.ops.job_resume`). The composition registers
+one runner per job kind (`register_job_runner`; the loaders live in ingest,
+which this package never imports); a runner's rich-style `progress` argument
+is fed by `JobProgress`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 audit = logging.getLogger("tickstock.audit")
 
 JOB_PREFIX = "job:"
+JOB_KINDS = ("backfill", "import")
+RUNNERS_EXTENSION = "tickstock_job_runners"
 MAX_JOBS_LISTED = 50
 SAVE_EVERY_SECONDS = 0.5
 HEARTBEAT_S = 2.0
@@ -94,27 +96,32 @@ class JobProgress:
             self.save()
 
 
+# A runner gets (params, store, settings, progress) and returns the job's result.
+JobRunner = Callable[[dict[str, Any], Store, Any, Any], Any]
+
+
+def register_job_runner(app: Any, kind: str, runner: JobRunner) -> None:
+    """Make `runner` run the jobs of `kind` started or resumed in this app."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    app.extensions.setdefault(RUNNERS_EXTENSION, {})[kind] = runner
+
+
 def run_loader(
-    kind: str, params: dict[str, Any], store: Store, settings: Any, progress: Any
+    app: Any,
+    kind: str,
+    params: dict[str, Any],
+    store: Store,
+    settings: Any,
+    progress: Any,
 ) -> Any:
-    """Call the ingest loader of a job kind (ImportError when it is not built)."""
-    if kind == "backfill":
-        from ingest.history_backfill import backfill
-
-        return backfill(
-            store,
-            settings,
-            int(params["days"]),
-            universe=params.get("universe"),
-            minute=bool(params.get("minute", False)),
-            progress=progress,
-        )
-    if kind == "import":
-        from ingest.history import import_files
-
-        timeframe = params.get("timeframe", "daily")
-        return import_files(store, [params["path"]], timeframe, progress=progress)
-    raise ValueError(f"unknown job kind {kind!r}")
+    """Call the runner registered for a job kind (ImportError when there is none)."""
+    runner = app.extensions.get(RUNNERS_EXTENSION, {}).get(kind)
+    if runner is None:
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        raise ImportError(f"no runner for {kind} jobs")
+    return runner(params, store, settings, progress)
 
 
 class JobError(ValueError):
@@ -209,7 +216,7 @@ def _run(app: Any, job: dict[str, Any]) -> None:
     try:
         with app.app_context():
             result = run_loader(
-                job["kind"], job["params"], store, settings, JobProgress(job, save)
+                app, job["kind"], job["params"], store, settings, JobProgress(job, save)
             )
         job.update(status="done", progress=1.0, result=_plain(result))
     except ImportError as exc:

@@ -280,27 +280,18 @@ class SnapshotCollector(Collector):
                 "Stream reconnects.",
                 value=rec["reconnects"],
             )
-        write = GaugeMetricFamily(
+        yield _quantile_gauge(
             "tickstock_db_write_latency_seconds",
             "Ingest database write latency quantiles.",
-            labels=["quantile"],
+            rec,
+            "db_write",
         )
-        for quantile, field in (
-            ("0.5", "db_write_p50_ms"),
-            ("0.99", "db_write_p99_ms"),
-        ):
-            if rec[field] is not None:
-                write.add_metric([quantile], rec[field] / 1000.0)
-        yield write
-        rest = GaugeMetricFamily(
+        yield _quantile_gauge(
             "tickstock_rest_latency_window_seconds",
             "REST latency quantiles over the last 5 minutes.",
-            labels=["quantile"],
+            rec,
+            "rest",
         )
-        for quantile, field in (("0.5", "rest_p50_ms"), ("0.99", "rest_p99_ms")):
-            if rec[field] is not None:
-                rest.add_metric([quantile], rec[field] / 1000.0)
-        yield rest
         counters = GaugeMetricFamily(
             "tickstock_cache_events",
             "Cache hits, misses and computations.",
@@ -320,6 +311,17 @@ class SnapshotCollector(Collector):
             logs.add_metric([sink, outcome], float(value))
         yield logs
         yield from _bad_data_metrics(rec)
+
+
+def _quantile_gauge(
+    name: str, doc: str, rec: dict[str, Any], prefix: str
+) -> GaugeMetricFamily:
+    """Return the p50/p99 milliseconds `<prefix>_p50_ms` of a record as seconds."""
+    gauge = GaugeMetricFamily(name, doc, labels=["quantile"])
+    for quantile, field in (("0.5", f"{prefix}_p50_ms"), ("0.99", f"{prefix}_p99_ms")):
+        if rec[field] is not None:
+            gauge.add_metric([quantile], rec[field] / 1000.0)
+    return gauge
 
 
 def _bad_data_metrics(rec: dict[str, Any]) -> Iterable[Any]:

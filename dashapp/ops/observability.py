@@ -1,12 +1,9 @@
 """Observability: error and monitoring channels, database log sink, /metrics wiring.
 
-- Every ERROR/CRITICAL log record, from any logger or thread, is published on
-  the error channel as JSON `{ts, level, source, message, context}`.
-- Records at or above `LOG_DB_SEVERITY_THRESHOLD` go to `error_log` when
-  `LOG_DB_ENABLED`, batched by a writer thread; logging never waits on Redis or
-  the database (bounded queues; overflow is counted and dropped).
+- Every ERROR/CRITICAL log record is published on the error channel and, at or
+  above `LOG_DB_SEVERITY_THRESHOLD`, written to `error_log` (`log_sinks`).
 - A health record is published on the monitoring channel every
-  `MONITORING_INTERVAL_SECONDS` (5 s) with the fields in `MONITORING_FIELDS`.
+  `MONITORING_INTERVAL_SECONDS` (`health_record`).
 - A subscriber feeds both channels into a ring buffer for `/streaming`.
 
 `install_observability(app, settings, store)` wires all of this into one app;
@@ -15,21 +12,23 @@ installing again (tests build many apps) replaces the previous installation.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import queue
 import threading
 import time
-import traceback
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry
 
+from dashapp.ops.channels import ChannelPublisher, utc_iso
+from dashapp.ops.health_record import (
+    HEALTH_TYPE,
+    MONITORING_FIELDS,
+    MonitoringLoop,
+    ingest_figures,
+)
 from dashapp.ops.leader import instance_name
-from dashapp.ops.logguard import LogGuard, client_probe_status
+from dashapp.ops.log_sinks import DatabaseLogHandler, ErrorChannelHandler
 from dashapp.ops.metrics import METRICS_PATH, RequestMetrics, SnapshotCollector
 from dashapp.ops.metrics import bp as metrics_bp
 from dashapp.ops.stream import StreamBuffer, StreamSubscriber
@@ -38,409 +37,7 @@ from dashapp.store import Store
 
 log = logging.getLogger(__name__)
 
-PUBLISH_QUEUE_MAX = 10_000
-DB_QUEUE_MAX = 10_000
-DB_BATCH_MAX = 500
-DB_FLUSH_S = 0.5
-RETRY_MIN_S = 0.2
-RETRY_MAX_S = 5.0
-MESSAGE_MAX_CHARS = 10_000
-TRACEBACK_MAX_CHARS = 8_000
-FLUSH_TIMEOUT_S = 5.0
 SESSIONS_KEY = "sessions"
-HEALTH_TYPE = "health"
-
-# Every monitoring record carries exactly these keys (None when unknown).
-MONITORING_FIELDS = (
-    "type",
-    "ts",
-    "instance_id",
-    "role",
-    "status",
-    "ingest_enabled",
-    "ingest_connected",
-    "ingest_events_per_s",
-    "bars_per_min",
-    "last_bar_age_s",
-    "queue_depth",
-    "spilled_rows",
-    "reconnects",
-    "db_ok",
-    "db_write_p50_ms",
-    "db_write_p99_ms",
-    "cache_backend",
-    "cache_hit_rate",
-    "cache_degraded",
-    "cache_hits",
-    "cache_misses",
-    "cache_computes",
-    "rest_p50_ms",
-    "rest_p99_ms",
-    "rest_requests",
-    "dash_p50_ms",
-    "dash_p99_ms",
-    "active_sessions",
-    "interval_s",
-)
-
-# Names the ingest service may use for each figure in `health()`.
-INGEST_ALIASES: dict[str, tuple[str, ...]] = {
-    "ingest_connected": ("connected",),
-    "ingest_events_per_s": ("events_per_s", "events_per_second", "event_rate"),
-    "bars_per_min": ("bars_per_min", "bars_per_minute"),
-    "queue_depth": ("queue_rows", "queue_depth", "queue_size"),
-    "last_bar_age_s": ("last_bar_age_s", "last_bar_age", "last_bar_age_seconds"),
-    "spilled_rows": ("spilled_rows", "spilled", "spill_rows"),
-    "reconnects": ("reconnects", "reconnect_count"),
-    "db_write_p50_ms": ("write_p50_ms", "write_latency_p50_ms", "db_write_p50_ms"),
-    "db_write_p99_ms": ("write_p99_ms", "write_latency_p99_ms", "db_write_p99_ms"),
-    "_bars_written": ("written_rows", "bars_written", "rows_written"),
-    "_quarantined_rows": ("quarantined_rows",),
-}
-
-
-def _utc_iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds")
-
-
-def _is_obs_thread() -> bool:
-    """Return True inside our own worker threads (their logs must not loop back)."""
-    return getattr(threading.current_thread(), "_tickstock_obs", False)
-
-
-def record_dict(record: logging.LogRecord, instance: str) -> dict[str, Any]:
-    """Return a log record as `{ts, level, source, message, context}`."""
-    context: dict[str, Any] = {}
-    extra = getattr(record, "context", None)
-    if isinstance(extra, Mapping):
-        context.update(extra)
-    elif extra is not None:
-        context["value"] = extra
-    context.setdefault("instance", instance)
-    context.setdefault("where", f"{record.pathname}:{record.lineno}")
-    context.setdefault("thread", record.threadName)
-    if record.exc_info and record.exc_info[0] is not None:
-        text = "".join(traceback.format_exception(*record.exc_info))
-        context["exc"] = text[-TRACEBACK_MAX_CHARS:]
-    try:
-        message = record.getMessage()
-    except Exception:  # bad %-args must not lose the record
-        message = str(record.msg)
-    return {
-        "ts": _utc_iso(record.created),
-        "level": record.levelname,
-        "source": record.name,
-        "message": message[:MESSAGE_MAX_CHARS],
-        "context": context,
-    }
-
-
-def _json(data: Any) -> bytes:
-    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
-
-
-class _Worker:
-    """A daemon thread marked as ours (its own log records are not re-published)."""
-
-    def __init__(self, name: str, target: Callable[[], None]) -> None:
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=target, name=name, daemon=True)
-        self.thread._tickstock_obs = True  # type: ignore[attr-defined]
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self.stop_event.set()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout)
-
-
-class ChannelPublisher:
-    """Publish JSON messages on Redis channels from a background thread.
-
-    `publish` never blocks. While Redis is unreachable, messages marked `keep`
-    (errors) wait in the bounded queue and go out when it is back; others
-    (health records, stale by then) are dropped.
-    """
-
-    def __init__(self, url: str | None, local: StreamBuffer | None = None) -> None:
-        self.url = url
-        self.local = local
-        self.published = 0
-        self.dropped = 0
-        self.sent: Counter[str] = Counter()  # per channel
-        self.degraded = False
-        self._queue: queue.Queue = queue.Queue(maxsize=PUBLISH_QUEUE_MAX)
-        self._worker = _Worker("tickstock-publisher", self._run)
-        self._started = False
-
-    def start(self) -> None:
-        """Start the publishing thread (only needed with Redis)."""
-        if self.url and not self._started:
-            self._started = True
-            self._worker.start()
-
-    def stop(self) -> None:
-        """Stop publishing (pending messages are dropped)."""
-        try:
-            self._queue.put_nowait(None)
-        except queue.Full:
-            pass
-        self._worker.stop()
-
-    def publish(self, channel: str, data: dict[str, Any], keep: bool = False) -> None:
-        """Queue one message; without Redis hand it to the local buffer."""
-        if not self.url:
-            if self.local is not None:
-                self.local.add(channel, data)
-            self.published += 1
-            self.sent[channel] += 1
-            return
-        try:
-            self._queue.put_nowait((channel, _json(data), keep))
-        except queue.Full:
-            self.dropped += 1
-
-    def status(self) -> tuple[str, str]:
-        """Return ("ok" | "degraded", detail)."""
-        if self.degraded:
-            return (
-                "degraded",
-                f"publisher cannot reach Redis ({self._queue.qsize()} queued)",
-            )
-        return "ok", f"{self.published} published, {self.dropped} dropped"
-
-    def _run(self) -> None:
-        from dashapp.ops.redisconn import UNAVAILABLE, redis_client
-
-        client = redis_client(self.url)
-        delay = RETRY_MIN_S
-        while not self._worker.stop_event.is_set():
-            item = self._queue.get()
-            if item is None:
-                return
-            channel, payload, keep = item
-            while not self._worker.stop_event.is_set():
-                try:
-                    client.publish(channel, payload)
-                except UNAVAILABLE as exc:
-                    self._down(exc)
-                    if not keep:
-                        self.dropped += 1
-                        break
-                    self._worker.stop_event.wait(delay)
-                    delay = min(delay * 2, RETRY_MAX_S)
-                    continue
-                self.published += 1
-                self.sent[channel] += 1
-                delay = RETRY_MIN_S
-                if self.degraded:
-                    self.degraded = False
-                    log.info("publisher reached Redis again")
-                break
-
-    def _down(self, exc: BaseException) -> None:
-        if not self.degraded:
-            self.degraded = True
-            log.warning(
-                "publisher cannot reach Redis (%s); queueing errors", type(exc).__name__
-            )
-
-
-class ErrorChannelHandler(logging.Handler):
-    """Publish ERROR/CRITICAL records as JSON on the error channel."""
-
-    def __init__(
-        self, publisher: ChannelPublisher, channel: str, instance: str
-    ) -> None:
-        super().__init__(level=logging.ERROR)
-        self.publisher = publisher
-        self.channel = channel
-        self.instance = instance
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record for publishing (never blocks)."""
-        if _is_obs_thread() or client_probe_status(record) is not None:
-            return
-        try:
-            self.publisher.publish(
-                self.channel, record_dict(record, self.instance), keep=True
-            )
-        except Exception:
-            self.handleError(record)
-
-
-class DatabaseLogHandler(logging.Handler):
-    """Write records at or above a threshold to `error_log`, batched, off-thread."""
-
-    def __init__(self, store: Store, level: int | str, instance: str) -> None:
-        super().__init__(level=level)
-        self.store = store
-        self.instance = instance
-        self.written = 0
-        self.dropped = 0
-        self.failures = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=DB_QUEUE_MAX)
-        self._worker = _Worker("tickstock-db-log", self._run)
-        self._start_lock = threading.Lock()
-        self._started = False
-        self._failing = False
-        self.guard = LogGuard()  # probes counted, repeats summarised
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record for the writer thread (never blocks)."""
-        if _is_obs_thread() or not self.guard.admit(record):
-            return
-        self._enqueue(record)
-
-    def _enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            body = record_dict(record, self.instance)
-            row = {
-                "ts": dt.datetime.fromtimestamp(record.created, dt.UTC),
-                "level": body["level"],
-                "source": body["source"][:128],
-                "message": body["message"],
-                "context": _json(body["context"]).decode(),
-            }
-            self._ensure_started()
-            self._queue.put_nowait(row)
-        except queue.Full:
-            self.dropped += 1
-        except Exception:
-            self.handleError(record)
-
-    def flush(self, timeout: float = FLUSH_TIMEOUT_S) -> bool:
-        """Wait until queued records are written; return False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._queue.unfinished_tasks
-
-    def close(self) -> None:
-        """Flush briefly and stop the writer thread."""
-        if self._started:
-            self.flush(timeout=1.0)
-            self._worker.stop()
-        super().close()
-
-    def _ensure_started(self) -> None:
-        if self._started:
-            return
-        with self._start_lock:
-            if not self._started:
-                self._started = True
-                self._worker.start()
-
-    def _run(self) -> None:
-        pending: list[dict[str, Any]] = []
-        delay = RETRY_MIN_S
-        while not self._worker.stop_event.is_set():
-            for summary in self.guard.summaries():
-                self._enqueue(summary)
-            if not pending:
-                try:
-                    pending.append(self._queue.get(timeout=DB_FLUSH_S))
-                except queue.Empty:
-                    continue
-            while len(pending) < DB_BATCH_MAX:
-                try:
-                    pending.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self.store.insert_error_logs(pending)
-            except Exception as exc:
-                self.failures += 1
-                if not self._failing:
-                    self._failing = True
-                    log.warning(
-                        "error_log writes failing (%s); retrying", type(exc).__name__
-                    )
-                self._worker.stop_event.wait(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
-                continue
-            self.written += len(pending)
-            for _ in pending:
-                self._queue.task_done()
-            pending = []
-            delay = RETRY_MIN_S
-            if self._failing:
-                self._failing = False
-                log.info("error_log writes succeed again")
-
-
-def _pick(health: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    for name in names:
-        if name in health and health[name] is not None:
-            value = health[name]
-            if isinstance(value, Mapping):  # per-feed figures: the worst one counts
-                numbers = [v for v in value.values() if isinstance(v, (int, float))]
-                return max(numbers) if numbers else None
-            return value
-    return None
-
-
-def ingest_figures(service: Any) -> dict[str, Any]:
-    """Map the ingest service's `health()` onto monitoring field names."""
-    if service is None or not hasattr(service, "health"):
-        return {}
-    health = service.health()
-    if not isinstance(health, Mapping):
-        health = getattr(health, "__dict__", {}) or {}
-    flat = dict(health)
-    writer = health.get("writer")
-    if isinstance(writer, Mapping):  # ingest.writer figures: written rows etc.
-        for key, value in writer.items():
-            flat.setdefault(key, value)
-    for nested in ("write_latency", "write", "latency"):
-        inner = health.get(nested)
-        if isinstance(inner, Mapping):
-            flat.setdefault("write_p50_ms", inner.get("p50_ms", inner.get("p50")))
-            flat.setdefault("write_p99_ms", inner.get("p99_ms", inner.get("p99")))
-    figures = {field: _pick(flat, names) for field, names in INGEST_ALIASES.items()}
-    rejected = health.get("rejected")  # feed events rejected, by reason
-    figures["_feed_rejected"] = dict(rejected) if isinstance(rejected, Mapping) else {}
-    return figures
-
-
-class MonitoringLoop:
-    """Publish a health record every `interval` seconds (the first immediately)."""
-
-    def __init__(
-        self,
-        build: Callable[[], dict[str, Any]],
-        publish: Callable[[dict], None],
-        interval: float,
-    ) -> None:
-        self.build = build
-        self.publish = publish
-        self.interval = interval
-        self.sent = 0
-        self.last: dict[str, Any] | None = None
-        self._worker = _Worker("tickstock-monitoring", self._run)
-
-    def start(self) -> None:
-        """Start the loop thread."""
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the loop thread."""
-        self._worker.stop()
-
-    def _run(self) -> None:
-        next_at = time.monotonic()
-        while not self._worker.stop_event.is_set():
-            try:
-                record = self.build()
-                self.last = record
-                self.publish(record)
-                self.sent += 1
-            except Exception as exc:  # a broken figure must not stop monitoring
-                log.warning("monitoring record failed: %s: %s", type(exc).__name__, exc)
-            next_at += self.interval
-            self._worker.stop_event.wait(max(0.0, next_at - time.monotonic()))
 
 
 class Observability:
@@ -571,7 +168,7 @@ class Observability:
             last_age = db["last_bar_age_s"]
         record = {
             "type": HEALTH_TYPE,
-            "ts": _utc_iso(time.time()),
+            "ts": utc_iso(time.time()),
             "instance_id": self.instance_id,
             "role": self._role(),
             "status": "ok",
