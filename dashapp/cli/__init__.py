@@ -47,7 +47,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def serve_app(app, host: str | None = None, port: int | None = None) -> int:
     """Serve a built app with the development server until SIGTERM or SIGINT."""
-    from dashapp.shutdown import install_graceful_shutdown
+    from dashapp.ops.shutdown import install_graceful_shutdown
 
     settings = app.server.extensions["tickstock_settings"]
     host = host or settings.host
