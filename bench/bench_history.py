@@ -112,7 +112,9 @@ def _time_import(
     return first, again, rows
 
 
-def _time_demo(fresh: Callable[[], Store], repeats: int = REPEATS) -> tuple[Timing, int]:
+def _time_demo(
+    fresh: Callable[[], Store], repeats: int = REPEATS
+) -> tuple[Timing, int]:
     days = demo_sessions(320, DEMO_END)
     timing: Timing = ([], [])
     rows = 0
