@@ -328,9 +328,9 @@ def main(argv: list[str] | None = None) -> dict:
         if proc is not None:
             code = stop_server(proc)
         sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     curve = summarise(sampler.samples, day_start)
-    stats = sim.stats() if hasattr(sim, "stats") else {}
-    shutil.rmtree(tmp, ignore_errors=True)
+    stats = sim.stats()
     hours = (reached - day_start).total_seconds() / 3600
     full_hours = (day_end - day_start).total_seconds() / 3600
     growth = curve["end_mb"] - curve["warm_mb"]
