@@ -76,7 +76,7 @@ def run(stems: list[str], quick: bool) -> tuple[dict, dict, list[str]]:
         try:
             module = importlib.import_module(f"bench.{stem}")
             result = module.main(list(argv)) or {}
-        except Exception as exc:  # keep going: one broken bench must not hide others
+        except (Exception, SystemExit) as exc:  # one broken bench must not hide others
             print(f"FAILED: {type(exc).__name__}: {exc}", flush=True)
             failed.append(stem)
             reason = f"{stem} failed: {type(exc).__name__}: {exc}"
