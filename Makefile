@@ -26,8 +26,9 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# make bench BENCH_ARGS="analytics --quick --json out.json"
 bench: $(TEST_STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,8 @@
 
 Synthetic, deterministic market: N stocks (random walks, 3% listed mid-window, a few
 one-day gaps) plus SPY and the 11 sector ETFs, 300 sessions, meta with sectors and
-sub-industries. Run: `.venv/bin/python bench/bench_analytics.py [--quick]`.
+sub-industries. Run: `.venv/bin/python bench/bench_analytics.py [--quick]`
+(`--quick`: fewer timed runs, no peak-RSS child). main() returns the figures.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ INCREMENTAL_TARGET_MS = 25.0
 RSS_TARGET_MB = 1_536.0
 FULL_RUNS = 11
 INCREMENTAL_RUNS = 41
+QUICK_RUNS = 3
 SEED = 20240501
 LATE_LISTING_SHARE = 0.03
 GAP_COUNT = 50
@@ -103,13 +105,13 @@ def p99(values: list[float]) -> float:
     return float(np.percentile(values, 99))
 
 
-def bench_full(panels, meta) -> tuple[list[float], list[float]]:
+def bench_full(panels, meta, runs: int = FULL_RUNS) -> tuple[list[float], list[float]]:
     """Time a full market_snapshot (wall ms, CPU ms)."""
     market_snapshot(panels, meta)  # warm-up
-    return timings(lambda: market_snapshot(panels, meta), FULL_RUNS)
+    return timings(lambda: market_snapshot(panels, meta), runs)
 
 
-def bench_incremental(panels, meta):
+def bench_incremental(panels, meta, runs: int = INCREMENTAL_RUNS):
     """Time engine.update with a fresh last row per call; return (wall, CPU, build)."""
     history = {k: v.iloc[:-1] for k, v in panels.items()}
     last = {k: v.iloc[-1] for k, v in panels.items()}
@@ -119,12 +121,12 @@ def bench_incremental(panels, meta):
     build_ms = (time.perf_counter() - start) * 1000
     rng = np.random.default_rng(7)
     rows = []
-    for _ in range(INCREMENTAL_RUNS + 1):
+    for _ in range(runs + 1):
         move = np.exp(rng.normal(0, 0.002, len(last["close"])))
         rows.append({k: (v * move if k != "volume" else v) for k, v in last.items()})
     engine.update(date, rows[0])
     it = iter(rows[1:])
-    wall, cpu = timings(lambda: engine.update(date, next(it)), INCREMENTAL_RUNS)
+    wall, cpu = timings(lambda: engine.update(date, next(it)), runs)
     return wall, cpu, build_ms
 
 
@@ -161,19 +163,27 @@ def row(figure: str, values: list[float] | float, target: float, unit: str) -> s
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmarks and print the table."""
+def figures(values: list[float]) -> tuple[float, float]:
+    """Return (median, p99) of a sample."""
+    return statistics.median(values), p99(values)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmarks, print the table and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--symbols", type=int, default=SYMBOLS)
     parser.add_argument("--skip-rss", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="3 runs each, no RSS")
+    args = parser.parse_args([] if argv is None else argv)
     if args.rss_child:
         peak_rss_child(args.rss_child)
-        return
+        return {}
     panels, meta = synthetic_market(args.symbols)
-    full, full_cpu = bench_full(panels, meta)
-    incremental, incremental_cpu, build_ms = bench_incremental(panels, meta)
+    full, full_cpu = bench_full(panels, meta, QUICK_RUNS if args.quick else FULL_RUNS)
+    incremental, incremental_cpu, build_ms = bench_incremental(
+        panels, meta, QUICK_RUNS if args.quick else INCREMENTAL_RUNS
+    )
     n, t = args.symbols, SESSIONS
     load = os.getloadavg()[0]
     print(
@@ -203,11 +213,24 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     print(f"{'  (SnapshotEngine build, once per session, ms)':<46} {build_ms:>9.1f}")
-    if not args.skip_rss:
+    out = {"snapshot_symbols": n, "snapshot_sessions": t}
+    for key, values in (
+        ("snapshot_full", full),
+        ("snapshot_full_cpu", full_cpu),
+        ("snapshot_incremental", incremental),
+        ("snapshot_incremental_cpu", incremental_cpu),
+    ):
+        out[f"{key}_ms"], out[f"{key}_p99_ms"] = figures(values)
+    out["snapshot_engine_build_ms"] = build_ms
+    if args.skip_rss or args.quick:
+        out["skipped"] = {"snapshot_peak_rss_mb": "--quick/--skip-rss"}
+    else:
         rss = peak_rss(MEMORY_SYMBOLS)
         label = f"peak RSS {MEMORY_SYMBOLS}x{t} snapshot (MB)"
         print(row(label, rss, RSS_TARGET_MB, "MB"))
+        out["snapshot_peak_rss_mb"] = rss
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

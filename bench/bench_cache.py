@@ -39,15 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flask  # noqa: E402
 
+from bench._common import sp500_daily  # noqa: E402
 from dashapp.market import market_state  # noqa: E402
 from dashapp.market.cache import RedisCache  # noqa: E402
 from dashapp.store import Store  # noqa: E402
 from dashapp.store.reference import load_reference  # noqa: E402
 
-DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/daily/sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz"
-)
+DATA = sp500_daily()  # TICKSTOCK_SHARED_DATA, else ../shared/data
 SESSIONS = 460
 UNIVERSE = "sp500"
 HIT_TARGET_MS = 1.0
@@ -222,8 +220,8 @@ def bench_pollers(store: Store, url: str, prefix: str, versions: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run both benchmarks and print the tables."""
+def main(argv: list[str] | None = None) -> dict:
+    """Run both benchmarks, print the tables and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer reads/sessions")
     args = parser.parse_args(argv if argv is not None else [])
@@ -267,6 +265,14 @@ def main(argv: list[str] | None = None) -> None:
         store.dispose()
     met = hit_rows[0][2] <= HIT_TARGET_MS and per_version == 1.0
     print("\ntargets met" if met else "\nTARGET MISSED")
+    out = {}
+    keys = ("cache_hit_local", "cache_hit_redis", "market_state_hit")
+    for key, (_name, med, p99, _target) in zip(keys, hit_rows, strict=False):
+        out[f"{key}_ms"], out[f"{key}_p99_ms"] = med, p99
+    out["cache_miss_compute_ms"] = hit_rows[3][1]
+    out["cache_computations_per_version"] = per_version
+    out["cache_poller_errors"] = result["errors"]
+    return out
 
 
 if __name__ == "__main__":

@@ -52,11 +52,11 @@ def run_pass(frames: list[bytes], events: int, validator: FeedValidator | None):
     return events / elapsed
 
 
-def main() -> None:
-    """Print events/s without and with validation, and their ratio."""
+def main(argv: list[str] | None = None) -> dict:
+    """Print events/s without and with validation, and their ratio; return them."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args([] if argv is None else argv)
     frames = record_a_frames(SYMBOLS, 2 if args.quick else MINUTES)
     events = sum(len(orjson.loads(f)) for f in frames)
     symbols = _symbols(frames)
@@ -66,17 +66,23 @@ def main() -> None:
     def clock() -> int:
         return newest + 1000
 
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pinned = hasattr(os, "sched_setaffinity")
+    if pinned:  # one core; restored below (run_all runs other benches after)
+        cores = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(cores)})
     modes = {
         "no validation": lambda: None,
         "validated, subscribed list": lambda: FeedValidator(symbols, clock_ms=clock),
         "validated, whole market": lambda: FeedValidator(None, clock_ms=clock),
     }
     rates: dict[str, list[float]] = {name: [] for name in modes}
-    for _ in range(2 if args.quick else PASSES):
-        for name, make in modes.items():
-            rates[name].append(run_pass(frames, events, make()))
+    try:
+        for _ in range(2 if args.quick else PASSES):
+            for name, make in modes.items():
+                rates[name].append(run_pass(frames, events, make()))
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, cores)
     base = statistics.median(rates["no validation"])
     print(f"\nfeed validation: {events:,} A events in {len(frames):,} frames")
     print(f"{'mode':<30} {'median ev/s':>12} {'min ev/s':>12} {'ratio':>7}")
@@ -85,7 +91,13 @@ def main() -> None:
         print(f"{name:<30} {med:>12,.0f} {min(values):>12,.0f} {med / base:>7.2f}")
     worst = min(statistics.median(v) for v in rates.values()) / base
     print(f"target ratio >= {MIN_RATIO}: {'PASS' if worst >= MIN_RATIO else 'FAIL'}")
+    keys = ("unvalidated", "validated_subscribed", "validated_market")
+    out = {}
+    for key, values in zip(keys, rates.values(), strict=True):
+        out[f"feed_{key}_events_per_s"] = statistics.median(values)
+    out["feed_validation_worst_ratio"] = worst
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -7,10 +7,12 @@ same file (every row conflicts, nothing changes), and the demo history
 the import on each backend. PostgreSQL uses a scratch database created next to
 BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres) and
 is skipped when the server is unreachable.
+Run: `.venv/bin/python bench/bench_history.py [--quick]` (`--quick`: one run each).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import statistics
@@ -22,25 +24,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import sp500_daily  # noqa: E402
 from dashapp.store import Store  # noqa: E402
 from ingest.demo import demo_sessions, generate_demo  # noqa: E402
 from ingest.history import DAILY, import_files  # noqa: E402
 
-DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/daily/sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz"
-)
+DATA = sp500_daily()  # TICKSTOCK_SHARED_DATA, else ../shared/data
 TARGET_ROWS_PER_S = 100_000
 DEMO_TARGET_S = 5.0
 REPEATS = 3
-PG_ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = (
+    os.environ.get("BENCH_DATABASE_URL")
+    or os.environ.get("TEST_DATABASE_URL")
+    or "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 PG_DB = "tickstock_bench_history"
 DEMO_END = dt.date(2026, 11, 24)
 
 
-def _pg_scratch() -> Callable[[], Store] | None:
+def _pg_scratch(skipped: dict[str, str]) -> Callable[[], Store] | None:
     """Return a factory of empty stores in a scratch PostgreSQL database."""
     try:
         import psycopg
@@ -50,6 +52,8 @@ def _pg_scratch() -> Callable[[], Store] | None:
             c.execute(f"CREATE DATABASE {PG_DB}")
     except Exception as exc:  # no server: report and skip
         print(f"PostgreSQL skipped: {exc}")
+        reason = f"PostgreSQL unreachable: {type(exc).__name__}: {exc}".strip()
+        skipped["import_rows_per_s_postgresql"] = reason
         return None
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
 
@@ -91,12 +95,14 @@ def _timed(fn: Callable[[], object], timing: Timing) -> object:
     return out
 
 
-def _time_import(fresh: Callable[[], Store]) -> tuple[Timing, Timing, int]:
-    """Return (first-import timing, re-import timing, rows) over REPEATS runs."""
+def _time_import(
+    fresh: Callable[[], Store], repeats: int = REPEATS
+) -> tuple[Timing, Timing, int]:
+    """Return (first-import timing, re-import timing, rows) over `repeats` runs."""
     first: Timing = ([], [])
     again: Timing = ([], [])
     rows = 0
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         store = fresh()
         result = _timed(lambda s=store: import_files(s, [DATA], DAILY), first)
         rows = result.written
@@ -106,11 +112,13 @@ def _time_import(fresh: Callable[[], Store]) -> tuple[Timing, Timing, int]:
     return first, again, rows
 
 
-def _time_demo(fresh: Callable[[], Store]) -> tuple[Timing, int]:
+def _time_demo(
+    fresh: Callable[[], Store], repeats: int = REPEATS
+) -> tuple[Timing, int]:
     days = demo_sessions(320, DEMO_END)
     timing: Timing = ([], [])
     rows = 0
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         store = fresh()
         rows = _timed(
             lambda s=store: s.bulk_upsert_daily(generate_demo(days), source="demo"),
@@ -131,36 +139,47 @@ def _row(name: str, rows: int, timing: Timing, target: float) -> str:
     )
 
 
-def main() -> None:
-    """Run the import and demo benchmarks and print one table."""
+def main(argv: list[str] | None = None) -> dict:
+    """Run the import and demo benchmarks, print one table, return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run each")
+    args = parser.parse_args([] if argv is None else argv)
+    repeats = 1 if args.quick else REPEATS
     if not DATA.is_file():
         print(f"skipped: {DATA} not found")
-        return
+        reason = f"{DATA} not found (set TICKSTOCK_SHARED_DATA)"
+        return {"skipped": {"import_rows_per_s_sqlite": reason}}
+    out: dict = {"skipped": {}}
     print(
         f"{'benchmark':<28} {'rows':>9} {'median s':>8} {'p99 s':>8} "
         f"{'cpu s':>6} {'rows/s':>10} {'target':>9} {'ratio':>6}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         backends = [("sqlite", _sqlite_factory(Path(tmp)))]
-        pg = _pg_scratch()
+        pg = _pg_scratch(out["skipped"])
         if pg is not None:
             backends.append(("postgresql", pg))
         try:
             for name, fresh in backends:
-                first, again, rows = _time_import(fresh)
+                first, again, rows = _time_import(fresh, repeats)
                 print(_row(f"import-daily {name}", rows, first, TARGET_ROWS_PER_S))
                 print(_row(f"re-import (no-op) {name}", rows, again, TARGET_ROWS_PER_S))
-                demo, demo_rows = _time_demo(fresh)
+                demo, demo_rows = _time_demo(fresh, repeats)
                 demo_target = demo_rows / DEMO_TARGET_S
                 print(_row(f"demo 320 sessions {name}", demo_rows, demo, demo_target))
+                out[f"import_rows_per_s_{name}"] = rows / statistics.median(first[0])
+                out[f"import_s_{name}"] = statistics.median(first[0])
+                out[f"reimport_rows_per_s_{name}"] = rows / statistics.median(again[0])
+                out[f"demo_s_{name}"] = statistics.median(demo[0])
         finally:
             if pg is not None:
                 _pg_drop()
     print(
-        f"(p99 = slowest of {REPEATS}; cpu = this process, median; "
+        f"(p99 = slowest of {repeats}; cpu = this process, median; "
         f"demo target = {DEMO_TARGET_S:.0f} s; load average {os.getloadavg()[0]:.1f})"
     )
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

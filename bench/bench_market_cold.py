@@ -5,10 +5,12 @@ database with `tickstock import-daily` (or reuses BENCH_MARKET_DB), then times
 `market_state("sp500")` cold (empty in-process caches) and warm (cached
 engine, new data version of the live part only) in fresh interpreter state.
 Target: cold start under 5 s, warm under 0.25 s.
+Run: `.venv/bin/python bench/bench_market_cold.py [--quick]` (`--quick`: one run).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -20,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SHARED = os.environ.get("TICKSTOCK_SHARED_DATA", str(ROOT.parent / "shared/data"))
-DATA = Path(SHARED) / "daily"
+from bench._common import shared_data  # noqa: E402
+
+DATA = shared_data() / "daily"  # TICKSTOCK_SHARED_DATA, else ../shared/data
 FILES = (
     "sp500_daily_2018-01-02_2021-04-21_raw_adj.csv.gz",
     "sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz",
@@ -71,10 +74,16 @@ def _one_run(url: str) -> tuple[float, float, int]:
     return cold, warm, int(weeks) if weeks == weeks else 0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     """Print cold / warm market_state timings for the S&P 500 universe."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run")
+    args = parser.parse_args([] if argv is None else argv)
+    if not any((DATA / f).exists() for f in FILES):
+        print(f"skipped: no daily files in {DATA}")
+        return {"skipped": {"market_state_cold_s": f"no daily files in {DATA}"}}
     url = _database()
-    runs = [_one_run(url) for _ in range(REPEATS)]
+    runs = [_one_run(url) for _ in range(1 if args.quick else REPEATS)]
     cold = [r[0] for r in runs]
     warm = [r[1] for r in runs]
     print(f"{'case':<24}{'median s':>10}{'max s':>10}{'target s':>10}{'ratio':>8}")
@@ -87,7 +96,13 @@ def main() -> None:
         print(f"{name:<24}{med:>10.3f}{max(values):>10.3f}{target:>10.2f}"
               f"{med / target:>8.2f}")  # fmt: skip
     print(f"max weeks_in_stage: {runs[-1][2]}")
+    return {
+        "market_state_cold_s": statistics.median(cold),
+        "market_state_cold_max_s": max(cold),
+        "market_state_warm_s": statistics.median(warm),
+        "market_state_warm_max_s": max(warm),
+    }
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,11 +9,13 @@
 3. 100 simulated tabs polling the Market page every second against a real
    server process (`app.run`, as `tickstock serve`): that process's CPU.
 
-Run: `.venv/bin/python bench/bench_pages.py [poll] [browser] [tabs]`.
+Run: `.venv/bin/python bench/bench_pages.py [poll] [browser] [tabs] [--quick]`
+(`--quick`: fewer polls and page loads, 8 s of tabs). main() returns the figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -32,8 +34,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent / "shared" / "data" / "daily"
-DAILY_FILE = DATA / "sp500_etfs_daily_2020-07-27_2025-04-04_iexvol.csv.gz"
+from bench._common import sp500_daily  # noqa: E402
+
+DAILY_FILE = sp500_daily()  # TICKSTOCK_SHARED_DATA, else ../shared/data
 SESSIONS = 460  # covers 253 sessions for RS + 52 weeks of Mansfield + MA30
 MINUTE_SYMBOLS = ("SPY", "QQQ", "IWM", "DIA", "AAPL")
 USERNAME, PASSWORD = "analyst", "Pages-timing-pw-2025"
@@ -47,6 +50,13 @@ TAB_SECONDS = 20.0
 UNCHANGED_RUNS = 200
 NEW_RUNS = 12
 BROWSER_RUNS = 5
+QUICK = {"unchanged": 30, "new": 2, "browser": 2, "tab_seconds": 8.0}
+FULL = {
+    "unchanged": UNCHANGED_RUNS,
+    "new": NEW_RUNS,
+    "browser": BROWSER_RUNS,
+    "tab_seconds": TAB_SECONDS,
+}
 PAGE_DEFAULTS = {
     "market-window": "ret_1d",
     "sectors-period": "weekly",
@@ -231,7 +241,7 @@ def _write_minute(store, symbol: str, minute: int) -> None:
     )
 
 
-def _callback_only(app, page: str, body: dict) -> list[float]:
+def _callback_only(app, page: str, body: dict, runs: int) -> list[float]:
     """Time the page's poll callback itself (no HTTP, auth or Dash dispatch)."""
     import importlib
 
@@ -242,7 +252,7 @@ def _callback_only(app, page: str, body: dict) -> list[float]:
     args = [i["value"] for i in body["inputs"]] + [s["value"] for s in body["state"]]
     times = []
     with app.server.test_request_context():
-        for _ in range(UNCHANGED_RUNS):
+        for _ in range(runs):
             t0 = time.perf_counter()
             try:
                 fn(*args)
@@ -252,7 +262,7 @@ def _callback_only(app, page: str, body: dict) -> list[float]:
     return times
 
 
-def bench_poll(settings) -> list[tuple]:
+def bench_poll(settings, runs: dict = FULL) -> list[tuple]:
     """Time each page's poll callback with unchanged and with new data."""
     from dashapp.factory import create_app
     from dashapp.market import market_state, queries
@@ -269,13 +279,13 @@ def bench_poll(settings) -> list[tuple]:
         version = _version_of(page, resp)
         body = poll_payload(app, page, version)
         same = []
-        for _ in range(UNCHANGED_RUNS):
+        for _ in range(runs["unchanged"]):
             ms, resp = _post(client, token, body)
             assert resp.status_code == 204
             same.append(ms)
-        only = _callback_only(app, page, body)
+        only = _callback_only(app, page, body, runs["unchanged"])
         full, render = [], []
-        for i in range(NEW_RUNS):
+        for i in range(runs["new"]):
             _write_minute(store, "SPY", 1000 * n + 2 * i)
             time.sleep(queries.VERSION_TTL_S)  # pages re-read the version this often
             ms, resp = _post(client, token, body)
@@ -413,7 +423,7 @@ def _nav_ms(driver, page: str, path: str, timeout: float = 30.0) -> float:
     raise TimeoutError(path)
 
 
-def bench_browser(settings) -> list[tuple]:
+def bench_browser(settings, runs: int = BROWSER_RUNS) -> list[tuple]:
     """Return (page, [ms to ready per full load], [ms per in-app navigation])."""
     if not shutil.which("chromedriver"):
         return []
@@ -428,12 +438,12 @@ def bench_browser(settings) -> list[tuple]:
             driver.get(base + path)
             _ready_ms(driver, 120)  # first visit computes and caches the views
             loads = []
-            for _ in range(BROWSER_RUNS):
+            for _ in range(runs):
                 driver.get(base + path)
                 loads.append(_ready_ms(driver))
             rows.append((page, loads, []))
         order = list(PAGES.items())
-        for _ in range(BROWSER_RUNS):
+        for _ in range(runs):
             for i, (page, path) in enumerate(order):
                 # Leave through another page so each arrival is a real navigation.
                 other_page, other_path = order[i - 1]
@@ -498,7 +508,7 @@ def _serve_gunicorn(settings, port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def bench_tabs(settings, server: str = "dev") -> dict:
+def bench_tabs(settings, server: str = "dev", seconds: float = TAB_SECONDS) -> dict:
     """Return the server's CPU share while TABS clients poll Market every second."""
     import requests
 
@@ -558,7 +568,7 @@ def bench_tabs(settings, server: str = "dev") -> dict:
         time.sleep(2)
         cpu0, wall0 = _cpu_seconds(proc.pid), time.monotonic()
         ok0 = counts["ok"]
-        time.sleep(TAB_SECONDS)
+        time.sleep(seconds)
         cpu = _cpu_seconds(proc.pid) - cpu0
         wall = time.monotonic() - wall0
         polls = counts["ok"] - ok0
@@ -600,9 +610,23 @@ def _print_tabs(server: str, res: dict) -> None:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     """Build the S&P 500 database, run the selected benchmarks, print a table."""
-    only = set(sys.argv[1:]) or {"poll", "browser", "tabs"}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", help="poll, browser, tabs (default all)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    args = parser.parse_args([] if argv is None else argv)
+    only = set(args.parts) or {"poll", "browser", "tabs"}
+    if only - {"poll", "browser", "tabs"}:
+        parser.error(f"unknown parts: {sorted(only - {'poll', 'browser', 'tabs'})}")
+    runs = QUICK if args.quick else FULL
+    out: dict = {"skipped": {}}
+    if not DAILY_FILE.is_file():
+        print(f"skipped: {DAILY_FILE} not found")
+        reason = f"{DAILY_FILE} not found (set TICKSTOCK_SHARED_DATA)"
+        keys = ("market_page_ready_s", "tabs_100_cores")
+        out["skipped"] = dict.fromkeys(keys, reason)
+        return out
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     try:
         t0 = time.perf_counter()
@@ -613,7 +637,11 @@ def main() -> None:
         )
         print(f"{'benchmark':<44} {'median':>9} {'p99':>9} {'target':>8} {'ratio':>6}")
         if "poll" in only:
-            for page, first, same, only_cb, full, render in bench_poll(settings):
+            for page, first, same, only_cb, full, render in bench_poll(settings, runs):
+                out[f"poll_{page}_unchanged_ms"] = statistics.median(same)
+                out[f"poll_{page}_unchanged_p99_ms"] = _p(same, 99)
+                out[f"poll_{page}_new_ms"] = statistics.median(full)
+                out[f"poll_{page}_new_p99_ms"] = _p(full, 99)
                 ms = TARGET_UNCHANGED_MS
                 print(f"{'poll ' + page + ': first render':<44} {first:>9.1f}")
                 print(_row(f"poll {page}: unchanged (HTTP request)", same, ms))
@@ -622,10 +650,14 @@ def main() -> None:
                 print(_row(f"poll {page}: new version (snapshot+view)", full, ms))
                 print(_row(f"poll {page}: new version (view only)", render, ms))
         if "browser" in only:
-            results = bench_browser(settings)
+            results = bench_browser(settings, runs["browser"])
             if not results:
                 print("page ready: skipped (no chromedriver)")
+                out["skipped"]["market_page_ready_s"] = "no chromedriver"
             for page, loads, navs in results:
+                out[f"page_ready_{page}_s"] = statistics.median(loads) / 1000
+                out[f"page_ready_{page}_p99_s"] = _p(loads, 99) / 1000
+                out[f"nav_ready_{page}_s"] = statistics.median(navs) / 1000
                 print(
                     _row(f"page ready {page}: full load", loads, TARGET_READY_S * 1000)
                 )
@@ -636,12 +668,26 @@ def main() -> None:
                         TARGET_READY_S * 1000,
                     )
                 )
+            if results:
+                out["market_page_ready_s"] = out["page_ready_market_s"]
+                out["market_page_ready_p99_s"] = out["page_ready_market_p99_s"]
+        else:
+            out["skipped"]["market_page_ready_s"] = "browser part not selected"
         if "tabs" in only:
             for server in ("dev", "gunicorn"):
-                _print_tabs(server, bench_tabs(settings, server))
+                res = bench_tabs(settings, server, runs["tab_seconds"])
+                _print_tabs(server, res)
+                suffix = "" if server == "dev" else "_gunicorn"
+                out[f"tabs_{TABS}_cores{suffix}"] = res["cpu"]
+                out[f"tabs_{TABS}_polls_per_s{suffix}"] = res["polls_per_s"]
+                out[f"tabs_{TABS}_cpu_ms_per_poll{suffix}"] = res["cpu_ms_per_poll"]
+                out[f"tabs_{TABS}_failed{suffix}"] = res["other"]
+        else:
+            out["skipped"]["tabs_100_cores"] = "tabs part not selected"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

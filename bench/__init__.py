@@ -1,0 +1,1 @@
+"""TickStock benchmarks: `python bench/run_all.py [NAME ...] [--quick] [--json F]`."""
