@@ -14,6 +14,7 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
 from dashapp.market import market_state, queries
+from dashapp.market.rotation import sector_rotation
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
 from dashapp.store.reference import sector_etfs
@@ -190,7 +191,7 @@ def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     state = market_state(universe, as_of)
     etfs = sector_etfs()
     names = dict(zip(etfs["symbol"], etfs["sector"], strict=True))
-    points = queries.sector_rotation(period, tail, as_of)
+    points = sector_rotation(period, tail, as_of)
     rets = queries.sector_returns(as_of)
     labels = {s: f"{s} · {n}" for s, n in names.items()}
     sector_cols, sector_rows = _group_rows(state.sectors, "sector")
