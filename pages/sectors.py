@@ -14,9 +14,9 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
 from dashapp.market import market_state, queries
-from dashapp.market.rotation import sector_rotation
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
+from dashapp.market.rotation import sector_rotation
 from dashapp.store.reference import sector_etfs
 from pages._common import (
     control_inputs,

@@ -155,4 +155,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     code = args.func(settings, args)
     raise SystemExit(code or 0)
-
