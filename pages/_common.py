@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from components.cards import error_state
 from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
 from dashapp.market import BadRequest, queries
-from dashapp.ops.failsoft import database_available, note_db_error
+from dashapp.market.availability import database_available, note_db_error
 
 log = logging.getLogger(__name__)
 

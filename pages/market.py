@@ -23,7 +23,7 @@ from components.figures import gauges_figure, treemap_figure
 from components.tables import simple_table
 from components.theme import WINDOW_LABELS
 from dashapp.market import market_state, queries
-from dashapp.ops.failsoft import note_db_error
+from dashapp.market.availability import note_db_error
 from pages._common import (
     control_inputs,
     counted_line,

@@ -17,7 +17,7 @@ from dashapp.market import market_state, queries
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
 from dashapp.market.rotation import sector_rotation
-from dashapp.store.reference import sector_etfs
+from dashapp.market.sectors import sector_names
 from pages._common import (
     control_inputs,
     counted_line,
@@ -189,8 +189,7 @@ def missing_line(points: pd.DataFrame, session: Any, period: str) -> list:
 def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     """Render the RRG, sector returns and group tables for one view."""
     state = market_state(universe, as_of)
-    etfs = sector_etfs()
-    names = dict(zip(etfs["symbol"], etfs["sector"], strict=True))
+    names = sector_names()
     points = sector_rotation(period, tail, as_of)
     rets = queries.sector_returns(as_of)
     labels = {s: f"{s} · {n}" for s, n in names.items()}

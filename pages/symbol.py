@@ -20,7 +20,7 @@ from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
 from dashapp.market import BadRequest, market_state, queries
-from dashapp.ops.failsoft import note_db_error
+from dashapp.market.availability import note_db_error
 from pages._common import (
     control_inputs,
     database_banner,

@@ -53,3 +53,9 @@ def sector_returns(as_of: Any = None) -> pd.DataFrame:
     if close.empty or not present:
         return pd.DataFrame()
     return analytics.returns(close[present]).dropna(how="all")
+
+
+def sector_names() -> dict[str, str]:
+    """Return the sector name of each sector ETF ("XLK" -> "Technology")."""
+    etfs = sector_etfs()
+    return dict(zip(etfs["symbol"], etfs["sector"], strict=True))
