@@ -9,9 +9,9 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
+from components.breadth_figures import breadth_figure
 from components.cards import empty_state, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.figures import breadth_figure
 from components.theme import DOWN, UP
 from dashapp.market import market_state, queries
 from pages._common import (

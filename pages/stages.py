@@ -12,12 +12,12 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.figures import (
+from components.grids import STAGE_LIST_COLUMNS, data_grid
+from components.stage_figures import (
     stage_by_sector_figure,
     stage_distribution_figure,
     stage_history_figure,
 )
-from components.grids import STAGE_LIST_COLUMNS, data_grid
 from components.theme import STAGE_NAMES
 from dashapp.market import market_state, queries
 from pages._common import (
