@@ -7,23 +7,14 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import has_request_context
 
-from dashapp.market.login import (
-    CSRF_FIELD,
-    LOGIN_FAILED,
-    LOGIN_PATH,
-    LOGIN_POST,
-    MAX_PASSWORD_LENGTH,
-    csrf_token,
-    current_principal,
-    safe_next,
-)
+from dashapp.market import login as auth
 
 dash.register_page(
-    __name__, path=LOGIN_PATH, name="Log in", nav=False, title="TickStock — Log in"
+    __name__, path=auth.LOGIN_PATH, name="Log in", nav=False, title="TickStock — Log in"
 )
 
 MESSAGES = {
-    "failed": LOGIN_FAILED,
+    "failed": auth.LOGIN_FAILED,
     "expired": "The login form expired. Please try again.",
 }
 
@@ -38,7 +29,7 @@ def _field(label: str, name: str, kind: str, autocomplete: str) -> dbc.Row:
                     name=name,
                     type=kind,
                     required=True,
-                    maxLength=MAX_PASSWORD_LENGTH,
+                    maxLength=auth.MAX_PASSWORD_LENGTH,
                     autoComplete=autocomplete,
                 ),
                 width=8,
@@ -50,14 +41,14 @@ def _field(label: str, name: str, kind: str, autocomplete: str) -> dbc.Row:
 
 def layout(next: str | None = None, error: str | None = None, **_kwargs) -> html.Div:  # noqa: A002
     """Return the login card (or a note when already logged in)."""
-    principal = current_principal() if has_request_context() else None
+    principal = auth.current_principal() if has_request_context() else None
     if principal is not None and principal.via == "session":
         body = [
             html.P(f"You are logged in as {principal.username} ({principal.role})."),
-            dbc.Button("Continue", href=safe_next(next), color="primary"),
+            dbc.Button("Continue", href=auth.safe_next(next), color="primary"),
         ]
     else:
-        token = csrf_token() if has_request_context() else ""
+        token = auth.csrf_token() if has_request_context() else ""
         alert = (
             [dbc.Alert(MESSAGES[error], color="danger", id="login-error")]
             if error in MESSAGES
@@ -71,21 +62,21 @@ def layout(next: str | None = None, error: str | None = None, **_kwargs) -> html
                     _field("Password", "password", "password", "current-password"),
                     dcc.Input(
                         type="hidden",
-                        name=CSRF_FIELD,
+                        name=auth.CSRF_FIELD,
                         value=token,
                         id="login-csrf",
                     ),
                     dcc.Input(
                         type="hidden",
                         name="next",
-                        value=safe_next(next),
+                        value=auth.safe_next(next),
                         id="login-next",
                     ),
                     dbc.Button(
                         "Log in", type="submit", color="primary", id="login-submit"
                     ),
                 ],
-                action=LOGIN_POST,
+                action=auth.LOGIN_POST,
                 method="POST",
                 id="login-form",
             ),

@@ -7,7 +7,7 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
@@ -21,6 +21,7 @@ from dashapp.market.sectors import sector_names
 from pages._common import (
     control_inputs,
     counted_line,
+    link_plot_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -233,12 +234,7 @@ def refresh_sectors(_n, universe, session, time_, period, tail, last):
     return render_view(PAGE, params, last, build_sectors, n_outputs=7)
 
 
-clientside_callback(
-    "function(click){ return window.dash_clientside.tickstock.plotToSymbol(click); }",
-    Output("nav-location", "pathname", allow_duplicate=True),
-    Input("sectors-rrg", "clickData"),
-    prevent_initial_call=True,
-)
+link_plot_to_symbol("sectors-rrg")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "period", "tail"],

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
@@ -23,6 +23,7 @@ from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,
+    link_grid_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -248,12 +249,7 @@ def refresh_stages(_n, universe, session, time_, stage, last):
 
 
 for _grid in ("stages-list", "stages-changes"):
-    clientside_callback(
-        "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
-        Output("nav-location", "pathname", allow_duplicate=True),
-        Input(_grid, "cellClicked"),
-        prevent_initial_call=True,
-    )
+    link_grid_to_symbol(_grid)
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "stage"],

@@ -47,17 +47,7 @@ HISTORY_CALENDAR_DAYS = 640  # ~440 sessions: 253 for RS + 52 weeks for Mansfiel
 # Loaded before the shown window so SMA200 / 52-week highs are warm on its first day.
 BREADTH_WARMUP_CALENDAR_DAYS = 380
 ENGINE_CACHE_ENTRIES = 8
-SNAPSHOT_FRAMES = (
-    "rankings",
-    "stages",
-    "stage_changes",
-    "rotation",
-    "breadth",
-    "breadth_panel",
-    "sectors",
-    "industries",
-    "info",
-)
+SNAPSHOT_FRAMES = analytics.SNAPSHOT_KEYS
 
 
 __all__ = [
