@@ -13,6 +13,7 @@ from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
+from components.layout import card_col, graph
 from dashapp.market import market_state, queries
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
@@ -119,38 +120,11 @@ def layout(
             controls_bar(PAGE, universe, as_of, extra=[period_picker, tail_slider]),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Graph(
-                                    id="sectors-rrg",
-                                    style={"height": "560px"},
-                                    config={"displaylogo": False},
-                                ),
-                                className="p-1",
-                            )
-                        ),
-                        xs=12,
-                        xl=7,
-                        className="mb-2",
+                    card_col(
+                        graph("sectors-rrg", 560, {"displaylogo": False}), xs=12, xl=7
                     ),
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("Sector ETF returns"),
-                                dbc.CardBody(
-                                    dcc.Graph(
-                                        id="sectors-perf",
-                                        style={"height": "460px"},
-                                        config={"displayModeBar": False},
-                                    ),
-                                    className="p-1",
-                                ),
-                            ]
-                        ),
-                        xs=12,
-                        xl=5,
-                        className="mb-2",
+                    card_col(
+                        graph("sectors-perf", 460), "Sector ETF returns", xs=12, xl=5
                     ),
                 ],
                 className="g-2",
