@@ -1,7 +1,7 @@
 """Relative rotation (RRG) of any symbol list against any benchmark, as of a session.
 
-The notebook and test entry point for the RRG; the REST endpoint and the Sectors
-page read the sector ETFs' rotation from the market state.
+The RRG of the Sectors page, notebooks and tests; the REST endpoint reads the
+sector ETFs' rotation from the market state.
 """
 
 from __future__ import annotations
