@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -70,7 +72,7 @@ def field_array(
     return panel.to_numpy(dtype=np.float64)
 
 
-def session_date(value) -> pd.Timestamp:
+def session_date(value: Any) -> pd.Timestamp:
     """Return `value` as a naive midnight timestamp (its session date)."""
     ts = pd.Timestamp(value)
     if ts.tz is not None:
@@ -98,14 +100,14 @@ def ema_scalar(state: float, value: float, alpha: float) -> float:
     return value if state != state else state + alpha * (value - state)
 
 
-def pad(values: np.ndarray, extra: int, fill) -> np.ndarray:
+def pad(values: np.ndarray, extra: int, fill: Any) -> np.ndarray:
     """Append `extra` copies of `fill` to `values`."""
     if extra == 0:
         return values
     return np.concatenate([values, np.full(extra, fill, dtype=values.dtype)])
 
 
-def column_array(values: np.ndarray, null: np.ndarray | None):
+def column_array(values: np.ndarray, null: np.ndarray | None) -> Any:
     """Wrap a gathered column: nullable Int64/boolean with a mask, objects as-is."""
     if null is not None:
         if values.dtype == bool:
