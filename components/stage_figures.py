@@ -27,6 +27,14 @@ def _stage_counts(stage: pd.Series) -> pd.Series:
     return stages.value_counts().reindex(STAGES, fill_value=0)
 
 
+def _share_hover(label: str, share: str, stage: int) -> str:
+    """Return the hover text "label: share (count)" of one stage's trace."""
+    return (
+        f"%{{{label}}}: %{{{share}:.0%}} (%{{customdata}})"
+        f"<extra>{STAGE_NAMES[stage]}</extra>"
+    )
+
+
 def stage_distribution_figure(stages: pd.DataFrame | None, height: int = 300) -> Figure:
     """Return a bar chart of how many symbols are in each stage."""
     if stages is None or stages.empty or "stage" not in stages:
@@ -78,9 +86,7 @@ def stage_by_sector_figure(
             "orientation": "h",
             "marker": {"color": STAGE_COLORS[s]},
             "customdata": table.loc[share.index, s].to_numpy(),
-            "hovertemplate": "%{y}: %{x:.0%} (%{customdata})<extra>"
-            + STAGE_NAMES[s]
-            + "</extra>",
+            "hovertemplate": _share_hover("y", "x", s),
         }
         for s in STAGES
     ]
@@ -118,9 +124,7 @@ def stage_history_figure(
             "mode": "lines",
             "line": {"width": 0.5, "color": STAGE_COLORS[s]},
             "customdata": counts[s][keep],
-            "hovertemplate": "%{x}: %{y:.0%} (%{customdata})<extra>"
-            + STAGE_NAMES[s]
-            + "</extra>",
+            "hovertemplate": _share_hover("x", "y", s),
         }
         for s in STAGES
     ]
