@@ -1,4 +1,4 @@
-"""Pure figure builders for the market, sectors, stages and breadth pages.
+"""Pure figure builders for the market and sectors pages (stages, breadth: own modules).
 
 Every function takes DataFrames shaped like the market-state snapshot frames
 and returns a plotly figure dict (see `components.theme`); none does I/O, so
@@ -10,25 +10,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from components.breadth_figures import breadth_figure
+from components.stage_figures import (
+    stage_by_sector_figure,
+    stage_distribution_figure,
+    stage_history_figure,
+)
 from components.theme import (
     DOWN,
-    MUTED,
     QUADRANT_COLORS,
     QUADRANT_TEXT,
     SECTOR_PALETTE,
-    STAGE_COLORS,
-    STAGE_NAMES,
     UP,
     WINDOW_LABELS,
     Figure,
-    axis_ref,
+    date_labels,
     empty_figure,
     figure,
-    stacked_axes,
     values,
 )
 
-STAGES = (1, 2, 3, 4)
 TREEMAP_SCALE = [[0.0, DOWN], [0.5, "#3d4450"], [1.0, UP]]
 # Colour range of the treemap per return window (a 3% day is a big day).
 TREEMAP_RANGE = {
@@ -43,19 +44,6 @@ TREEMAP_RANGE = {
 DEFAULT_VISIBLE_WINDOWS = ("ret_5d", "ret_21d", "ret_63d", "ret_ytd")
 RRG_MIN_SPAN = 2.0
 RRG_PAD = 1.15
-STAGE_HISTORY_WEEKS = 104
-BREADTH_SESSIONS = 252
-BREADTH_TICKS = 8
-BREADTH_PANELS = (
-    "Advance/decline line",
-    "% above moving average",
-    "New 52-week highs − new lows",
-    "McClellan oscillator (bars) and summation index (line)",
-)
-
-
-def _dates(index) -> list[str]:
-    return pd.DatetimeIndex(index).strftime("%Y-%m-%d").tolist()
 
 
 # ------------------------------------------------------------------ market
@@ -203,7 +191,7 @@ def rrg_figure(
     pts = points.sort_values(["symbol", "date"]).groupby("symbol").tail(tail)
     codes, symbols = pd.factorize(pts["symbol"], sort=True)
     ratio, momentum = values(pts["rs_ratio"]), values(pts["rs_momentum"])
-    dates = np.asarray(_dates(pts["date"]), dtype=object)
+    dates = np.asarray(date_labels(pts["date"]), dtype=object)
     quadrants = pts["quadrant"].astype(str).to_numpy(dtype=object)
     traces = []
     for i, sym in enumerate(symbols):
@@ -287,223 +275,13 @@ def sector_perf_figure(
     )
 
 
-# ------------------------------------------------------------------ stages
-def _stage_counts(stage: pd.Series) -> pd.Series:
-    stages = pd.Series(values(stage)).dropna().astype(int)
-    return stages.value_counts().reindex(STAGES, fill_value=0)
-
-
-def stage_distribution_figure(stages: pd.DataFrame | None, height: int = 300) -> Figure:
-    """Return a bar chart of how many symbols are in each stage."""
-    if stages is None or stages.empty or "stage" not in stages:
-        return empty_figure(height=height)
-    counts = _stage_counts(stages["stage"])
-    total = int(counts.sum())
-    if total == 0:
-        return empty_figure("No symbol has enough history for a stage yet", height)
-    trace = {
-        "type": "bar",
-        "x": [STAGE_NAMES[s].replace(" · ", "<br>") for s in STAGES],
-        "y": counts.tolist(),
-        "marker": {"color": [STAGE_COLORS[s] for s in STAGES]},
-        "text": [f"{c} ({c / total:.0%})" for c in counts],
-        "textposition": "outside",
-        "textangle": 0,
-        "cliponaxis": False,
-        "hovertemplate": "%{x}: %{y}<extra></extra>",
-    }
-    return figure(
-        [trace],
-        height,
-        showlegend=False,
-        xaxis={"tickangle": 0},
-        yaxis={"range": [0, max(counts) * 1.18]},
-    )
-
-
-def stage_by_sector_figure(
-    stages: pd.DataFrame | None, sectors: pd.Series, height: int = 420
-) -> Figure:
-    """Return 100%-stacked horizontal bars of stage shares per sector."""
-    if stages is None or stages.empty or "stage" not in stages:
-        return empty_figure(height=height)
-    frame = pd.DataFrame({"stage": values(stages["stage"])}, index=stages.index)
-    frame["sector"] = sectors.reindex(frame.index)
-    frame = frame.dropna()
-    if frame.empty:
-        return empty_figure("No sector has staged members yet", height)
-    table = pd.crosstab(frame["sector"], frame["stage"].astype(int))
-    table = table.reindex(columns=STAGES, fill_value=0)
-    share = table.div(table.sum(axis=1), axis=0).sort_values(2, ascending=True)
-    traces = [
-        {
-            "type": "bar",
-            "y": share.index.tolist(),
-            "x": share[s].to_numpy(),
-            "name": STAGE_NAMES[s],
-            "orientation": "h",
-            "marker": {"color": STAGE_COLORS[s]},
-            "customdata": table.loc[share.index, s].to_numpy(),
-            "hovertemplate": "%{y}: %{x:.0%} (%{customdata})<extra>"
-            + STAGE_NAMES[s]
-            + "</extra>",
-        }
-        for s in STAGES
-    ]
-    return figure(
-        traces,
-        height,
-        barmode="stack",
-        xaxis={"tickformat": ".0%", "range": [0, 1]},
-        legend={"orientation": "h", "y": 1.1},
-        margin={"l": 170, "r": 16, "t": 40, "b": 32},
-    )
-
-
-def stage_history_figure(
-    history: pd.DataFrame | None, weeks: int = STAGE_HISTORY_WEEKS, height: int = 320
-) -> Figure:
-    """Return the share of symbols in each stage per week (stacked areas)."""
-    if history is None or history.empty:
-        return empty_figure(height=height)
-    recent = history.tail(weeks)
-    grid = recent.to_numpy(dtype=np.float64, na_value=np.nan)
-    counts = {s: (grid == s).sum(axis=1) for s in STAGES}
-    total = sum(counts.values())
-    keep = total > 0
-    if not keep.any():
-        return empty_figure("No stage history yet", height)
-    x = _dates(pd.DatetimeIndex(recent.index)[keep])
-    traces = [
-        {
-            "type": "scatter",
-            "x": x,
-            "y": counts[s][keep] / total[keep],
-            "name": STAGE_NAMES[s],
-            "stackgroup": "stages",
-            "mode": "lines",
-            "line": {"width": 0.5, "color": STAGE_COLORS[s]},
-            "customdata": counts[s][keep],
-            "hovertemplate": "%{x}: %{y:.0%} (%{customdata})<extra>"
-            + STAGE_NAMES[s]
-            + "</extra>",
-        }
-        for s in STAGES
-    ]
-    return figure(
-        traces,
-        height,
-        yaxis={"tickformat": ".0%", "range": [0, 1]},
-        legend={"orientation": "h", "y": 1.12},
-        hovermode="x",
-    )
-
-
-# ----------------------------------------------------------------- breadth
-def _breadth_dates(breadth: pd.DataFrame) -> pd.DatetimeIndex:
-    if "date" in breadth.columns:
-        return pd.DatetimeIndex(pd.to_datetime(breadth["date"]))
-    return pd.DatetimeIndex(breadth.index)
-
-
-def _panel_title(text: str, domain: list[float]) -> dict:
-    return {
-        "text": f"<b>{text}</b>",
-        "x": 0,
-        "y": domain[1],
-        "xref": "paper",
-        "yref": "paper",
-        "xanchor": "left",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": 12, "color": MUTED},
-    }
-
-
-def breadth_figure(
-    breadth: pd.DataFrame | None, sessions: int = BREADTH_SESSIONS, height: int = 860
-) -> Figure:
-    """Return A/D line, % above MAs, NH-NL and McClellan as stacked panels."""
-    if breadth is None or breadth.empty:
-        return empty_figure(height=300)
-    data = breadth.tail(sessions)
-    x = _dates(_breadth_dates(data))
-    axes = stacked_axes(
-        [0.25, 0.25, 0.2, 0.3],
-        gap=0.05,
-        secondary=[3],
-        x_type="category",
-        x_ticks=BREADTH_TICKS,
-    )
-    traces = [
-        {
-            "type": "scatter",
-            "x": x,
-            "y": values(data["ad_line"]),
-            "name": "A/D line",
-            "line": {"color": "#2c7be5"},
-            **axis_ref(0),
-        }
-    ]
-    for col, color in (
-        ("pct_above_sma20", "#e0a100"),
-        ("pct_above_sma50", "#2c7be5"),
-        ("pct_above_sma200", "#6f42c1"),
-    ):
-        if col in data:
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": x,
-                    "y": values(data[col]),
-                    "name": "% > SMA" + col.rsplit("sma", 1)[-1],
-                    "line": {"color": color},
-                    **axis_ref(1),
-                }
-            )
-    highs, lows = values(data["new_highs"]), values(data["new_lows"])
-    net = highs - lows
-    osc = values(data["mcclellan_osc"])
-    traces += [
-        {
-            "type": "bar",
-            "x": x,
-            "y": net,
-            "name": "NH − NL",
-            "marker": {"color": np.where(net >= 0, UP, DOWN)},
-            "customdata": np.column_stack([highs, lows]),
-            "hovertemplate": "%{y} (NH %{customdata[0]}, NL %{customdata[1]})",
-            **axis_ref(2),
-        },
-        {
-            "type": "bar",
-            "x": x,
-            "y": osc,
-            "name": "Oscillator",
-            "marker": {"color": np.where(np.nan_to_num(osc) >= 0, UP, DOWN)},
-            **axis_ref(3),
-        },
-        {
-            "type": "scatter",
-            "x": x,
-            "y": values(data["mcclellan_sum"]),
-            "name": "Summation",
-            "line": {"color": MUTED},
-            **axis_ref(3, secondary=True, rows=4),
-        },
-    ]
-    titles = [
-        _panel_title(t, axes[f"yaxis{'' if i == 0 else i + 1}"]["domain"])
-        for i, t in enumerate(BREADTH_PANELS)
-    ]
-    axes["yaxis2"].update({"range": [0, 100], "ticksuffix": "%"})
-    return figure(
-        traces,
-        height,
-        annotations=titles,
-        legend={"orientation": "h", "y": -0.04},
-        hovermode="x unified",
-        bargap=0.1,
-        margin={"l": 56, "r": 56, "t": 28, "b": 24},
-        **axes,
-    )
+__all__ = [
+    "breadth_figure",
+    "gauges_figure",
+    "rrg_figure",
+    "sector_perf_figure",
+    "stage_by_sector_figure",
+    "stage_distribution_figure",
+    "stage_history_figure",
+    "treemap_figure",
+]

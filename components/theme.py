@@ -210,3 +210,8 @@ def change_color(value: Any) -> str:
     if is_missing(value) or float(value) == 0:
         return FLAT
     return UP if float(value) > 0 else DOWN
+
+
+def date_labels(index) -> list[str]:
+    """Return dates as "YYYY-MM-DD" category labels."""
+    return pd.DatetimeIndex(index).strftime("%Y-%m-%d").tolist()

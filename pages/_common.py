@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from components.cards import error_state
 from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
 from dashapp.market import BadRequest, queries
-from dashapp.ops.failsoft import database_available, note_db_error
+from dashapp.market.availability import database_available, note_db_error
 
 log = logging.getLogger(__name__)
 
@@ -221,3 +221,24 @@ clientside_callback(
     State("navbar-collapse", "is_open"),
     prevent_initial_call=True,
 )
+
+
+def link_grid_to_symbol(grid_id: str) -> None:
+    """Open the Symbol page of a grid row's symbol when one of its cells is clicked."""
+    clientside_callback(
+        "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
+        Output("nav-location", "pathname", allow_duplicate=True),
+        Input(grid_id, "cellClicked"),
+        prevent_initial_call=True,
+    )
+
+
+def link_plot_to_symbol(graph_id: str) -> None:
+    """Open the Symbol page of a plotted point's symbol when it is clicked."""
+    clientside_callback(
+        "function(click){ return "
+        "window.dash_clientside.tickstock.plotToSymbol(click); }",
+        Output("nav-location", "pathname", allow_duplicate=True),
+        Input(graph_id, "clickData"),
+        prevent_initial_call=True,
+    )

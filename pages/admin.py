@@ -7,9 +7,6 @@ Every action is written to the audit log (`tickstock.audit`).
 
 from __future__ import annotations
 
-import logging
-import re
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -17,9 +14,8 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash_auth import protected, protected_callback
 
 from components.tables import simple_table
-from dashapp import auth
-from dashapp.market.context import current_store, extension
-from dashapp.store import StoreError
+from dashapp.market import admin
+from dashapp.market.admin import ADMIN, AuthError
 
 dash.register_page(
     __name__,
@@ -27,27 +23,17 @@ dash.register_page(
     name="Admin",
     order=90,
     title="TickStock — Admin",
-    roles=[auth.ADMIN],
+    roles=[ADMIN],
 )
 
-audit = logging.getLogger("tickstock.audit")
-ADMIN_ONLY = [auth.ADMIN]
+ADMIN_ONLY = [ADMIN]
 REFRESH_MS = 10_000
-SYMBOL_SPLIT = re.compile(r"[\s,;]+")
-UNIVERSE_NAME = re.compile(r"^[a-z0-9_\-]{1,64}$")
-MAX_SYMBOLS = 5_000
-HEALTH_ROWS = 200
 
 
 def _forbidden() -> dbc.Alert:
     return dbc.Alert(
         "This page is for administrators.", color="warning", id="admin-forbidden"
     )
-
-
-def _actor() -> str:
-    principal = auth.current_principal()
-    return principal.username if principal else "?"
 
 
 def _card(title: str, *body) -> dbc.Card:
@@ -253,16 +239,6 @@ def layout(**_kwargs) -> html.Div:
     )
 
 
-def _frame_table(rows: list[dict], columns: list[str], table_id: str):
-    frame = pd.DataFrame(rows, columns=columns)
-    for col in frame.columns:
-        if col.endswith("_at") or col == "locked_until":
-            frame[col] = frame[col].map(
-                lambda v: "" if v is None or pd.isna(v) else str(v)[:19]
-            )
-    return simple_table(frame, id=table_id)
-
-
 @protected_callback(
     Output("admin-users-table", "children"),
     Output("admin-tokens-table", "children"),
@@ -278,39 +254,10 @@ def _frame_table(rows: list[dict], columns: list[str], table_id: str):
 )
 def refresh_admin(*_triggers):
     """Render users, tokens, universes, jobs and the ingest status."""
-    from dashapp.ops.jobs import list_jobs
-
-    store = current_store()
-    users = _frame_table(
-        store.list_users(),
-        [
-            "id",
-            "username",
-            "role",
-            "disabled",
-            "failed_logins",
-            "locked_until",
-            "created_at",
-        ],
-        "admin-users",
-    )
-    tokens = _frame_table(
-        store.list_tokens(),
-        ["id", "name", "user", "created_at", "last_used_at", "revoked_at"],
-        "admin-tokens",
-    )
-    universes = simple_table(store.list_universes(), id="admin-universes")
-    jobs = [
-        {
-            **{
-                k: j.get(k)
-                for k in ("id", "kind", "status", "user", "message", "error")
-            },
-            "progress": f"{100 * (j.get('progress') or 0):.0f}%",
-            "created": j.get("created_at"),
-        }
-        for j in list_jobs(store)
-    ]
+    users = simple_table(admin.users_frame(), id="admin-users")
+    tokens = simple_table(admin.tokens_frame(), id="admin-tokens")
+    universes = simple_table(admin.list_universes(), id="admin-universes")
+    jobs = admin.list_jobs()
     jobs_table = (
         simple_table(pd.DataFrame(jobs), id="admin-jobs") if jobs else "No jobs yet."
     )
@@ -318,7 +265,7 @@ def refresh_admin(*_triggers):
 
 
 def _ingest_status():
-    service = extension("ingest")
+    service = admin.ingest_service()
     if service is None or not hasattr(service, "health"):
         return dbc.Alert(
             "Live ingest is not running in this process.", color="secondary"
@@ -350,28 +297,14 @@ def _health_card() -> dbc.Card:
 )
 def show_data_health(_n_clicks):
     """Render the data-health summary and the symbols with issues."""
-    from dashapp.store.datahealth import BIG_MOVE, data_health, issues_frame
-
-    report = data_health(current_store())
-    summary = report["summary"]
-    text = (
-        f"{summary['symbols']} symbols, newest session {report['newest_session']}: "
-        f"{summary['with_missing_sessions']} with missing sessions, "
-        f"{summary['rescaled']} rescaled, {summary['flagged']} flagged, "
-        f"{summary['with_suspect_moves']} with day moves over {BIG_MOVE:.0%}, "
-        f"{summary['stale']} stale."
-    )
-    issues = issues_frame(report).drop(columns=["sources"]).head(HEALTH_ROWS)
+    text, issues = admin.data_health_summary()
     table = simple_table(issues, id="admin-health-table") if len(issues) else ""
     return [html.P(text, id="admin-health-summary"), table]
 
 
-def _ok(text: str) -> dbc.Alert:
-    return dbc.Alert(text, color="success", className="py-1 mb-0")
-
-
-def _err(text: str) -> dbc.Alert:
-    return dbc.Alert(text, color="danger", className="py-1 mb-0")
+def _result(ok: bool, text: str) -> dbc.Alert:
+    color = "success" if ok else "danger"
+    return dbc.Alert(text, color=color, className="py-1 mb-0")
 
 
 @protected_callback(
@@ -389,23 +322,9 @@ def apply_user_action(n_clicks, name, password, role, action):
     """Create a user or change one (role, disabled, password)."""
     if not n_clicks:
         return no_update, no_update
-    store = current_store()
     name = (name or "").strip()
-    try:
-        if action == "create":
-            auth.create_user(store, name, password or "", role)
-        elif action == "set-role":
-            auth.set_role(store, name, role)
-        elif action in ("disable", "enable"):
-            auth.set_disabled(store, name, action == "disable")
-        elif action == "reset-password":
-            auth.set_password(store, name, password or "")
-        else:
-            return _err("unknown action"), ""
-    except (auth.AuthError, auth.PasswordRejected) as exc:
-        return _err(str(exc)), ""
-    audit.info("audit: %s (admin page) %s user %s", _actor(), action, name)
-    return _ok(f"{action}: {name} done"), ""
+    ok, text = admin.change_user(action, name, password or "", role)
+    return _result(ok, text), ""
 
 
 @protected_callback(
@@ -420,13 +339,11 @@ def apply_user_action(n_clicks, name, password, role, action):
 )
 def token_action(_issue, _revoke, name, owner, token_id):
     """Issue a token (shown once) or revoke one by id."""
-    store = current_store()
     trigger = dash.ctx.triggered_id
     try:
         if trigger == "admin-token-issue":
-            owner = (owner or "").strip() or _actor()
-            new_id, token = auth.issue_token(store, owner, (name or "").strip())
-            audit.info("audit: %s (admin page) issued token #%s", _actor(), new_id)
+            owner = (owner or "").strip() or admin.actor()
+            new_id, token = admin.issue_token(owner, (name or "").strip())
             return dbc.Alert(
                 [
                     html.Div(
@@ -438,29 +355,11 @@ def token_action(_issue, _revoke, name, owner, token_id):
                 color="success",
             )
         if trigger == "admin-token-revoke":
-            if not isinstance(token_id, int | float) or token_id < 1:
-                return _err("give a token id")
-            if not auth.revoke_token(store, int(token_id)):
-                return _err(f"no token #{int(token_id)}")
-            audit.info(
-                "audit: %s (admin page) revoked token #%s", _actor(), int(token_id)
-            )
-            return _ok(f"token #{int(token_id)} revoked")
-    except auth.AuthError as exc:
-        return _err(str(exc))
+            ok, text = admin.revoke_token(token_id)
+            return _result(ok, text)
+    except AuthError as exc:
+        return _result(False, str(exc))
     return no_update
-
-
-def _symbols_from(text: str | None, upload: str | None) -> list[str]:
-    import base64
-
-    raw = text or ""
-    if upload and "," in upload:
-        payload = upload.split(",", 1)[1]
-        decoded = base64.b64decode(payload).decode("utf-8", "replace")
-        raw += "\n" + "\n".join(line.split(",")[0] for line in decoded.splitlines())
-    items = [s.strip().upper() for s in SYMBOL_SPLIT.split(raw) if s.strip()]
-    return [s for s in items if s not in ("SYMBOL", "TICKER")]
 
 
 @protected_callback(
@@ -476,31 +375,9 @@ def _symbols_from(text: str | None, upload: str | None) -> list[str]:
 )
 def universe_action(_save, _delete, name, label, text, upload):
     """Create/replace a user-defined universe, or delete one."""
-    from dashapp.api.spec import SYMBOL_RE
-
-    store = current_store()
-    key = (name or "").strip().lower()
-    if not UNIVERSE_NAME.match(key):
-        return _err("universe name: 1-64 of a-z 0-9 _ -")
-    builtin = store.list_universes()
-    if key in set(builtin.loc[builtin["builtin"].astype(bool), "name"]):
-        return _err(f"universe {key} is built in")
-    if dash.ctx.triggered_id == "admin-universe-delete":
-        try:
-            found = store.delete_universe(key)
-        except StoreError as exc:
-            return _err(str(exc))
-        audit.info("audit: %s (admin page) deleted universe %s", _actor(), key)
-        return _ok(f"deleted {key}") if found else _err(f"no universe {key}")
-    symbols = _symbols_from(text, upload)
-    bad = [s for s in symbols if not SYMBOL_RE.fullmatch(s)]
-    if bad:
-        return _err(f"not symbols: {', '.join(bad[:10])}")
-    if not symbols or len(symbols) > MAX_SYMBOLS:
-        return _err(f"give 1..{MAX_SYMBOLS} symbols")
-    count = store.set_universe(key, symbols, label=(label or None))
-    audit.info("audit: %s (admin page) set universe %s (%s)", _actor(), key, count)
-    return _ok(f"universe {key}: {count} members")
+    delete = dash.ctx.triggered_id == "admin-universe-delete"
+    ok, text = admin.edit_universe(name, label, text, upload, delete)
+    return _result(ok, text)
 
 
 @protected_callback(
@@ -516,28 +393,7 @@ def universe_action(_save, _delete, name, label, text, upload):
 )
 def start_history_job(n_clicks, kind, days, universe, minute, path):
     """Start a backfill or file import in the background."""
-    from flask import current_app
-
-    from dashapp.ops.jobs import JobError, start_job
-
     if not n_clicks or kind not in ("backfill", "import"):
         return no_update
-    params: dict = {}
-    if kind == "backfill":
-        if not isinstance(days, int | float) or not 1 <= days <= 5000:
-            return _err("days: 1..5000")
-        params = {"days": int(days), "minute": bool(minute)}
-        if universe:
-            params["universe"] = str(universe).strip().lower()[:200]
-    else:
-        if not path or "\x00" in path:
-            return _err("give a file path on the server")
-        params = {
-            "path": str(path)[:1024],
-            "timeframe": "minute" if minute else "daily",
-        }
-    try:
-        job = start_job(current_app, kind, params, user=_actor())
-    except JobError as exc:
-        return _err(str(exc))
-    return _ok(f"job {job['id']} started")
+    ok, text = admin.start_history_job(kind, days, universe, minute, path)
+    return _result(ok, text)

@@ -7,11 +7,12 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, html
 
+from components.breadth_figures import breadth_figure
 from components.cards import empty_state, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.figures import breadth_figure
+from components.layout import card_col, graph
 from components.theme import DOWN, UP
 from dashapp.market import market_state, queries
 from pages._common import (
@@ -62,33 +63,16 @@ def layout(
             controls_bar(PAGE, universe, as_of),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("Breadth panel (up / down / total)"),
-                                dbc.CardBody(
-                                    html.Div(id="breadth-panel"), className="p-1"
-                                ),
-                            ]
-                        ),
+                    card_col(
+                        html.Div(id="breadth-panel"),
+                        "Breadth panel (up / down / total)",
                         xs=12,
                         xl=4,
-                        className="mb-2",
                     ),
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Graph(
-                                    id="breadth-chart",
-                                    style={"height": "860px"},
-                                    config={"displaylogo": False},
-                                ),
-                                className="p-1",
-                            )
-                        ),
+                    card_col(
+                        graph("breadth-chart", 860, {"displaylogo": False}),
                         xs=12,
                         xl=8,
-                        className="mb-2",
                     ),
                 ],
                 className="g-2",

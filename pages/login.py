@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import has_request_context
 
-from dashapp import auth
+from dashapp.market import login as auth
 
 dash.register_page(
     __name__, path=auth.LOGIN_PATH, name="Log in", nav=False, title="TickStock — Log in"

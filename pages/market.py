@@ -23,11 +23,12 @@ from components.figures import gauges_figure, treemap_figure
 from components.tables import simple_table
 from components.theme import WINDOW_LABELS
 from dashapp.market import market_state, queries
-from dashapp.ops.failsoft import note_db_error
+from dashapp.market.availability import note_db_error
 from pages._common import (
     control_inputs,
     counted_line,
     database_banner,
+    link_plot_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -282,12 +283,7 @@ clientside_callback(
     Input("market-poll", "n_intervals"),
     Input("market-newest", "data"),
 )
-clientside_callback(
-    "function(click){ return window.dash_clientside.tickstock.plotToSymbol(click); }",
-    Output("nav-location", "pathname", allow_duplicate=True),
-    Input("market-treemap", "clickData"),
-    prevent_initial_call=True,
-)
+link_plot_to_symbol("market-treemap")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "window"],

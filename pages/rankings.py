@@ -22,6 +22,7 @@ from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,
+    link_grid_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -122,12 +123,7 @@ def refresh_rankings(_n, universe, session, time_, last):
     return render_view(PAGE, params, last, build_rankings, n_outputs=3)
 
 
-clientside_callback(
-    "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
-    Output("nav-location", "pathname", allow_duplicate=True),
-    Input(GRID, "cellClicked"),
-    prevent_initial_call=True,
-)
+link_grid_to_symbol(GRID)
 clientside_callback(
     "function(text, options){"
     " return window.dash_clientside.tickstock.quickFilter(text, options); }",

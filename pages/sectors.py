@@ -7,19 +7,22 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
 from components.grids import data_grid, group_column_defs
+from components.layout import card_col, graph
 from dashapp.market import market_state, queries
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
-from dashapp.store.reference import sector_etfs
+from dashapp.market.rotation import sector_rotation
+from dashapp.market.sectors import sector_names
 from pages._common import (
     control_inputs,
     counted_line,
+    link_plot_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -117,38 +120,11 @@ def layout(
             controls_bar(PAGE, universe, as_of, extra=[period_picker, tail_slider]),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            dbc.CardBody(
-                                dcc.Graph(
-                                    id="sectors-rrg",
-                                    style={"height": "560px"},
-                                    config={"displaylogo": False},
-                                ),
-                                className="p-1",
-                            )
-                        ),
-                        xs=12,
-                        xl=7,
-                        className="mb-2",
+                    card_col(
+                        graph("sectors-rrg", 560, {"displaylogo": False}), xs=12, xl=7
                     ),
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("Sector ETF returns"),
-                                dbc.CardBody(
-                                    dcc.Graph(
-                                        id="sectors-perf",
-                                        style={"height": "460px"},
-                                        config={"displayModeBar": False},
-                                    ),
-                                    className="p-1",
-                                ),
-                            ]
-                        ),
-                        xs=12,
-                        xl=5,
-                        className="mb-2",
+                    card_col(
+                        graph("sectors-perf", 460), "Sector ETF returns", xs=12, xl=5
                     ),
                 ],
                 className="g-2",
@@ -188,9 +164,8 @@ def missing_line(points: pd.DataFrame, session: Any, period: str) -> list:
 def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     """Render the RRG, sector returns and group tables for one view."""
     state = market_state(universe, as_of)
-    etfs = sector_etfs()
-    names = dict(zip(etfs["symbol"], etfs["sector"], strict=True))
-    points = queries.sector_rotation(period, tail, as_of)
+    names = sector_names()
+    points = sector_rotation(period, tail, as_of)
     rets = queries.sector_returns(as_of)
     labels = {s: f"{s} · {n}" for s, n in names.items()}
     sector_cols, sector_rows = _group_rows(state.sectors, "sector")
@@ -233,12 +208,7 @@ def refresh_sectors(_n, universe, session, time_, period, tail, last):
     return render_view(PAGE, params, last, build_sectors, n_outputs=7)
 
 
-clientside_callback(
-    "function(click){ return window.dash_clientside.tickstock.plotToSymbol(click); }",
-    Output("nav-location", "pathname", allow_duplicate=True),
-    Input("sectors-rrg", "clickData"),
-    prevent_initial_call=True,
-)
+link_plot_to_symbol("sectors-rrg")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "period", "tail"],

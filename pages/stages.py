@@ -8,21 +8,23 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.figures import (
+from components.grids import STAGE_LIST_COLUMNS, data_grid
+from components.layout import card_col, graph
+from components.stage_figures import (
     stage_by_sector_figure,
     stage_distribution_figure,
     stage_history_figure,
 )
-from components.grids import STAGE_LIST_COLUMNS, data_grid
 from components.theme import STAGE_NAMES
 from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,
+    link_grid_to_symbol,
     poll_components,
     register_url_sync,
     render_view,
@@ -43,12 +45,6 @@ def _stage(value: Any) -> int:
     except (TypeError, ValueError):
         return DEFAULT_STAGE
     return stage if stage in STAGE_NAMES else DEFAULT_STAGE
-
-
-def _graph(graph_id: str, height: int) -> dcc.Graph:
-    return dcc.Graph(
-        id=graph_id, style={"height": f"{height}px"}, config={"displayModeBar": False}
-    )
 
 
 def layout(
@@ -77,39 +73,15 @@ def layout(
             controls_bar(PAGE, universe, as_of),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("Universe"),
-                                dbc.CardBody(
-                                    _graph("stages-dist", 300), className="p-1"
-                                ),
-                            ]
-                        ),
-                        xs=12,
-                        lg=4,
-                        className="mb-2",
-                    ),
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("By sector"),
-                                dbc.CardBody(
-                                    _graph("stages-sectors", 420), className="p-1"
-                                ),
-                            ]
-                        ),
-                        xs=12,
-                        lg=8,
-                        className="mb-2",
-                    ),
+                    card_col(graph("stages-dist", 300), "Universe", xs=12, lg=4),
+                    card_col(graph("stages-sectors", 420), "By sector", xs=12, lg=8),
                 ],
                 className="g-2",
             ),
             dbc.Card(
                 [
                     dbc.CardHeader("Stage mix over time"),
-                    dbc.CardBody(_graph("stages-history", 320), className="p-1"),
+                    dbc.CardBody(graph("stages-history", 320), className="p-1"),
                 ],
                 className="mb-2",
             ),
@@ -248,12 +220,7 @@ def refresh_stages(_n, universe, session, time_, stage, last):
 
 
 for _grid in ("stages-list", "stages-changes"):
-    clientside_callback(
-        "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
-        Output("nav-location", "pathname", allow_duplicate=True),
-        Input(_grid, "cellClicked"),
-        prevent_initial_call=True,
-    )
+    link_grid_to_symbol(_grid)
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "stage"],

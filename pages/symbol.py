@@ -17,10 +17,11 @@ from dash.exceptions import PreventUpdate
 
 from components.cards import empty_state, error_state, key_figures, origin_badges
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
+from components.layout import graph, padded_card
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
 from dashapp.market import BadRequest, market_state, queries
-from dashapp.ops.failsoft import note_db_error
+from dashapp.market.availability import note_db_error
 from pages._common import (
     control_inputs,
     database_banner,
@@ -86,15 +87,8 @@ def layout(
             ),
             controls_bar(PAGE, universe, as_of, extra=[picker]),
             html.Div(id="symbol-figures", className="mb-2"),
-            dbc.Card(
-                dbc.CardBody(
-                    dcc.Graph(
-                        id="symbol-chart",
-                        style={"height": "640px"},
-                        config={"displaylogo": False, "scrollZoom": False},
-                    ),
-                    className="p-1",
-                )
+            padded_card(
+                graph("symbol-chart", 640, {"displaylogo": False, "scrollZoom": False})
             ),
             poll_components(PAGE, poll_ms),
         ]

@@ -22,7 +22,7 @@ from dash.exceptions import PreventUpdate
 import analytics
 import analytics.constants as C
 from components.theme import EMPTY_TEXT
-from dashapp.market import market_state, queries
+from dashapp.market import dataversion, market_state, queries
 from dashapp.settings import load_settings
 from dashapp.store import Store
 from tests.conftest import needs_postgres, pg_url
@@ -59,7 +59,7 @@ def app(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _no_version_memo(monkeypatch):
     """Read the data version on every call: these tests write, then poll at once."""
-    monkeypatch.setattr(queries, "VERSION_TTL_S", 0.0)
+    monkeypatch.setattr(dataversion, "VERSION_TTL_S", 0.0)
 
 
 @pytest.fixture
@@ -427,7 +427,7 @@ def test_pg19_symbol_weekly_chart_has_stage_bands_and_rs(app):
 
 
 def test_pg20_data_version_is_memoised_briefly_across_polls(settings, monkeypatch):
-    monkeypatch.setattr(queries, "VERSION_TTL_S", 0.3)
+    monkeypatch.setattr(dataversion, "VERSION_TTL_S", 0.3)
     app = build_app(settings)
     store = app.server.extensions["tickstock_store"]
     calls = []

@@ -212,3 +212,26 @@ def _require_minute_bars(
         first_day,
         last_day,
     )
+
+
+def parse_as_of(as_of: Any) -> tuple[str, pd.Timestamp | None, bool]:
+    """Return (normalised label, timestamp or None for now, is_minute)."""
+    if as_of is None or (
+        isinstance(as_of, str) and as_of.strip().lower() in ("", "now")
+    ):
+        return "now", None, False
+    text = str(as_of).strip()
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(
+            f"as_of={text!r} is not a date (YYYY-MM-DD) or minute (YYYY-MM-DDTHH:MM)"
+        ) from exc
+    if ts is pd.NaT or ts.year < 1990 or ts.year > 2100:
+        raise BadRequest(f"as_of={text!r} is out of range")
+    is_minute = len(text) > 10
+    if not is_minute:
+        return ts.date().isoformat(), ts.normalize(), False
+    ts = ts.tz_localize(MARKET_TZ) if ts.tzinfo is None else ts.tz_convert(MARKET_TZ)
+    ts = ts.floor("min")
+    return ts.strftime("%Y-%m-%dT%H:%M"), ts, True

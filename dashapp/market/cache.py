@@ -168,17 +168,27 @@ class RedisCache:
             0,
         )
 
-    # ------------------------------------------------------------ interface
-    def get(self, key: str, default: Any = None) -> Any:
-        """Return the cached value for key from memory or Redis, else default."""
+    def _lookup(self, key: str) -> tuple[bool, Any]:
+        """Return (found, value) from memory, else from Redis (kept in memory)."""
         value = self.local.get(key, _MISSING)
         if value is not _MISSING:
             self._count("local_hits")
-            return value
+            return True, value
+        return self._from_redis(key)
+
+    def _from_redis(self, key: str) -> tuple[bool, Any]:
+        """Return (found, value) from Redis, keeping a hit in memory."""
         found, value = self._fetch(key)
         if found:
             self.local.set(key, value)
             self._count("redis_hits")
+        return found, value
+
+    # ------------------------------------------------------------ interface
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the cached value for key from memory or Redis, else default."""
+        found, value = self._lookup(key)
+        if found:
             return value
         self._count("misses")
         return default
@@ -196,14 +206,8 @@ class RedisCache:
             self._count("local_hits")
             return value
         with self._gate(key):
-            value = self.local.get(key, _MISSING)
-            if value is not _MISSING:
-                self._count("local_hits")
-                return value
-            found, value = self._fetch(key)
+            found, value = self._lookup(key)
             if found:
-                self.local.set(key, value)
-                self._count("redis_hits")
                 return value
             return self._compute_once(key, compute)
 
@@ -364,12 +368,8 @@ class RedisCache:
                 return self._compute_here(key, compute)
             if got:
                 try:
-                    found, value = self._fetch(key)
-                    if found:
-                        self.local.set(key, value)
-                        self._count("redis_hits")
-                        return value
-                    return self._compute_here(key, compute)
+                    found, value = self._from_redis(key)
+                    return value if found else self._compute_here(key, compute)
                 finally:
                     self._redis(self._release_script, keys=[lock_key], args=[token])
             found, value = self._wait_for_holder(key, lock_key, deadline)

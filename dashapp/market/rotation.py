@@ -1,7 +1,7 @@
 """Relative rotation (RRG) of any symbol list against any benchmark, as of a session.
 
-The notebook and test entry point for the RRG; the REST endpoint and the Sectors
-page read the sector ETFs' rotation from the market state.
+The RRG of the Sectors page, notebooks and tests; the REST endpoint reads the
+sector ETFs' rotation from the market state.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import pandas as pd
 
 import analytics
 import analytics.constants
-from dashapp.market import _newest_session, _session_row, parse_as_of
-from dashapp.market import asof as asof_calendar
 from dashapp.market.asof import BadRequest
-from dashapp.market.context import current_store, extension
+from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.store import Store
 from dashapp.store.reference import BENCHMARK, sector_etfs
 
@@ -43,18 +41,10 @@ def sector_rotation(
         raise BadRequest(f"period={period!r}: use weekly or daily")
     if not 1 <= int(tail) <= 260:
         raise BadRequest(f"tail={tail!r}: use 1..260")
-    store = store or current_store()
-    cache = cache if cache is not None else extension("cache")
-    label, ts, is_minute = parse_as_of(as_of)
-    live = (
-        (live if live is not None else extension("livebars"))
-        if label == "now"
-        else None
-    )
+    req = resolve_request(as_of, store, cache, live)
+    store, cache, label, live = req.store, req.cache, req.label, req.live
+    dv, res, version = req.dv, req.res, req.version
     symbols = list(symbols or sector_etfs()["symbol"])
-    dv = store.data_version()
-    res = asof_calendar.resolve(store, dv, ts, is_minute, _newest_session(dv, live))
-    version = dv.key + (f"-live{live.version}" if live is not None else "")
     key = (
         f"rrg:{period}:{tail}:{label}:{res.session}:{benchmark}:"
         f"{','.join(symbols)}:{version}"
@@ -62,7 +52,7 @@ def sector_rotation(
 
     def compute() -> pd.DataFrame:
         needed = sorted({*symbols, benchmark})
-        session, row, _intraday = _session_row(
+        session, row, _intraday = session_row(
             store, needed, dv, res.ts, res.is_minute, live, res.session
         )
         if session is None:

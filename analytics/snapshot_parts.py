@@ -1,0 +1,123 @@
+"""Shared pieces of the snapshot engine: ranking columns, field arrays, small steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics._numeric import NAN
+from analytics.constants import (
+    BREADTH_SMA_WINDOWS,
+    RETURN_WINDOWS,
+    RS_NEW_HIGH_WINDOW,
+    VOLUME_RATIO_WEEKS,
+)
+from analytics.returns import return_column
+from analytics.stages import MANSFIELD_WEEKS, StageState
+
+RANKING_COLUMNS = [
+    "symbol",
+    "sector",
+    "sub_industry",
+    "rs_score",
+    "rs_rating",
+    *[return_column(n) for n in RETURN_WINDOWS],
+    "ret_ytd",
+    "stage",
+    "weeks_in_stage",
+    "rs_new_high",
+    *[f"above_sma{n}" for n in BREADTH_SMA_WINDOWS],
+    "new_52w_high",
+    "new_52w_low",
+    "sessions",
+    "excluded_reason",
+]
+META_COLUMNS = ("sector", "sub_industry")
+WORK_FIELDS = ("close", "high", "low", "volume")
+ROW_FIELDS = ("open", *WORK_FIELDS)
+RS_PRIOR = RS_NEW_HIGH_WINDOW - 1
+STAGE_TAIL_WEEKS = MANSFIELD_WEEKS  # enough weekly history for MA30, slope, SMA52
+VOLUME_TAIL_WEEKS = VOLUME_RATIO_WEEKS + 1
+
+
+def normalise_meta(meta: pd.DataFrame | None) -> tuple[list[str], dict[str, list]]:
+    """Return (symbols in first-seen order, {column: values}); later duplicates win."""
+    if meta is None or len(meta) == 0 or "symbol" not in meta:
+        return [], {c: [] for c in META_COLUMNS}
+    symbols = [str(s) for s in meta["symbol"].tolist()]
+    last = {sym: i for i, sym in enumerate(symbols)}
+    rows = list(last.values())
+    values = {}
+    for c in META_COLUMNS:
+        column = meta[c].tolist() if c in meta else [None] * len(symbols)
+        values[c] = [column[i] for i in rows]
+    return list(last), values
+
+
+def field_array(
+    panel: pd.DataFrame | None, like: pd.Index, columns: pd.Index, rows: int
+) -> np.ndarray:
+    """Return a field panel as a float array whose columns follow `columns`.
+
+    `like` is the close panel's own column index (same labels as `columns`, which
+    holds them as strings); panels sharing it are used as they are.
+    """
+    if panel is None:
+        return np.full((rows, len(columns)), NAN)
+    if not (panel.columns is like or panel.columns.equals(like)):
+        names = pd.Index([str(c) for c in panel.columns.tolist()], dtype=object)
+        panel = panel.set_axis(names, axis=1).reindex(columns=columns)
+    return panel.to_numpy(dtype=np.float64)
+
+
+def session_date(value: Any) -> pd.Timestamp:
+    """Return `value` as a naive midnight timestamp (its session date)."""
+    ts = pd.Timestamp(value)
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+def week_id(ts: pd.Timestamp) -> int:
+    """Return the number of the ISO week (Monday-based) that `ts` falls in."""
+    days = int(ts.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    return (days + 3) // 7  # ISO weeks start on Monday; 1970-01-01 was a Thursday
+
+
+def select_state(state: StageState, columns: np.ndarray) -> StageState:
+    """Return the stage-machine state of the given columns only."""
+    names = [f for f in StageState.__dataclass_fields__ if f != "week"]
+    return StageState(*(getattr(state, f)[columns] for f in names), week=state.week)
+
+
+def ema_scalar(state: float, value: float, alpha: float) -> float:
+    """Advance an EMA by one value (a missing value leaves it as it is)."""
+    # Same arithmetic as _numeric.ema_series, one step.
+    if value != value:
+        return state
+    return value if state != state else state + alpha * (value - state)
+
+
+def pad(values: np.ndarray, extra: int, fill: Any) -> np.ndarray:
+    """Append `extra` copies of `fill` to `values`."""
+    if extra == 0:
+        return values
+    return np.concatenate([values, np.full(extra, fill, dtype=values.dtype)])
+
+
+def column_array(values: np.ndarray, null: np.ndarray | None) -> Any:
+    """Wrap a gathered column: nullable Int64/boolean with a mask, objects as-is."""
+    if null is not None:
+        if values.dtype == bool:
+            return pd.arrays.BooleanArray(values, null)
+        return pd.arrays.IntegerArray(values, null)
+    if values.dtype == object:
+        return pd.Series(values, dtype=object, copy=False)
+    return values
+
+
+def as_float(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Return `values` as floats with NaN where `mask` is set."""
+    return np.where(mask, NAN, np.asarray(values, dtype=np.float64))
