@@ -12,7 +12,7 @@ import pandas as pd
 
 from dashapp.market.context import current_store
 from dashapp.market.dataversion import cached, current_data_version
-from dashapp.store.origin_sql import fake_origins
+from dashapp.store.origin import fake_origins
 from dashapp.store.reference import BENCHMARK, sector_etfs
 
 TABLE_LABELS = {

@@ -38,7 +38,7 @@ from dashapp.market.counts import stock_meta
 from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.market.stage_cache import stage_history
 from dashapp.store import DataVersion, Store
-from dashapp.store.origin_sql import fake_origins
+from dashapp.store.origin import fake_origins
 from dashapp.store.reference import BENCHMARK, sector_etfs
 
 log = logging.getLogger(__name__)
