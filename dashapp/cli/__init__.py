@@ -127,7 +127,7 @@ def _plugin_registrars() -> list:
 
 # Modules that contribute subcommands through `add_cli(subparsers)`; each
 # subparser sets `func(settings, args) -> int`.
-PLUGIN_MODULES: tuple[str, ...] = ("dashapp.cli.export", "dashapp.ops.monitor")
+PLUGIN_MODULES: tuple[str, ...] = ("dashapp.cli.export", "dashapp.cli.monitor")
 PLUGIN_MODULES += ("dashapp.cli.users",)  # users and API tokens
 # History: file import, Massive backfill, EOD roll-up, demo data, universes.
 PLUGIN_MODULES += (
@@ -136,8 +136,11 @@ PLUGIN_MODULES += (
     "dashapp.cli.demo",
     "dashapp.cli.universes",
 )
-PLUGIN_MODULES += ("dashapp.cli.ingest", "ingest.simulator")  # live ingest, simulator
-PLUGIN_MODULES += ("dashapp.cli.splits", "dashapp.store.datahealth")  # splits, health
+PLUGIN_MODULES += (
+    "dashapp.cli.ingest",
+    "dashapp.cli.simulate",
+)  # live ingest, simulator
+PLUGIN_MODULES += ("dashapp.cli.splits", "dashapp.cli.datahealth")  # splits, health
 
 
 def main(argv: Sequence[str] | None = None) -> int:

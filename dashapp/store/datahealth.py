@@ -11,10 +11,7 @@ page. All SQL lives in dashapp.store.
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
-import sys
 from typing import Any
 
 import numpy as np
@@ -92,7 +89,8 @@ def _adjustment_json(row: pd.Series) -> dict[str, Any]:
     }
 
 
-def _label(row: dict[str, Any]) -> str:
+def adjustment_label(row: dict[str, Any]) -> str:
+    """Return an adjustment as `kind xFACTOR start..end` for reports."""
     span = ""
     if row["applied_to_start"] or row["applied_to_end"]:
         span = f" {row['applied_to_start'] or '…'}..{row['applied_to_end']}"
@@ -132,12 +130,14 @@ def data_health(store: Store) -> dict[str, Any]:
                 "rows": count,
                 "missing_sessions": max(sessions_between(first, last) - count, 0),
                 "rescalings": "; ".join(
-                    _label(a) for a in mine if a["kind"] in RESCALE_KINDS
+                    adjustment_label(a) for a in mine if a["kind"] in RESCALE_KINDS
                 ),
                 # A re-imported file flags the same overlap again: list it once.
                 "flags": "; ".join(
                     dict.fromkeys(
-                        _label(a) for a in mine if a["kind"] not in RESCALE_KINDS
+                        adjustment_label(a)
+                        for a in mine
+                        if a["kind"] not in RESCALE_KINDS
                     )
                 ),
                 "suspect_moves": int(move_counts.get(symbol, 0)),
@@ -195,56 +195,3 @@ def issues_frame(report: dict[str, Any]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------- CLI
-def _print_text(report: dict[str, Any], everything: bool) -> None:
-    summary = report["summary"]
-    print(
-        f"{summary['symbols']} symbols, newest session {report['newest_session']}: "
-        f"{summary['with_missing_sessions']} with missing sessions, "
-        f"{summary['rescaled']} rescaled, {summary['flagged']} flagged, "
-        f"{summary['with_suspect_moves']} with moves over {BIG_MOVE:.0%} "
-        f"({summary['split_like_moves']} split-like), "
-        f"{summary['stale']} stale"
-    )
-    frame = health_frame(report) if everything else issues_frame(report)
-    if len(frame):
-        with pd.option_context("display.max_colwidth", 80, "display.width", 250):
-            print(frame.to_string(index=False))
-    for a in report["adjustments"]:
-        print(f"adjustment {a['symbol']} {_label(a)}: {a['reason']}")
-    for m in report["suspect_moves"]:
-        like = f", looks like a {m['looks_like']}" if m["looks_like"] else ""
-        print(
-            f"suspect move {m['symbol']} {m['date']}: {m['prev_close']:g} -> "
-            f"{m['close']:g} ({m['move_pct']:+.1f} %{like})"
-        )
-
-
-def cmd_data_health(settings: Any, args: argparse.Namespace) -> int:
-    """Print the data-health report (text, JSON or CSV)."""
-    store = Store(settings.database_url)
-    store.init_schema()
-    try:
-        report = data_health(store)
-    finally:
-        store.dispose()
-    if args.format == "json":
-        json.dump(report, sys.stdout, indent=1, default=str)
-        print()
-    elif args.format == "csv":
-        health_frame(report).to_csv(sys.stdout, index=False)
-    else:
-        _print_text(report, args.all)
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register `tickstock data-health`."""
-    p = subparsers.add_parser(
-        "data-health",
-        help="report daily-data sources, gaps, rescalings, suspect jumps, staleness",
-    )
-    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    p.add_argument(
-        "--all", action="store_true", help="list every symbol (text), not only issues"
-    )
-    p.set_defaults(func=cmd_data_health)
