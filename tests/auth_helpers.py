@@ -104,3 +104,28 @@ def seed_bars(store, sessions: int = 300) -> None:
         }
     )
     store.upsert_minute_bars(minutes)
+
+
+def api_env(tmp, **extra: str) -> dict[str, str]:
+    """Return the settings environment of an in-process test app on temp SQLite."""
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
+        "TICKSTOCK_DATA_DIR": str(tmp),
+        "INGEST_ENABLED": "false",
+        "TICKSTOCK_DEMO_DATA": "false",
+        "SECRET_KEY": "test-secret",
+        "RATE_LIMIT_USER": "100000/minute",
+        "RATE_LIMIT_IP": "100000/minute",
+        **extra,
+    }
+
+
+def make_api_app(tmp, *, seed: bool = True, **extra: str):
+    """Build an app (no ingest) on temp SQLite, with the seeded bars unless told not."""
+    from dashapp.factory import create_app
+    from dashapp.settings import load_settings
+
+    app = create_app(load_settings(api_env(tmp, **extra), env_file=None), ingest=False)
+    if seed:
+        seed_bars(app.server.extensions["tickstock_store"])
+    return app

@@ -13,27 +13,13 @@ import pytest
 from dashapp import auth
 from dashapp.api.export import EXPORT_COLUMNS, export_frame
 from dashapp.api.spec import REGISTRY
-from dashapp.factory import create_app
 from dashapp.market import market_state
-from dashapp.settings import load_settings
-from tests.auth_helpers import SEED_MINUTES, bearer, login, seed_bars
+from tests.auth_helpers import SEED_MINUTES, bearer, login, make_api_app
 
 
 def make_app(tmp, **extra):
     """Build an app on a temp SQLite file with seeded bars."""
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-        **extra,
-    }
-    app = create_app(load_settings(env, env_file=None), ingest=False)
-    seed_bars(app.server.extensions["tickstock_store"])
-    return app
+    return make_api_app(tmp, **extra)
 
 
 @pytest.fixture(scope="module")

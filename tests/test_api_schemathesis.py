@@ -29,9 +29,7 @@ from schemathesis.checks import (
 )
 
 from dashapp.api.spec import REGISTRY
-from dashapp.factory import create_app
-from dashapp.settings import load_settings
-from tests.auth_helpers import bearer, seed_bars
+from tests.auth_helpers import bearer, make_api_app
 
 MAX_EXAMPLES = 15
 SKIPPED = {
@@ -62,17 +60,7 @@ AS_OF_PATHS = {ep.path for ep in REGISTRY if any(p.name == "as_of" for p in ep.p
 def api_app(tmp_path_factory):
     """Return an app with seeded bars and an admin API token (module-wide)."""
     tmp = tmp_path_factory.mktemp("schemathesis")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-    }
-    app = create_app(load_settings(env, env_file=None), ingest=False)
-    seed_bars(app.server.extensions["tickstock_store"])
+    app = make_api_app(tmp)
     app.auth_headers = bearer(app, "fuzzer", "admin")
     return app
 

@@ -18,7 +18,7 @@ from dashapp.factory import create_app
 from dashapp.market import market_state, stage_cache
 from dashapp.settings import load_settings
 from dashapp.store.reference import sector_etfs
-from tests.auth_helpers import bearer
+from tests.auth_helpers import api_env, bearer
 
 END = "2025-03-31"
 LONG, SHORT, ETF_SHORT = 300, 100, 20
@@ -48,15 +48,7 @@ def _bars() -> pd.DataFrame:
 def counted(tmp_path_factory):
     """Return (app, client, user headers, store) over the seeded bars."""
     tmp = tmp_path_factory.mktemp("counted")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-    }
+    env = api_env(tmp)
     app = create_app(load_settings(env, env_file=None), ingest=False)
     store = app.server.extensions["tickstock_store"]
     store.upsert_daily_bars(_bars())

@@ -20,7 +20,7 @@ from dashapp.market.asof import fixed_clock
 from dashapp.settings import load_settings
 from ingest.history import DAILY, import_files
 from ingest.service import IngestOptions, IngestService
-from tests.auth_helpers import bearer
+from tests.auth_helpers import api_env, bearer
 
 REAL = Path(__file__).parent / "data" / "sp500_slice_2018-2021_adj.csv.gz"
 LAST_REAL = "2021-04-21"
@@ -28,18 +28,7 @@ SIM_SYMBOLS = "AAPL,MSFT"
 
 
 def settings_for(tmp: Path, **extra: str):
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-        "INGEST_UNIVERSE": SIM_SYMBOLS,
-        "INGEST_SECONDS": "false",
-        **extra,
-    }
+    env = api_env(tmp, INGEST_UNIVERSE=SIM_SYMBOLS, INGEST_SECONDS="false", **extra)
     return load_settings(env, env_file=None)
 
 
