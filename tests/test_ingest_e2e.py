@@ -156,6 +156,7 @@ def test_twenty_forced_disconnects_lose_and_double_nothing(sim, tmp_path):
     service = start_ingest(sim, store, tmp_path)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(1)
         for i in range(20):
             connects = service.client.stats["connects"]
@@ -193,6 +194,7 @@ def test_clean_close_by_the_server_is_a_drop_too(code, sim, tmp_path):
     service = start_ingest(sim, store, tmp_path)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(1)
         sim.drain()
         sim.drop_connections(code, "going away")
@@ -223,6 +225,7 @@ def test_whole_market_subscription_backfills_symbols_it_has_seen(sim, tmp_path):
     try:
         assert service.wait_streaming(10)
         assert service.client.config.channels() == ["AM.*"]  # auto: no A for `*`
+        assert sim.wait_for_subscribers(1, "AM")
         sim.advance(2)
         sim.drain()
         sim.drop_connections(1008)
@@ -243,6 +246,7 @@ def test_backfill_backs_off_on_rate_limits(sim, tmp_path):
     service = start_ingest(sim, store, tmp_path)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(2)
         sim.drain()
         sim.drop_connections(None)
@@ -362,6 +366,7 @@ def _outage_run(sim, store, tmp_path, down, up):
     service = start_ingest(sim, store, tmp_path)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(2)
         settle(service, sim)
         down()
@@ -428,6 +433,7 @@ def test_malformed_frames_are_counted_and_skipped(sim, tmp_path):
     service = start_ingest(sim, store, tmp_path)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(1)
         for kind in MALFORMED_KINDS:
             if kind != "oversized":
@@ -451,6 +457,7 @@ def test_oversized_frame_drops_the_connection_and_the_gap_is_backfilled(sim, tmp
     service = start_ingest(sim, store, tmp_path, options=options)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(1)
         sim.send_malformed("oversized", oversized_bytes=300 * 1024)
         assert wait_for(lambda: service.health()["stream"]["oversized_frames"] == 1, 10)
@@ -504,6 +511,7 @@ def test_auth_timeout_and_max_connections_are_retried(tmp_path):
         assert service.ready_check()[0] == "degraded"
         sim.max_connections = None
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         sim.advance(1)
         settle(service, sim)
         assert_matches_truth(store, sim)
@@ -629,6 +637,7 @@ def test_reader_never_waits_on_a_stuck_writer(sim, tmp_path):
     service = start_ingest(sim, store, tmp_path, options=options)
     try:
         assert service.wait_streaming(10)
+        assert sim.wait_for_subscribers(1, "AM")  # no minute before it
         blocker.execute("BEGIN EXCLUSIVE")
         sim.advance(6)
         assert sim.drain(timeout=20)
