@@ -10,6 +10,7 @@ version.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,8 @@ def _prior_scores(
     rankings = state.rankings
     members = rankings["symbol"].tolist() if len(rankings) else []
     daily_seq = store.data_version().daily_seq
-    key = f"groups:prior:{state.universe}:{session}:d{daily_seq}"
+    digest = hashlib.sha1(",".join(members).encode()).hexdigest()[:16]
+    key = f"groups:prior:{state.universe}:{digest}:{session}:d{daily_seq}"
 
     def compute() -> tuple[pd.DataFrame, dict[str, str | None]]:
         needed = sorted({*members, BENCHMARK, *sector_etfs()["symbol"]})
