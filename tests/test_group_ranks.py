@@ -402,3 +402,11 @@ def test_market_page_lists_highs_and_lows(app, client):
     for row in body["new_lows"][:25]:
         assert f"/symbol/{row['symbol']}" in text
     assert f"New 52-week lows ({len(body['new_lows'])})" in text
+
+
+def test_methodology_states_group_rank_and_new_high_definitions(app):
+    about = _text(_page("about").layout())
+    assert "Group ranks" in about and "New 52-week highs and lows" in about
+    assert "mean of the members' RS scores S" in about
+    assert "computed 5 and 21 sessions earlier" in about
+    assert "max(high of the prior 251 sessions)" in about
