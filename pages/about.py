@@ -212,6 +212,39 @@ def layout(**_kwargs: Any) -> html.Div:
             ),
             html.H3("Data and snapshots", className="h5"),
             dcc.Markdown(SNAPSHOT_NOTES),
+            group_ranks_block(),
         ],
         className="methodology",
+    )
+
+
+# -- Group ranks and new 52-week highs / lows ---------------------------------------
+def group_ranks_block() -> html.Div:
+    """Return the group-rank and new-high definitions, from their modules."""
+    import analytics.group_ranks
+    import analytics.new_highs
+
+    back = analytics.group_ranks.SESSIONS_BACK
+    return html.Div(
+        [
+            html.H3("Group ranks", className="h5"),
+            _formula(
+                "group score = mean of the members' RS scores S (members with "
+                "one); rank 1 = highest, ties share the lowest rank (min)"
+            ),
+            html.P(
+                f"Previous ranks: the same computed {back['prev_week']} and "
+                f"{back['prev_month']} sessions earlier (today's members).",
+                className="mt-2",
+            ),
+            dcc.Markdown(inspect.getdoc(analytics.group_ranks) or ""),
+            html.H3("New 52-week highs and lows", className="h5"),
+            _formula(
+                f"new high: high >= max(high of the prior {C.NEW_HIGH_LOOKBACK} "
+                "sessions); new low: low <= min(low of the prior "
+                f"{C.NEW_HIGH_LOOKBACK} sessions)"
+            ),
+            dcc.Markdown(inspect.getdoc(analytics.new_highs) or ""),
+        ],
+        className="group-ranks-methodology mt-3",
     )

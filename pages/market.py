@@ -34,6 +34,7 @@ from pages._common import (
     render_view,
     view_params,
 )
+from pages._highs_lows import highs_lows_section
 
 PAGE = "market"
 dash.register_page(
@@ -140,6 +141,7 @@ def layout(
                 ],
                 className="mb-3",
             ),
+            highs_lows_section(),
             dbc.Row(
                 [
                     dbc.Col(

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from dashapp.api import (  # noqa: F401  (each module registers its views)
     admin,
     bars,
+    groups,
     jobs,
     market,
     symbols,

@@ -1,0 +1,144 @@
+"""Group-rank grid (rank-change arrows) and the group drill-down card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from components.grids import PCT, PCT_PLAIN, SIGN_CLASSES
+
+# Rank change: positive = moved up (a smaller rank number than before).
+ARROW = (
+    "params.value == null ? '' : params.value > 0 ? '▲ ' + params.value"
+    " : params.value < 0 ? '▼ ' + (-params.value) : '–'"
+)
+SCORE = "params.value == null ? '' : d3.format('.3f')(params.value)"
+GROUP_LABELS = {"sector": "Sector", "industry": "Sub-industry"}
+
+
+def group_column_defs(by: str) -> list[dict[str, Any]]:
+    """Return the AG Grid columns of the group-rank table."""
+    return [
+        {"field": "rank", "headerName": "Rank", "width": 76, "pinned": "left"},
+        {
+            "field": "group",
+            "headerName": GROUP_LABELS.get(by, "Group"),
+            "width": 230,
+            "pinned": "left",
+            "cellClass": "fw-semibold link-cell",
+            "filter": "agTextColumnFilter",
+        },
+        {
+            "field": "change_week",
+            "headerName": "vs 1 wk",
+            "headerTooltip": "Rank change since 5 sessions earlier (▲ = up)",
+            "width": 90,
+            "valueFormatter": {"function": ARROW},
+            "cellClassRules": SIGN_CLASSES,
+        },
+        {
+            "field": "change_month",
+            "headerName": "vs 1 mo",
+            "headerTooltip": "Rank change since 21 sessions earlier (▲ = up)",
+            "width": 90,
+            "valueFormatter": {"function": ARROW},
+            "cellClassRules": SIGN_CLASSES,
+        },
+        {
+            "field": "group_rs_score",
+            "headerName": "Score",
+            "headerTooltip": "Mean RS score S of the members with one",
+            "width": 90,
+            "valueFormatter": {"function": SCORE},
+        },
+        {"field": "rank_prev_week", "headerName": "Rank 1 wk ago", "width": 110},
+        {"field": "rank_prev_month", "headerName": "Rank 1 mo ago", "width": 112},
+        {
+            "field": "members",
+            "headerName": "Members",
+            "headerTooltip": "Members with a price in the as-of session",
+            "width": 96,
+        },
+        {
+            "field": "scored",
+            "headerName": "Scored",
+            "headerTooltip": "Members with an RS score (in the mean)",
+            "width": 86,
+        },
+        {
+            "field": "pct_stage2",
+            "headerName": "% stage 2",
+            "width": 100,
+            "valueFormatter": {"function": PCT_PLAIN},
+        },
+        {
+            "field": "median_ret_21d",
+            "headerName": "Med 1M",
+            "width": 90,
+            "valueFormatter": {"function": PCT},
+            "cellClassRules": SIGN_CLASSES,
+        },
+        {"field": "leaders", "headerName": "Strongest members", "width": 200},
+    ]
+
+
+def group_rows(table: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Return grid rows with the rank changes and the leaders as text."""
+    if table is None or table.empty:
+        return []
+    out = table.copy()
+    rank = out["rank"].astype("Float64")
+    out["change_week"] = (out["rank_prev_week"].astype("Float64") - rank).astype(
+        "Int64"
+    )
+    out["change_month"] = (out["rank_prev_month"].astype("Float64") - rank).astype(
+        "Int64"
+    )
+    out["leaders"] = out["top_members"].map(lambda s: ", ".join(s or []))
+    out = out.drop(columns=["top_members"])
+    out = out.astype(object).where(out.notna(), None)
+    return out.to_dict("records")
+
+
+def group_picker(by: str, group: str) -> dcc.Dropdown:
+    """Return the drill-down group picker (filled by the page callback)."""
+    options = [{"label": group, "value": group}] if group else []
+    return dcc.Dropdown(
+        id="groups-group",
+        options=options,
+        value=group or None,
+        placeholder=f"Pick a {GROUP_LABELS.get(by, 'group').lower()} to drill down…",
+        clearable=True,
+        style={"minWidth": "18rem"},
+    )
+
+
+def drill_down_header(group: str | None, etf: str | None, members: int) -> list:
+    """Return the drill-down card's title: the group, its members and the ETF."""
+    if not group:
+        return [html.Span("Pick a group (click a row) to see its members")]
+    vs = f" · RRG vs {etf}" if etf else " · no sector ETF for the RRG"
+    return [html.B(group), html.Span(f" · {members} members with data{vs}")]
+
+
+def drill_down_card(members_grid: Any, rrg_graph: Any) -> dbc.Card:
+    """Return the drill-down card: members (rankings) beside the RRG."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Div(id="groups-detail-title")),
+            dbc.CardBody(
+                dbc.Row(
+                    [
+                        dbc.Col(members_grid, xs=12, xl=7),
+                        dbc.Col(rrg_graph, xs=12, xl=5),
+                    ],
+                    className="g-2",
+                ),
+                className="p-1",
+            ),
+        ],
+        className="mb-2",
+    )
