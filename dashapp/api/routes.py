@@ -15,6 +15,7 @@ from dashapp.api import (  # noqa: F401  (each module registers its views)
     bars,
     jobs,
     market,
+    screener,
     symbols,
     tokens,
     universes,
