@@ -32,13 +32,17 @@ from dashapp.api.params import MAX_ROWS, P_AS_OF, P_UNIVERSE, STR, table_schema
 from dashapp.api.responses import csv_response, json_response, records
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
-from dashapp.market.screener import delete_my_screen, my_screens, save_my_screen
+from dashapp.market.screener import (
+    SCREEN_NAME_PATTERN,
+    ScreenLimitError,
+    delete_my_screen,
+    my_screens,
+    save_my_screen,
+)
 from dashapp.market.screener import screener as screen
-from dashapp.store import StoreError
 
 log = logging.getLogger(__package__)
 DEFAULT_SORT = "rs_rating"
-SCREEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.'/()\-_]{0,63}$"
 CONDITION_MAX_LENGTH = 32 + MAX_TEXT_VALUE
 
 
@@ -219,7 +223,7 @@ def save_screen(name: str, definition: dict[str, Any]):
         screen, replaced = save_my_screen(
             current_store(), name.strip(), _definition_json(definition)
         )
-    except StoreError as exc:
+    except ScreenLimitError as exc:
         raise ApiError(409, "too_many_screens", str(exc)) from None
     log.info("audit: %s saved screen %r", current_actor(), name)
     return json_response({**screen, "replaced": replaced}, status=201)

@@ -12,20 +12,32 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 
 import analytics
-from analytics.screener import price_fields, screener_table
+from analytics.screener import (
+    ScreenerError,
+    parse_condition,
+    price_fields,
+    screener_table,
+)
 from dashapp import auth
 from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.market.state import MarketState, market_state
-from dashapp.store import Store
+from dashapp.store import Store, StoreError
+from dashapp.store.reference import sp500
 
 # Calendar days of settled history read before the session: 252 sessions need
 # ~366 days; the rest leaves room for symbols with a few missing sessions.
 PRICE_HISTORY_CALENDAR_DAYS = 440
 MAX_SCREENS_PER_USER = 100
+SCREEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.'/()\-_]{0,63}$"
+
+
+class ScreenLimitError(ValueError):
+    """The user already has the most saved screens allowed."""
 
 
 def screener(
@@ -73,6 +85,11 @@ def _table(req: Any, state: MarketState) -> pd.DataFrame:
     return screener_table(rankings, prices, names)
 
 
+def sector_names() -> list[str]:
+    """Return the GICS sectors of the reference data, sorted."""
+    return sorted(sp500()["sector"].dropna().unique())
+
+
 def _stale(state: MarketState) -> set[str]:
     excluded = state.excluded
     if excluded is None or excluded.empty:
@@ -87,6 +104,64 @@ def _row_bars(row: pd.DataFrame, session: dt.date) -> pd.DataFrame:
     bars = row.rename_axis("symbol").reset_index()
     bars["date"] = pd.Timestamp(session)
     return bars
+
+
+# ------------------------------------------------------------ page inputs
+def conditions_from_inputs(
+    fields: list[str], mins: list, maxs: list, sector: Any, stage: Any, extra: list
+) -> tuple[list[str], list[str]]:
+    """Return (conditions, problems) from the range inputs, sector and stage."""
+    out, problems = [], []
+    if sector:
+        out.append(f"sector={sector}")
+    if stage:
+        out.append(f"stage={int(stage)}")
+    for field, low, high in zip(fields, mins, maxs, strict=True):
+        for op, value in ((">=", low), ("<=", high)):
+            if value is not None and value != "":
+                out.append(f"{field}{op}{value:.15g}")
+    out += [c for c in extra or [] if c not in out]
+    valid = []
+    for text in out:
+        try:
+            valid.append(parse_condition(text).text())
+        except ScreenerError as exc:
+            problems.append(str(exc))
+    return valid, problems
+
+
+def inputs_from_conditions(
+    conditions: list[str], fields: list[str]
+) -> tuple[list, list, Any, Any, list[str]]:
+    """Return (mins, maxs, sector, stage, the rest) for a list of conditions."""
+    mins: dict[str, float] = {}
+    maxs: dict[str, float] = {}
+    sector = stage = None
+    rest = []
+    for text in conditions:
+        cond = parse_condition(text)
+        if cond.field == "sector" and cond.op == "=":
+            sector = cond.value
+        elif cond.field == "stage" and cond.op == "=" and cond.value in (1, 2, 3, 4):
+            stage = int(cond.value)
+        elif cond.field in fields and cond.op in (">=", "<="):
+            (mins if cond.op == ">=" else maxs)[cond.field] = cond.value
+        else:
+            rest.append(cond.text())
+    return (
+        [mins.get(f) for f in fields],
+        [maxs.get(f) for f in fields],
+        sector,
+        stage,
+        rest,
+    )
+
+
+def api_query(universe: str, as_of: str, where: list[str], **extra: str) -> str:
+    """Return the `/api/screener` URL of these conditions."""
+    params = [("universe", universe), ("as_of", as_of)]
+    params += [("where", w) for w in where] + list(extra.items())
+    return "/api/screener?" + urlencode(params)
 
 
 # ------------------------------------------------------------ saved screens
@@ -108,7 +183,10 @@ def save_my_screen(
     """Create or replace a screen of the calling user; return (screen, replaced)."""
     user_id = _user_id()
     text = json.dumps(definition, sort_keys=True)
-    screen, replaced = store.save_screen(user_id, name, text, MAX_SCREENS_PER_USER)
+    try:
+        screen, replaced = store.save_screen(user_id, name, text, MAX_SCREENS_PER_USER)
+    except StoreError as exc:
+        raise ScreenLimitError(str(exc)) from None
     return _decoded(screen), replaced
 
 
