@@ -149,3 +149,14 @@ def test_sp05_saved_screens_belong_to_the_user(app):
             "screener-delete", None, screen_id, [], "sp500"
         )
         assert options == [] and msg == "Deleted."
+
+
+def test_sp06_methodology_states_the_screener_definitions(app):
+    import analytics.screener as S
+
+    with app.server.test_request_context():
+        tree = _text(importlib.import_module("pages.about").layout())
+    assert "Screener fields" in tree and "change_pct = 100 * R1" in tree
+    assert f"last {S.HIGH_LOW_SESSIONS} sessions" in tree
+    assert f"last {S.AVG_VOLUME_SESSIONS} sessions" in tree
+    assert "pct_vs_sma200 = 100 * (C / SMA200 - 1)" in tree
