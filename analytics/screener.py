@@ -294,23 +294,28 @@ def screener_table(
     """
     if rankings is None or rankings.empty or prices is None or prices.empty:
         return pd.DataFrame(columns=list(FIELDS))
-    ranked = rankings.set_index("symbol")
-    ranked = ranked[~ranked.index.duplicated(keep="first")]
-    symbols = [s for s in ranked.index if s in prices.index]
-    base = ranked.loc[symbols]
-    table = pd.DataFrame(index=pd.Index(symbols, name="symbol"))
-    table["name"] = (
-        names.reindex(symbols).to_numpy(dtype=object)
-        if names is not None
-        else np.full(len(symbols), None, dtype=object)
-    )
-    table["sector"] = base.get("sector")
-    table["industry"] = base.get("sub_industry")
-    for col in PRICE_FIELDS:
-        table[col] = prices.loc[symbols, col]
-    table["change_pct"] = PERCENT * pd.to_numeric(base.get("ret_1d"), errors="coerce")
+    ranked = rankings.drop_duplicates("symbol").set_index("symbol")
+    ranked = ranked[ranked.index.isin(prices.index)]
+    symbols = ranked.index
+    picked = prices.reindex(symbols)
+    columns: dict[str, Any] = {
+        "symbol": symbols.to_numpy(dtype=object),
+        "name": (
+            names.reindex(symbols).to_numpy(dtype=object)
+            if names is not None
+            else np.full(len(symbols), None, dtype=object)
+        ),
+        "sector": ranked.get("sector"),
+        "industry": ranked.get("sub_industry"),
+        "change_pct": PERCENT * pd.to_numeric(ranked.get("ret_1d"), errors="coerce"),
+    }
     for col in NUMERIC_FIELDS:
-        if col not in table.columns and col in base.columns:
-            table[col] = base[col]
-    table = table[table["close"].notna()].reset_index()
+        if col in PRICE_FIELDS:
+            columns[col] = picked[col].to_numpy()
+        elif col not in columns and col in ranked.columns:
+            columns[col] = ranked[col].array
+    table = pd.DataFrame(
+        {k: v.array if isinstance(v, pd.Series) else v for k, v in columns.items()}
+    )
+    table = table[table["close"].notna().to_numpy()].reset_index(drop=True)
     return table.reindex(columns=list(FIELDS))

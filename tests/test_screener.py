@@ -320,3 +320,19 @@ def test_sr11_store_isolation(store):
         store.save_screen(a, "u", "{}", 2)
     assert store.delete_screen(a, first["id"])
     assert [s["name"] for s in store.list_screens(a)] == ["t"]
+
+
+def test_sr12_same_table_without_the_snapshot_engine(app):
+    """The settled history read from the store equals the engine's arrays."""
+    from dashapp.market import _engines
+    from dashapp.market import screener as market_screener
+    from dashapp.market.session_bars import resolve_request
+
+    with app.server.app_context():
+        state, table = market_screener.screener("slice", "2021-04-21")
+        request = resolve_request("2021-04-21", None, None, None)
+        _engines.clear()
+        market_screener._settled.clear()
+        from_store = market_screener._table(request, state)
+    assert len(table) > 40
+    pd.testing.assert_frame_equal(table, from_store, check_exact=False, rtol=1e-12)

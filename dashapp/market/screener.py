@@ -14,9 +14,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 
-import analytics
 from analytics.screener import (
     ScreenerError,
     parse_condition,
@@ -24,14 +24,21 @@ from analytics.screener import (
     screener_table,
 )
 from dashapp import auth
+from dashapp.market.cache import LocalCache
 from dashapp.market.session_bars import resolve_request, session_row
-from dashapp.market.state import MarketState, market_state
+from dashapp.market.state import MarketState, _engines, market_state
 from dashapp.store import Store, StoreError
 from dashapp.store.reference import sp500
 
-# Calendar days of settled history read before the session: 252 sessions need
-# ~366 days; the rest leaves room for symbols with a few missing sessions.
+# Calendar days of settled history read before the session when the snapshot
+# engine is not at hand: 252 sessions need ~366 days; the rest leaves room for
+# symbols with a few missing sessions.
 PRICE_HISTORY_CALENDAR_DAYS = 440
+PRICE_PANEL_FIELDS = ("close", "high", "low", "volume")
+# Settled sessions kept (the same from the engine or the store): 252 + slack.
+SETTLED_SESSIONS = 300
+SETTLED_CACHE_ENTRIES = 4
+_settled = LocalCache(max_entries=SETTLED_CACHE_ENTRIES)
 MAX_SCREENS_PER_USER = 100
 SCREEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &,.'/()\-_]{0,63}$"
 
@@ -68,21 +75,78 @@ def _table(req: Any, state: MarketState) -> pd.DataFrame:
     rankings = state.rankings
     if state.session is None or rankings is None or rankings.empty:
         return screener_table(pd.DataFrame(), pd.DataFrame())
-    symbols = [s for s in rankings["symbol"].tolist() if s not in _stale(state)]
+    stale = _stale(state)
+    symbols = [s for s in rankings["symbol"].tolist() if s not in stale]
     store, res = req.store, req.res
-    session, row, _intraday = session_row(
+    _session, row, _intraday = session_row(
         store, symbols, req.dv, res.ts, res.is_minute, req.live, res.session
     )
-    start = state.session - dt.timedelta(days=PRICE_HISTORY_CALENDAR_DAYS)
-    end = state.session - dt.timedelta(days=1)
-    history = store.read_daily(symbols, start=start, end=end)
-    today = _row_bars(row, state.session)
-    bars = pd.concat([history, today], ignore_index=True) if len(today) else history
-    panels = analytics.panels_from_bars(bars)
-    prices = price_fields(panels)
+    index, columns, history = settled_history(req, state, symbols)
+    panels = _with_row(index, columns, history, row, state.session)
     meta = store.symbols_frame(symbols)
     names = meta.set_index("symbol")["name"] if len(meta) else None
-    return screener_table(rankings, prices, names)
+    return screener_table(rankings, price_fields(panels), names)
+
+
+def settled_history(
+    req: Any, state: MarketState, symbols: list[str]
+) -> tuple[pd.DatetimeIndex, pd.Index, dict[str, np.ndarray]]:
+    """Return the settled sessions before the as-of one: (dates, symbols, arrays).
+
+    The market state's snapshot engine already holds them (read once per daily
+    data version); without it in this process (evicted, or the state came from
+    Redis) they are read from the store once per daily data version.
+    """
+    key = f"{state.universe}:{state.session}:{req.dv.daily_seq}"
+    engine = _engines.get(key)
+    if engine is not None:
+        rows = slice(-SETTLED_SESSIONS, None)
+        arrays = {f: engine.arr[f][rows, engine.usel] for f in PRICE_PANEL_FIELDS}
+        return engine.index[rows], pd.Index(engine.symbols), arrays
+    return _settled.get_or_compute(
+        f"{key}:{','.join(symbols)}", lambda: _read_history(req.store, state, symbols)
+    )
+
+
+def _read_history(
+    store: Store, state: MarketState, symbols: list[str]
+) -> tuple[pd.DatetimeIndex, pd.Index, dict[str, np.ndarray]]:
+    start = state.session - dt.timedelta(days=PRICE_HISTORY_CALENDAR_DAYS)
+    end = state.session - dt.timedelta(days=1)
+    bars = store.read_daily(symbols, start=start, end=end)
+    columns = pd.Index(symbols, name="symbol")
+    index = pd.DatetimeIndex(sorted(bars["date"].unique()) if len(bars) else [])
+    rows = index.get_indexer(pd.DatetimeIndex(bars["date"])) if len(bars) else []
+    cols = columns.get_indexer(bars["symbol"]) if len(bars) else []
+    arrays = {}
+    for f in PRICE_PANEL_FIELDS:
+        values = np.full((len(index), len(columns)), np.nan)
+        if len(bars):
+            values[rows, cols] = bars[f].to_numpy(dtype=np.float64)
+        arrays[f] = values
+    rows = slice(-SETTLED_SESSIONS, None)
+    return index[rows].rename("date"), columns, {f: a[rows] for f, a in arrays.items()}
+
+
+def _with_row(
+    index: pd.DatetimeIndex,
+    columns: pd.Index,
+    history: dict[str, np.ndarray],
+    row: pd.DataFrame,
+    session: dt.date,
+) -> dict[str, pd.DataFrame]:
+    """Append the as-of session's row to the settled arrays, as date x symbol frames."""
+    dates = index.append(pd.DatetimeIndex([pd.Timestamp(session)])).rename("date")
+    panels = {}
+    for f in PRICE_PANEL_FIELDS:
+        today = (
+            row[f].reindex(columns).to_numpy(dtype=np.float64)
+            if row is not None and f in row
+            else np.full(len(columns), np.nan)
+        )
+        values = np.vstack([history[f], today[None, :]])
+        panels[f] = pd.DataFrame(values, index=dates, columns=columns)
+    return panels
 
 
 def sector_names() -> list[str]:
@@ -95,15 +159,6 @@ def _stale(state: MarketState) -> set[str]:
     if excluded is None or excluded.empty:
         return set()
     return set(excluded["symbol"])
-
-
-def _row_bars(row: pd.DataFrame, session: dt.date) -> pd.DataFrame:
-    """Return the as-of session's row per symbol as long bars dated `session`."""
-    if row is None or row.empty:
-        return pd.DataFrame()
-    bars = row.rename_axis("symbol").reset_index()
-    bars["date"] = pd.Timestamp(session)
-    return bars
 
 
 # ------------------------------------------------------------ page inputs
