@@ -75,14 +75,25 @@ PRESETS: dict[str, list[str]] = {
     ],
     "Near 52-week low": ["pct_from_52w_low<=5"],
 }
+INT = "params.value == null ? '' : d3.format(',.0f')(params.value)"
+UNFORMATTED = ("symbol", "name", "sector", "industry", "rs_rating", "stage")
+UNFORMATTED += ("weeks_in_stage",)
 PERCENT = "params.value == null ? '' : d3.format('+.1f')(params.value) + '%'"
 COLUMNS: dict[str, dict[str, Any]] = {
     "name": {"headerName": "Name", "width": 190},
     "industry": {"headerName": "Sub-industry", "width": 190},
     "close": {"headerName": "Close", "width": 92, "valueFormatter": {"function": NUM2}},
     "change_pct": {"headerName": "Chg %", "valueFormatter": {"function": PERCENT}},
-    "volume": {"headerName": "Volume", "hide": True},
-    "avg_volume_50d": {"headerName": "Avg vol 50d", "hide": True},
+    "volume": {
+        "headerName": "Volume",
+        "hide": True,
+        "valueFormatter": {"function": INT},
+    },
+    "avg_volume_50d": {
+        "headerName": "Avg vol 50d",
+        "hide": True,
+        "valueFormatter": {"function": INT},
+    },
     "avg_dollar_volume_50d": {
         "headerName": "Avg $ vol 50d",
         "valueFormatter": {
@@ -107,7 +118,7 @@ def column_defs() -> list[dict[str, Any]]:
         if field.startswith("pct_") and "valueFormatter" not in spec:
             spec["valueFormatter"] = {"function": PERCENT}
         spec.setdefault("valueFormatter", {"function": NUM1})
-        if field in ("symbol", "name", "sector", "industry", "stage"):
+        if field in UNFORMATTED:
             spec.pop("valueFormatter", None)
         defs.append({**spec, "field": field})
     return defs
