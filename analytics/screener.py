@@ -17,9 +17,6 @@ for a row never matches that row.
 
 from __future__ import annotations
 
-import math
-import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +27,6 @@ HIGH_LOW_SESSIONS = 252
 SMA_WINDOWS: tuple[int, ...] = (50, 200)
 AVG_VOLUME_SESSIONS = 50
 PERCENT = 100.0
-MAX_CONDITIONS = 20
-MAX_TEXT_VALUE = 64
-TEXT_HINT = "text (letters, digits, space and &,.'/()-)"
 
 TEXT_FIELDS: tuple[str, ...] = ("symbol", "name", "sector", "industry")
 NUMERIC_FIELDS: tuple[str, ...] = (
@@ -77,27 +71,6 @@ PRICE_FIELDS: tuple[str, ...] = (
     "pct_vs_sma200",
 )
 
-_OPS = "|".join(re.escape(op) for op in sorted(NUMERIC_OPS, key=len, reverse=True))
-_NUMBER = r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?(?:[eE][-+]?[0-9]{1,2})?"
-_TEXT = r"[A-Za-z0-9&,.'/()\-][A-Za-z0-9 &,.'/()\-]{0,63}"
-# Loose shape: a name, an operator, anything; used to say what exactly is wrong.
-SHAPE_RE = re.compile(r"^\s*([A-Za-z0-9_]*)\s*([=<>!]+)?\s*(.*?)\s*$")
-# Exactly the conditions `parse_condition` accepts (also the OpenAPI pattern).
-CONDITION_PATTERN = (
-    rf"^ *(?:(?:{'|'.join(NUMERIC_FIELDS)}) *(?:{_OPS}) *{_NUMBER}"
-    rf"|(?:{'|'.join(TEXT_FIELDS)}) *(?:!=|=) *(?:{_TEXT}|\"{_TEXT}\")) *$"
-)
-CONDITION_RE = re.compile(CONDITION_PATTERN)
-
-
-class ScreenerError(ValueError):
-    """A condition or sort that cannot be used, with what is allowed instead."""
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details
-
 
 @dataclass(frozen=True)
 class Condition:
@@ -112,43 +85,6 @@ class Condition:
         value = self.value
         shown = f"{value:.15g}" if isinstance(value, float) else value
         return f"{self.field}{self.op}{shown}"
-
-
-def parse_condition(text: str) -> Condition:
-    """Parse `FIELD OP VALUE` (e.g. `rs_rating>=90`, `sector=Energy`)."""
-    shape = SHAPE_RE.match(text or "")
-    field, op, raw = shape.groups() if shape else ("", None, "")
-    if field not in FIELDS:
-        raise ScreenerError(
-            "unknown_field",
-            f"unknown screener field {field[:40]!r}; allowed: {', '.join(FIELDS)}",
-            field=field[:40],
-            allowed=list(FIELDS),
-        )
-    allowed_ops = TEXT_OPS if field in TEXT_FIELDS else NUMERIC_OPS
-    if op not in allowed_ops:
-        raise ScreenerError(
-            "unknown_operator",
-            f"operator {str(op or '')!r} not allowed for {field}; allowed: "
-            f"{' '.join(allowed_ops)}",
-            field=field,
-            operator=op or "",
-            allowed=list(allowed_ops),
-        )
-    if not CONDITION_RE.fullmatch(text):
-        what = "a number" if field in NUMERIC_FIELDS else TEXT_HINT
-        raise ScreenerError(
-            "invalid_value",
-            f"{field}: expected {what}, got {raw[:40]!r}",
-            field=field,
-            value=raw[:40],
-        )
-    if field in TEXT_FIELDS:
-        return Condition(field, op, raw.strip('"').strip())
-    value = float(raw)
-    if not math.isfinite(value):
-        raise ScreenerError("invalid_value", f"{field}: must be finite", field=field)
-    return Condition(field, op, value)
 
 
 def _compare(values: pd.Series, op: str, value: float | str) -> np.ndarray:
@@ -216,17 +152,17 @@ def _window_stat(
     values: np.ndarray, window: np.ndarray, enough: np.ndarray, how: str
 ) -> np.ndarray:
     """Return max / min / mean of `values` over each column's window (NaN if short)."""
-    n = values.shape[1]
-    out = np.full(n, np.nan)
-    if not enough.any():
-        return out
-    data = np.where(window, values, np.nan)[:, enough]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-        out[enough] = {"max": np.nanmax, "min": np.nanmin, "mean": np.nanmean}[how](
-            data, axis=0
-        )
-    return out
+    present = window & ~np.isnan(values)
+    count = present.sum(axis=0)
+    if how == "mean":
+        total = np.where(present, values, 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = total / count
+    else:
+        fill = -np.inf if how == "max" else np.inf
+        picked = np.where(present, values, fill)
+        out = picked.max(axis=0) if how == "max" else picked.min(axis=0)
+    return np.where(enough & (count > 0), out, np.nan)
 
 
 def _pct(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -13,12 +13,13 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from analytics.screener import FIELDS, ScreenerError, parse_condition
+from analytics.screener import FIELDS
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, cid, controls_bar, page_header
 from components.grids import NUM1, NUM2, RANKING_COLUMNS, data_grid
 from dashapp.market import queries
 from dashapp.market.context import current_store
+from dashapp.market.screen_query import ScreenerError, parse_condition
 from dashapp.market.screener import (
     SCREEN_NAME_PATTERN,
     ScreenLimitError,

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.screener import FIELDS, NUMERIC_OPS, TEXT_OPS, parse_condition
+from analytics.screener import FIELDS, NUMERIC_OPS, TEXT_OPS
 from dashapp.factory import create_app
+from dashapp.market.screen_query import parse_condition
 from dashapp.settings import load_settings
 from tests.auth_helpers import bearer
 

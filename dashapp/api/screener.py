@@ -13,17 +13,12 @@ from typing import Any
 import pandas as pd
 
 from analytics.screener import (
-    CONDITION_PATTERN,
     FIELDS,
-    MAX_CONDITIONS,
-    MAX_TEXT_VALUE,
     NUMERIC_OPS,
     TEXT_FIELDS,
     TEXT_OPS,
     Condition,
-    ScreenerError,
     apply_conditions,
-    parse_condition,
     sort_rows,
 )
 from dashapp.api.blueprint import current_actor, endpoint
@@ -32,6 +27,13 @@ from dashapp.api.params import MAX_ROWS, P_AS_OF, P_UNIVERSE, STR, table_schema
 from dashapp.api.responses import csv_response, json_response, records
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
+from dashapp.market.screen_query import (
+    CONDITION_PATTERN,
+    MAX_CONDITIONS,
+    MAX_TEXT_VALUE,
+    ScreenerError,
+    parse_condition,
+)
 from dashapp.market.screener import (
     SCREEN_NAME_PATTERN,
     ScreenLimitError,

@@ -17,14 +17,10 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from analytics.screener import (
-    ScreenerError,
-    parse_condition,
-    price_fields,
-    screener_table,
-)
+from analytics.screener import price_fields, screener_table
 from dashapp import auth
 from dashapp.market.cache import LocalCache
+from dashapp.market.screen_query import ScreenerError, parse_condition
 from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.market.state import MarketState, _engines, market_state
 from dashapp.store import Store, StoreError
