@@ -77,6 +77,7 @@ PRESETS: dict[str, list[str]] = {
     "Near 52-week low": ["pct_from_52w_low<=5"],
 }
 INT = "params.value == null ? '' : d3.format(',.0f')(params.value)"
+INT_FORMAT = {"valueFormatter": {"function": INT}}
 UNFORMATTED = ("symbol", "name", "sector", "industry", "rs_rating", "stage")
 UNFORMATTED += ("weeks_in_stage",)
 PERCENT = "params.value == null ? '' : d3.format('+.1f')(params.value) + '%'"
@@ -85,16 +86,8 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "industry": {"headerName": "Sub-industry", "width": 190},
     "close": {"headerName": "Close", "width": 92, "valueFormatter": {"function": NUM2}},
     "change_pct": {"headerName": "Chg %", "valueFormatter": {"function": PERCENT}},
-    "volume": {
-        "headerName": "Volume",
-        "hide": True,
-        "valueFormatter": {"function": INT},
-    },
-    "avg_volume_50d": {
-        "headerName": "Avg vol 50d",
-        "hide": True,
-        "valueFormatter": {"function": INT},
-    },
+    "volume": {"headerName": "Volume", **INT_FORMAT},
+    "avg_volume_50d": {"headerName": "Avg vol 50d", "hide": True, **INT_FORMAT},
     "avg_dollar_volume_50d": {
         "headerName": "Avg $ vol 50d",
         "valueFormatter": {
