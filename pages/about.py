@@ -178,6 +178,7 @@ def _sections() -> list:
         *_rrg_section(),
         *_stage_section(),
         *_breadth_section(),
+        *_screener_section(),
     ]
 
 
@@ -248,3 +249,37 @@ def group_ranks_block() -> html.Div:
         ],
         className="group-ranks-methodology mt-3",
     )
+
+
+# ------------------------------------------------------------ screener (issue 17)
+def _screener_section() -> list:
+    import analytics.screener as S
+
+    high_low = S.HIGH_LOW_SESSIONS
+    return [
+        html.H3("Screener fields", className="h5"),
+        _formula("change_pct = 100 * R1"),
+        _formula(
+            f"pct_from_52w_high = 100 * (C / max(H, last {high_low} sessions) - 1)"
+        ),
+        _formula(
+            f"pct_from_52w_low = 100 * (C / min(L, last {high_low} sessions) - 1)"
+        ),
+        _formula(
+            " ; ".join(f"pct_vs_sma{n} = 100 * (C / SMA{n} - 1)" for n in S.SMA_WINDOWS)
+        ),
+        html.P(
+            f"avg_volume_50d = mean volume of the last {S.AVG_VOLUME_SESSIONS} "
+            "sessions; avg_dollar_volume_50d = mean of C * V over them; rel_volume = "
+            "volume / avg_volume_50d. Windows are the symbol's own last N sessions "
+            f"up to and including the as-of session (today included; the "
+            f"{high_low}-session figures are null below {high_low} sessions, the "
+            "others below their N). ret_5d .. ret_252d (fractions), RS score / "
+            "rating, stage and weeks in stage are the Rankings' values; industry is "
+            "the stored GICS sub-industry. Only names with a price in the as-of "
+            "session are screened. Conditions are FIELD OP VALUE "
+            f"({' '.join(S.NUMERIC_OPS)}; "
+            f"text fields {', '.join(S.TEXT_FIELDS)}: {' '.join(S.TEXT_OPS)}, "
+            "case-insensitive), all ANDed; a null field never matches."
+        ),
+    ]

@@ -316,6 +316,7 @@ def _matrix_requests():
         "/api/admin/tokens/{token_id}": "/api/admin/tokens/999999",
         "/api/admin/universes/{name}": "/api/admin/universes/matrix",
         "/api/admin/jobs/{job_id}": "/api/admin/jobs/abc",
+        "/api/screens/{screen_id}": "/api/screens/999999",
     }
     bodies = {
         ("post", "/api/admin/users"): (
@@ -328,6 +329,8 @@ def _matrix_requests():
         ("post", "/api/admin/jobs"): ({"kind": "import", "path": "none.csv"}, 422),
         ("get", "/api/admin/jobs/{job_id}"): (None, 404),
         ("get", "/api/ticks/recent"): (None, 200),
+        ("post", "/api/screens"): ({"name": "matrix", "definition": {}}, 201),
+        ("delete", "/api/screens/{screen_id}"): (None, 404),
     }  # fmt: skip
     order = ["get", "post", "put", "patch", "delete"]
     for ep in sorted(REGISTRY, key=lambda e: (e.path, order.index(e.method))):

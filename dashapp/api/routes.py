@@ -16,6 +16,7 @@ from dashapp.api import (  # noqa: F401  (each module registers its views)
     groups,
     jobs,
     market,
+    screener,
     symbols,
     tokens,
     universes,

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
@@ -53,7 +53,7 @@ class Param:
 
     name: str
     kind: str = "string"  # string, integer, number, boolean, enum, symbol,
-    # universe, date, datetime, as_of, string_list
+    # universe, date, datetime, as_of, string_list, text_list, object
     description: str = ""
     required: bool = False
     default: Any = None
@@ -65,6 +65,10 @@ class Param:
     pattern: str | None = None
     location: str = "query"  # query, path, body
     max_items: int = 5_000
+    # text_list: repeatable query value / JSON array of strings checked like
+    # `string`; `parse` (when set) converts each string instead of `pattern`.
+    parse: Callable[[str], Any] | None = None
+    fields: tuple[Param, ...] = ()  # object: the JSON object's members
 
     def schema(self) -> dict[str, Any]:
         """Return the JSON Schema of this parameter's value."""
@@ -90,6 +94,16 @@ class Param:
         elif kind == "string_list":
             item = {"type": "string", "pattern": SYMBOL_PATTERN, "maxLength": 12}
             out = {"type": "array", "items": item, "maxItems": self.max_items}
+        elif kind == "text_list":
+            item = replace(self, kind="string", default=None).schema()
+            out = {"type": "array", "items": item, "maxItems": self.max_items}
+        elif kind == "object":
+            props = {p.name: {**p.schema(), "description": p.description}
+                     for p in self.fields}  # fmt: skip
+            out = {"type": "object", "properties": props, "additionalProperties": False}
+            required = [p.name for p in self.fields if p.required]
+            if required:
+                out["required"] = required
         else:
             out = {"type": "string", "maxLength": self.max_length}
             if self.min_length:
@@ -244,9 +258,19 @@ def _convert_text(param: Param, raw: Any) -> Any:
             if len(raw) > 10:
                 _parse_datetime(param, raw)
         return raw
+    if param.parse is not None:
+        return param.parse(raw)
     if param.pattern and not re.fullmatch(param.pattern, raw):
         raise _bad(param, "contains characters that are not allowed", raw)
     return raw
+
+
+def _text_items(param: Param, values: list[Any]) -> list[Any]:
+    """Check each value of a text_list like a string parameter."""
+    if len(values) > param.max_items:
+        raise _bad(param, f"at most {param.max_items} values", len(values))
+    item = replace(param, kind="string")
+    return [_convert_text(item, v) for v in values]
 
 
 def _reject_unknown(
@@ -276,6 +300,9 @@ def parse_params(
     for name, param in declared.items():
         values = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
         values = [v for v in values if v is not None]
+        if param.kind == "text_list":
+            out[name] = _text_items(param, values)
+            continue
         if len(values) > 1:
             raise _bad(param, "given more than once", values[0])
         if not values:
@@ -334,6 +361,12 @@ def _convert_body(param: Param, raw: Any) -> Any:
             raise _bad(param, f"at most {param.max_items} items", len(raw))
         item = Param(param.name, "symbol")
         return sorted({_as_symbol(item, v) for v in raw})
+    if kind == "text_list":
+        if not isinstance(raw, list):
+            raise _bad(param, "expected a list of strings", raw)
+        return _text_items(param, raw)
+    if kind == "object":
+        return parse_body(param.fields, raw)
     return _convert_text(param, raw)
 
 

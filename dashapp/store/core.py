@@ -12,6 +12,7 @@ from dashapp.store.live_writes import LiveWritesMixin
 from dashapp.store.logs import LogsMixin
 from dashapp.store.meta import MetaMixin
 from dashapp.store.migrations import SchemaMixin
+from dashapp.store.screens import ScreensMixin
 
 
 class Store(
@@ -25,5 +26,6 @@ class Store(
     CatalogMixin,
     AccountsMixin,
     LogsMixin,
+    ScreensMixin,
 ):
     """Database access for TickStock: schema, bars, reference data, users, logs."""

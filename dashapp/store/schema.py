@@ -202,3 +202,17 @@ corporate_actions = Table(
 )
 
 BAR_TABLES = {"ohlcv_1min": ("ts", ohlcv_1min), "ohlcv_daily": ("date", ohlcv_daily)}
+
+# Screener screens saved per user (issue 17): definition is JSON text.
+saved_screens = Table(
+    "saved_screens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("uq_saved_screens_user_name", "user_id", "name", unique=True),
+)
