@@ -214,7 +214,7 @@ def test_pg07_layouts_take_no_arguments_and_restore_controls_from_the_url(app):
         sym = _text(page("symbol").layout(symbol="msft", interval="W"))
     assert '"value": "sectors"' in tree and '"value": "2025-03-14"' in tree
     assert '"value": "10:31"' in tree and '"value": 7' in tree
-    assert '"data": "MSFT"' in sym and '"value": "W"' in sym
+    assert '"data": "MSFT"' in sym and '"value": "5Y"' in sym  # W: five years
 
 
 def test_pg08_dash_endpoint_answers_200_then_204_for_an_unchanged_version(app):
