@@ -27,8 +27,14 @@
     if (!box) { return; }
     var input = box.querySelector("input");
     if (input) { input.focus(); return; }
-    var trigger = box.matches("button") ? box : box.querySelector("button");
-    (trigger || box).click();
+    box.click(); // Dash 4 dropdown: the trigger button opens a search popover
+    var tries = 0;
+    (function focusOpened() {
+      var search = document.querySelector(".dash-dropdown-content .dash-dropdown-search") ||
+        document.querySelector(".dash-dropdown-search");
+      if (search) { search.focus(); return; }
+      if (tries++ < 20) { window.setTimeout(focusOpened, 25); }
+    })();
   }
 
   function go(path) {

@@ -31,7 +31,14 @@ OHLC = ("open", "high", "low", "close")
 MA_COLORS = ("#e69f00", "#9467bd", "#8c564b")
 COMPARE_COLORS = ("#0072b2", "#e69f00", "#cc79a7", "#009e73", "#d55e00")
 RS_COLOR = "#17becf"
-LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.01, "yanchor": "bottom"}
+LEGEND = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 1,
+    "yanchor": "top",
+    "yref": "container",
+}
 VOLUME_COLOR = "rgba(128,128,128,0.45)"
 WEEK_SPAN = pd.Timedelta(days=6)
 CHART_TICKS = 10
