@@ -99,6 +99,19 @@ def layout(
                 ],
                 className="g-2 mb-2",
             ),
+            # Lists: leaders (and further lists as more columns of this row).
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _card("Leaders (RS rating)", html.Div(id="market-leaders")),
+                        xs=12,
+                        lg=6,
+                        className="mb-2",
+                    ),
+                ],
+                id="market-lists",
+                className="g-2",
+            ),
             dbc.Card(
                 [
                     dbc.CardHeader(
@@ -125,16 +138,6 @@ def layout(
                     ),
                 ],
                 className="mb-3",
-            ),
-            dbc.Row(
-                dbc.Col(
-                    _card("Leaders (RS rating)", html.Div(id="market-leaders")),
-                    xs=12,
-                    lg=6,
-                    className="mb-2",
-                ),
-                id="market-lists",
-                className="g-2",
             ),
             dcc.Store(id="market-newest"),
             poll_components(PAGE, poll_ms),
