@@ -42,7 +42,6 @@ def shortcuts_modal() -> dbc.Modal:
         ],
         id="shortcuts-modal",
         is_open=False,
-        size="sm",
     )
 
 

@@ -140,6 +140,8 @@ def compare_traces(closes: pd.DataFrame) -> list[dict]:
     traces = []
     for i, sym in enumerate(closes.columns):
         series = closes[sym]
+        if series.isna().all():
+            continue  # no bar in the range: said in the status line
         color = COMPARE_COLORS[i % len(COMPARE_COLORS)]
         hover = f"{sym} " + "%{y:.1f}<extra></extra>"
         trace = _line(series, sym, color, hovertemplate=hover, **axis_ref(0))
@@ -216,7 +218,7 @@ def symbol_figure(
     axes["yaxis2"].update({"title": {"text": "Vol"}, "showticklabels": False})
     return figure(
         traces,
-        height if not intraday else int(height * 0.8),
+        height,
         legend=LEGEND,
         hovermode="x",
         uirevision=f"{symbol}-{interval}-{x[0]}",

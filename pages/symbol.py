@@ -195,7 +195,7 @@ def build_symbol(
     figure = symbol_figure(
         symbol,
         chart.bars,
-        interval,
+        chart.interval,
         chart.mas,
         chart.stage_runs,
         chart.rs,

@@ -7,11 +7,13 @@ S&P 500 slice. Each result is checked against a plain per-symbol recalculation.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from plotly.utils import PlotlyJSONEncoder
 
 from dashapp.factory import create_app
 
@@ -123,6 +125,10 @@ def test_sr03_compare_is_100_at_the_first_common_close(app):
             got, plain.loc[got.index], check_names=False, check_freq=False
         )
     assert closes.index[-1] == "2021-04-21"
+    with app.server.test_request_context():
+        unknown = compare_closes(["AAPL", "NOPE", "MSFT"], "1M", "2021-04-21")
+    assert list(unknown.columns) == ["AAPL", "NOPE", "MSFT"]
+    assert unknown["NOPE"].isna().all() and (unknown.iloc[0, [0, 2]] == 100).all()
 
 
 def test_sr04_compare_on_minute_bars_indexes_each_symbol_at_the_same_minute(app):
@@ -208,3 +214,24 @@ def test_sr08_ingest_health_renders_as_rows_not_dicts():
         {"what": "syms", "value": "1, 2"},
     ]
     assert not any("{" in v for v in rows["value"])
+
+
+def test_sr09_symbol_page_draws_minute_ranges_as_two_panels(settings):
+    from tests.test_pages_data import MINUTES, build_app
+
+    app = build_app(settings)
+    with app.server.test_request_context():
+        import pages.symbol as page
+
+        out = page.refresh_symbol(1, "sp500", "now", "", "5D", "AAPL", None)
+        daily = page.refresh_symbol(1, "sp500", "now", "", "6M", "AAPL", None, ["QQQ"])
+    figure, status = out[3], json.dumps(out[0], cls=PlotlyJSONEncoder)
+    assert sorted(k for k in figure["layout"] if k.startswith("xaxis")) == [
+        "xaxis",
+        "xaxis2",
+    ]
+    assert len(figure["data"][0]["x"]) == MINUTES  # the test market: one session
+    assert f"{MINUTES} minute bars over 1 session" in status
+    names = [t["name"] for t in daily[3]["data"] if t.get("legendgroup") != "stages"]
+    assert names[:2] == ["AAPL", "QQQ"] and daily[3]["data"][0]["y"][0] == 100.0
+    assert "first common close" in json.dumps(daily[0], cls=PlotlyJSONEncoder)

@@ -66,7 +66,8 @@ def compare_closes(
     """Return the symbols' closes over a range preset, indexed to 100 together.
 
     The index holds the chart's x labels (YYYY-MM-DD, or YYYY-MM-DD HH:MM in
-    New York time for the minute ranges); columns are the symbols in order.
+    New York time for the minute ranges); columns are the symbols in order, all
+    NaN for a symbol without a bar in the range.
     """
     names = list(dict.fromkeys(s for s in symbols if s))[: MAX_COMPARE + 1]
     if not names:
@@ -76,4 +77,6 @@ def compare_closes(
         closes = _minute_closes(names, int(keep or 1), as_of)
     else:
         closes = _daily_closes(names, interval, keep, as_of)
-    return normalise_to_first_common(closes)
+    # A symbol without any bar in the range is reported, not allowed to blank the rest.
+    priced = closes.dropna(axis=1, how="all")
+    return normalise_to_first_common(priced).reindex(columns=names)
