@@ -1,4 +1,4 @@
-"""First run: the admin password on its own line; the methodology's survivorship note."""
+"""First run: the admin password alone on a line; the survivorship-bias note."""
 
 from __future__ import annotations
 
