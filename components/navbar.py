@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc
+from dash import dcc, html
+
+from components.shortcuts import shortcuts_button, shortcuts_modal
 
 BRAND = "TickStock"
 NAVBAR_EXPAND = "xl"
@@ -26,20 +28,22 @@ def nav_links(registry: dict | None = None) -> list:
 
 
 def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
-    """Return the top navbar: brand, page links, symbol search, theme toggle."""
-    search = dbc.InputGroup(
-        [
-            dbc.Input(
-                id="nav-symbol-search",
-                placeholder="Symbol…",
-                type="search",
-                debounce=True,
-                size="sm",
-                style={"maxWidth": "9rem"},
-            ),
-        ],
-        size="sm",
-        className="me-2",
+    """Return the top navbar: brand, page links, symbol search, theme toggle.
+
+    The search stays visible when the links fold (phones); it suggests symbols
+    by ticker and company name (the callback lives in pages/symbol.py).
+    """
+    search = html.Div(
+        dcc.Dropdown(
+            id="nav-symbol-search",
+            options=[],
+            placeholder="Symbol or company  /",
+            searchable=True,
+            clearable=True,
+            debounce=False,
+            className="nav-search-dropdown",
+        ),
+        className="nav-search order-xl-last ms-auto ms-xl-2 me-2 me-xl-0",
     )
     toggle = dbc.Switch(
         id="theme-switch", label="Dark", value=False, className="ms-2 mb-0"
@@ -48,12 +52,13 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
         dbc.Container(
             [
                 dbc.NavbarBrand(BRAND, href="/", className="fw-bold"),
+                search,
                 dbc.NavbarToggler(id="navbar-toggler"),
                 dbc.Collapse(
                     [
                         dbc.Nav(nav_links(registry), navbar=True),
                         dbc.Nav(id="nav-role-links", navbar=True, className="me-auto"),
-                        search,
+                        shortcuts_button(),
                         toggle,
                         dbc.Nav(id="nav-user", navbar=True, className="ms-2"),
                     ],
@@ -61,6 +66,7 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
                     navbar=True,
                 ),
                 dcc.Location(id="nav-location", refresh="callback-nav"),
+                shortcuts_modal(),
             ],
             fluid=True,
         ),

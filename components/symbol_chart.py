@@ -12,7 +12,6 @@ import pandas as pd
 from dash import Patch
 
 from components.theme import (
-    ACCENT,
     DOWN,
     MUTED,
     STAGE_COLORS,
@@ -28,7 +27,18 @@ from components.theme import (
 )
 
 OHLC = ("open", "high", "low", "close")
-MA_COLORS = ("#2c7be5", "#e0a100", "#6f42c1")
+# Distinct from the candles (green / red) and from each other, light or dark theme.
+MA_COLORS = ("#e69f00", "#9467bd", "#8c564b")
+COMPARE_COLORS = ("#0072b2", "#e69f00", "#cc79a7", "#009e73", "#d55e00")
+RS_COLOR = "#17becf"
+LEGEND = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 1,
+    "yanchor": "top",
+    "yref": "container",
+}
 VOLUME_COLOR = "rgba(128,128,128,0.45)"
 WEEK_SPAN = pd.Timedelta(days=6)
 CHART_TICKS = 10
@@ -105,22 +115,39 @@ def candle_traces(bars: pd.DataFrame, name: str = "") -> list[dict]:
     return [candle, volume]
 
 
-def _stage_legend() -> dict:
-    text = "  ".join(
-        f"<span style='color:{STAGE_COLORS[s]}'>■</span> {STAGE_NAMES[s]}"
-        for s in STAGE_COLORS
-    )
-    return {
-        "text": text,
-        "x": 1,
-        "y": 1.0,
-        "xref": "paper",
-        "yref": "paper",
-        "xanchor": "right",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": 11},
-    }
+def stage_keys(stages: Sequence[int]) -> list[dict]:
+    """Return legend-only entries (no points) naming the shaded stages."""
+    return [
+        {
+            "type": "scatter",
+            "x": [None],
+            "y": [None],
+            "mode": "markers",
+            "name": STAGE_NAMES[s],
+            "marker": {"symbol": "square", "size": 11, "color": STAGE_COLORS[s]},
+            "opacity": 0.6,
+            "legendgroup": "stages",
+            "hoverinfo": "skip",
+            **axis_ref(0),
+        }
+        for s in sorted(set(stages))
+        if s in STAGE_COLORS
+    ]
+
+
+def compare_traces(closes: pd.DataFrame) -> list[dict]:
+    """Return one line per symbol of closes indexed to 100 (first common point)."""
+    traces = []
+    for i, sym in enumerate(closes.columns):
+        series = closes[sym]
+        if series.isna().all():
+            continue  # no bar in the range: said in the status line
+        color = COMPARE_COLORS[i % len(COMPARE_COLORS)]
+        hover = f"{sym} " + "%{y:.1f}<extra></extra>"
+        trace = _line(series, sym, color, hovertemplate=hover, **axis_ref(0))
+        trace["line"]["width"] = 2.0 if i == 0 else 1.5
+        traces.append(trace)
+    return traces
 
 
 def _line(series: pd.Series, name: str, color: str, **extra) -> dict:
@@ -144,8 +171,13 @@ def symbol_figure(
     rs: pd.Series | None = None,
     mansfield: pd.Series | None = None,
     height: int = 640,
+    compare: pd.DataFrame | None = None,
 ) -> Figure:
-    """Return the symbol chart for interval "1m", "D" or "W"."""
+    """Return the symbol chart for interval "1m", "D" or "W".
+
+    With `compare` (closes indexed to 100, the symbol first), the price panel
+    draws one line per symbol instead of candles and moving averages.
+    """
     if bars is None or bars.empty:
         text = (
             f"No minute bars for {symbol} in this session"
@@ -161,8 +193,13 @@ def symbol_figure(
         x_type="category",
         x_ticks=CHART_TICKS,
     )
-    traces = candle_traces(bars, symbol)
     x = _x(bars["x"])
+    comparing = compare is not None and not compare.empty
+    if comparing:
+        traces = [*compare_traces(compare), candle_traces(bars, symbol)[1]]
+        mas = {}
+    else:
+        traces = candle_traces(bars, symbol)
     for i, (label, series) in enumerate((mas or {}).items()):
         color = MA_COLORS[i % len(MA_COLORS)]
         hover = label + " %{y:.2f}<extra></extra>"
@@ -173,17 +210,19 @@ def symbol_figure(
         axes["yaxis3"]["title"] = {"text": "RS"}
         axes["yaxis6"].update({"title": {"text": "Mansfield"}, "zeroline": True})
         shapes = stage_shapes(stage_runs, x, interval == "W")
-        layout = {"shapes": shapes, "annotations": [_stage_legend()] if shapes else []}
+        traces += stage_keys([r[2] for r in stage_runs] if shapes else [])
+        layout = {"shapes": shapes}
     axes["xaxis"]["rangeslider"] = {"visible": False}
-    axes["yaxis"]["title"] = {"text": "Price"}
+    price_title = "Indexed (first common close = 100)" if comparing else "Price"
+    axes["yaxis"]["title"] = {"text": price_title}
     axes["yaxis2"].update({"title": {"text": "Vol"}, "showticklabels": False})
     return figure(
         traces,
-        height if not intraday else int(height * 0.8),
-        legend={"orientation": "h", "y": 1.06, "x": 0},
+        height,
+        legend=LEGEND,
         hovermode="x",
-        uirevision=f"{symbol}-{interval}",
-        margin={"l": 56, "r": 56, "t": 40, "b": 24},
+        uirevision=f"{symbol}-{interval}-{x[0]}",
+        margin={"l": 56, "r": 56, "t": 24, "b": 24},
         **axes,
         **layout,
     )
@@ -196,7 +235,7 @@ def _rs_traces(
     if rs is not None and len(rs):
         hover = "RS %{y:.2f}<extra></extra>"
         traces.append(
-            _line(rs, "RS line vs SPY", ACCENT, hovertemplate=hover, **axis_ref(2))
+            _line(rs, "RS line vs SPY", RS_COLOR, hovertemplate=hover, **axis_ref(2))
         )
     if mansfield is not None and len(mansfield):
         shown = mansfield[[label in x for label in _x(mansfield.index)]]

@@ -38,6 +38,15 @@ SNAPSHOT_NOTES = """
 * Every view is computed once per **data version** (write sequence + newest bar
   times) and shared by all viewers.
 """
+SURVIVORSHIP_NOTE = """
+**Survivorship bias.** Universes are today's constituent lists (the S&P 500
+members in `dashapp/store/refdata/sp500_constituents.csv`, a 2026 list),
+applied to every past date. A company that left the index (acquired, delisted,
+demoted) is missing from past sessions, and one that joined later counts before
+it was a member, so past breadth, rankings and group figures lean towards
+today's winners. Read history on these pages as "today's members, back then",
+not as the index was.
+"""
 MODULES = (
     ("Returns and RS rating", analytics.returns),
     ("Relative Rotation Graph", analytics.rrg),
@@ -195,6 +204,12 @@ def layout(**_kwargs: Any) -> html.Div:
                 "Every number on TickStock comes from these formulas; the "
                 "parameters below are read from the code that computes them.",
                 className="text-body-secondary",
+            ),
+            dbc.Alert(
+                dcc.Markdown(SURVIVORSHIP_NOTE, className="mb-0"),
+                color="warning",
+                id="about-survivorship",
+                className="py-2",
             ),
             dbc.Row(
                 [

@@ -1,4 +1,4 @@
-"""Admin (admin role only): users, tokens, universes, history jobs, ingest, data health.
+"""Admin (admin role only): users, tokens, universes, jobs, ingest, data health, data.
 
 The layout and every callback are guarded with dash-auth groups, so a non-admin
 gets "forbidden" and callbacks that do nothing, even if they craft the requests.
@@ -13,6 +13,15 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 from dash_auth import protected, protected_callback
 
+from components.admin_cards import (
+    data_card,
+    health_card,
+    ingest_card,
+    jobs_card,
+    tokens_card,
+    universes_card,
+    users_card,
+)
 from components.tables import simple_table
 from dashapp.market import admin
 from dashapp.market.admin import ADMIN, AuthError
@@ -36,192 +45,6 @@ def _forbidden() -> dbc.Alert:
     )
 
 
-def _card(title: str, *body) -> dbc.Card:
-    return dbc.Card([dbc.CardHeader(title), dbc.CardBody(list(body))], className="mb-3")
-
-
-def _users_card() -> dbc.Card:
-    return _card(
-        "Users",
-        html.Div(id="admin-users-table"),
-        dbc.Row(
-            [
-                dbc.Col(dbc.Input(id="admin-user-name", placeholder="username"), md=3),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-user-password",
-                        type="password",
-                        placeholder="password (12+ chars)",
-                        autoComplete="new-password",
-                    ),
-                    md=3,
-                ),
-                dbc.Col(
-                    dbc.Select(
-                        id="admin-user-role",
-                        options=[{"label": r, "value": r} for r in ("user", "admin")],
-                        value="user",
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Select(
-                        id="admin-user-action",
-                        options=[
-                            {"label": "Create user", "value": "create"},
-                            {"label": "Set role", "value": "set-role"},
-                            {"label": "Disable", "value": "disable"},
-                            {"label": "Enable", "value": "enable"},
-                            {"label": "Reset password", "value": "reset-password"},
-                        ],
-                        value="create",
-                    ),
-                    md=2,
-                ),
-                dbc.Col(dbc.Button("Apply", id="admin-user-apply", n_clicks=0), md=2),
-            ],
-            className="g-2 mt-2",
-        ),
-        html.Div(id="admin-user-result", className="mt-2"),
-    )
-
-
-def _tokens_card() -> dbc.Card:
-    return _card(
-        "API tokens",
-        html.Div(id="admin-tokens-table"),
-        dbc.Row(
-            [
-                dbc.Col(
-                    dbc.Input(id="admin-token-name", placeholder="token name"), md=3
-                ),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-token-user", placeholder="owner (default: you)"
-                    ),
-                    md=3,
-                ),
-                dbc.Col(dbc.Button("Issue", id="admin-token-issue", n_clicks=0), md=2),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-token-id",
-                        type="number",
-                        min=1,
-                        placeholder="token id",
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Button(
-                        "Revoke", id="admin-token-revoke", color="danger", n_clicks=0
-                    ),
-                    md=2,
-                ),
-            ],
-            className="g-2 mt-2",
-        ),
-        html.Div(id="admin-token-result", className="mt-2"),
-    )
-
-
-def _universes_card() -> dbc.Card:
-    return _card(
-        "Universes",
-        html.Div(id="admin-universes-table"),
-        dbc.Row(
-            [
-                dbc.Col(dbc.Input(id="admin-universe-name", placeholder="name"), md=3),
-                dbc.Col(
-                    dbc.Input(id="admin-universe-label", placeholder="description"),
-                    md=5,
-                ),
-                dbc.Col(
-                    dbc.Button("Save members", id="admin-universe-save", n_clicks=0),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Button(
-                        "Delete", id="admin-universe-delete", color="danger", n_clicks=0
-                    ),
-                    md=2,
-                ),
-            ],
-            className="g-2 mt-2",
-        ),
-        dbc.Textarea(
-            id="admin-universe-symbols",
-            placeholder="symbols, separated by spaces, commas or new lines",
-            className="mt-2",
-            rows=3,
-        ),
-        dcc.Upload(
-            id="admin-universe-upload",
-            children=html.Div("Import a symbol list (text/CSV file: first column)"),
-            className="border rounded p-2 mt-2 text-center small",
-            max_size=1_000_000,
-        ),
-        html.Div(id="admin-universe-result", className="mt-2"),
-    )
-
-
-def _jobs_card() -> dbc.Card:
-    return _card(
-        "History jobs",
-        dbc.Row(
-            [
-                dbc.Col(
-                    dbc.Select(
-                        id="admin-job-kind",
-                        value="backfill",
-                        options=[
-                            {"label": "Massive backfill", "value": "backfill"},
-                            {"label": "File import", "value": "import"},
-                        ],
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-job-days",
-                        type="number",
-                        min=1,
-                        max=5000,
-                        placeholder="days (backfill)",
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-job-universe", placeholder="universe (backfill)"
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Checkbox(
-                        id="admin-job-minute", label="minute bars", value=False
-                    ),
-                    md=2,
-                ),
-                dbc.Col(
-                    dbc.Input(
-                        id="admin-job-path",
-                        placeholder="file in the data directory (import)",
-                    ),
-                    md=2,
-                ),
-                dbc.Col(dbc.Button("Start", id="admin-job-start", n_clicks=0), md=2),
-            ],
-            className="g-2",
-        ),
-        html.Div(id="admin-job-result", className="mt-2"),
-        html.Div(id="admin-jobs-table", className="mt-2"),
-    )
-
-
-def _ingest_card() -> dbc.Card:
-    return _card("Ingest status", html.Div(id="admin-ingest"))
-
-
 @protected(_forbidden, groups=ADMIN_ONLY)
 def layout(**_kwargs) -> html.Div:
     """Return the admin page (administrators only)."""
@@ -230,8 +53,10 @@ def layout(**_kwargs) -> html.Div:
             html.H2("Administration", className="h4"),
             dbc.Row(
                 [
-                    dbc.Col([_users_card(), _tokens_card(), _health_card()], lg=7),
-                    dbc.Col([_ingest_card(), _universes_card(), _jobs_card()], lg=5),
+                    dbc.Col(
+                        [users_card(), tokens_card(), health_card(), data_card()], lg=7
+                    ),
+                    dbc.Col([ingest_card(), universes_card(), jobs_card()], lg=5),
                 ]
             ),
             dcc.Interval(id="admin-poll", interval=REFRESH_MS),
@@ -256,12 +81,26 @@ def refresh_admin(*_triggers):
     """Render users, tokens, universes, jobs and the ingest status."""
     users = simple_table(admin.users_frame(), id="admin-users")
     tokens = simple_table(admin.tokens_frame(), id="admin-tokens")
-    universes = simple_table(admin.list_universes(), id="admin-universes")
+    universes = simple_table(
+        admin.list_universes(), admin.UNIVERSE_HEADERS, id="admin-universes"
+    )
+
     jobs = admin.list_jobs()
     jobs_table = (
         simple_table(pd.DataFrame(jobs), id="admin-jobs") if jobs else "No jobs yet."
     )
     return users, tokens, universes, jobs_table, _ingest_status()
+
+
+@protected_callback(
+    Output("admin-db", "children"),
+    Input("admin-poll", "n_intervals"),
+    groups=ADMIN_ONLY,
+)
+def refresh_stored_data(_n):
+    """Render what the database holds: rows, symbols and newest bar per table."""
+    frame = admin.stored_data_frame()
+    return simple_table(frame, admin.DATA_HEADERS, id="admin-db-table")
 
 
 def _ingest_status():
@@ -278,16 +117,10 @@ def _ingest_status():
         )
     if not isinstance(health, dict):
         return html.Pre(str(health))
-    rows = [{"what": k, "value": str(v)[:120]} for k, v in health.items()]
-    return simple_table(pd.DataFrame(rows), id="admin-ingest-table")
-
-
-def _health_card() -> dbc.Card:
-    return _card(
-        "Data health",
-        dbc.Button("Check", id="admin-health-check", n_clicks=0, size="sm"),
-        html.Div(id="admin-health", className="mt-2"),
-    )
+    return simple_table(
+        admin.health_rows(health), {"what": "What", "value": "Value"},
+        id="admin-ingest-table",
+    )  # fmt: skip
 
 
 @protected_callback(

@@ -1,8 +1,11 @@
-"""Market (/): session, freshness, index cards, breadth, sector treemap, data."""
+"""Market (/): session, freshness, index cards, breadth, leaders, sector treemap.
+
+For analysts only: what the database holds and the universe list live on
+/admin. Each panel is one layout element filled by `refresh_market`.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import dash
@@ -12,7 +15,6 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from components.cards import (
     breadth_tiles,
     empty_state,
-    error_state,
     freshness_line,
     index_card,
     session_badge,
@@ -20,14 +22,12 @@ from components.cards import (
 )
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import gauges_figure, treemap_figure
-from components.tables import simple_table
+from components.leaders import leaders_table, top_leaders
 from components.theme import WINDOW_LABELS
 from dashapp.market import market_state, queries
-from dashapp.market.availability import note_db_error
 from pages._common import (
     control_inputs,
     counted_line,
-    database_banner,
     link_plot_to_symbol,
     poll_components,
     register_url_sync,
@@ -41,20 +41,6 @@ dash.register_page(
     __name__, path="/", name="Market", order=0, title="TickStock — Market"
 )
 
-HEADERS = {
-    "label": "What",
-    "table": "Table",
-    "rows": "Rows",
-    "symbols": "Symbols",
-    "newest": "Newest bar (UTC)",
-}
-UNIVERSE_HEADERS = {
-    "name": "Universe",
-    "label": "Description",
-    "builtin": "Built-in",
-    "members": "Members",
-    "with_data": "With daily data",
-}
 TREEMAP_WINDOWS = ("ret_1d", "ret_5d", "ret_21d", "ret_63d", "ret_ytd")
 DEFAULT_WINDOW = "ret_1d"
 
@@ -114,6 +100,20 @@ def layout(
                 ],
                 className="g-2 mb-2",
             ),
+            # Lists: leaders (and further lists as more columns of this row).
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _card("Leaders (RS rating)", html.Div(id="market-leaders")),
+                        xs=12,
+                        lg=6,
+                        className="mb-2",
+                    ),
+                    dbc.Col(highs_lows_section(), xs=12, lg=6, className="mb-2"),
+                ],
+                id="market-lists",
+                className="g-2",
+            ),
             dbc.Card(
                 [
                     dbc.CardHeader(
@@ -141,30 +141,7 @@ def layout(
                 ],
                 className="mb-3",
             ),
-            highs_lows_section(),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        _card("Data", html.Div(id="home-db", children="Loading…")),
-                        xs=12,
-                        lg=7,
-                        className="mb-2",
-                    ),
-                    dbc.Col(
-                        _card(
-                            "Universes",
-                            html.Div(id="home-universes", children="Loading…"),
-                        ),
-                        xs=12,
-                        lg=5,
-                        className="mb-2",
-                    ),
-                ],
-                className="g-2",
-            ),
             dcc.Store(id="market-newest"),
-            # Ticked by the market callback when the data version moves.
-            dcc.Interval(id="home-poll", disabled=True),
             poll_components(PAGE, poll_ms),
         ]
     )
@@ -190,6 +167,8 @@ def build_market(
         dv = queries.dollar_volume(priced["symbol"].tolist(), as_of)
         treemap = treemap_figure(priced, dv, window)
     status = [*snapshot_line(state, queries.is_demo()), *counted_line(state, rs=True)]
+    ranked = 0 if rankings.empty else int(rankings["rs_rating"].notna().sum())
+    leaders = leaders_table(top_leaders(rankings), ranked)
     if state.session is None:
         status = [*status, empty_state()]
     newest = fresh["newest_minute"]
@@ -200,6 +179,7 @@ def build_market(
         gauges_figure(last),
         breadth_tiles(last),
         treemap,
+        leaders,
         None if newest is None else newest.isoformat(),
     )
 
@@ -220,9 +200,9 @@ def feed_key(feed: dict) -> str:
     Output("market-gauges", "figure"),
     Output("market-breadth", "children"),
     Output("market-treemap", "figure"),
+    Output("market-leaders", "children"),
     Output("market-newest", "data"),
     Output("market-version", "data"),
-    Output("home-poll", "n_intervals"),
     Input("market-poll", "n_intervals"),
     *control_inputs(PAGE),
     Input("market-window", "value"),
@@ -239,34 +219,12 @@ def refresh_market(_n, universe, session, time_, window, last):
     params = view_params(universe, session, time_, window=window or DEFAULT_WINDOW)
     params.update(clock=clock["session"], feed=feed_state)
     status, fresh, *rest, key = render_view(
-        PAGE, params, last, build_market, n_outputs=7
+        PAGE, params, last, build_market, n_outputs=8
     )
     clock_line = session_badge(clock)
     if fresh is not dash.no_update:
         clock_line = [*clock_line, *fresh]
-    tick = int(time.time() * 1000) % 1_000_000_000 if key else dash.no_update
-    return (status, clock_line, *rest, key, tick)
-
-
-@callback(
-    Output("home-db", "children"),
-    Output("home-universes", "children"),
-    Input("home-poll", "n_intervals"),
-    prevent_initial_call=True,
-)
-def refresh_home(_n):
-    """Render the per-table overview and universe counts (once per data version)."""
-    try:
-        overview, unis = queries.database_overview_cached()
-    except Exception as exc:  # database down: say so, keep polling
-        if note_db_error(exc):
-            return database_banner(), dash.no_update
-        msg = error_state(exc)
-        return msg, msg
-    return (
-        simple_table(overview, HEADERS, id="home-db-table"),
-        simple_table(unis, UNIVERSE_HEADERS, id="home-universes-table"),
-    )
+    return (status, clock_line, *rest, key)
 
 
 # The age of the newest bar ticks in the browser: no server work per second.

@@ -1,8 +1,10 @@
-"""Symbol (/symbol/<SYM>): candles (1-min, daily, weekly), MAs, stages, RS, key figures.
+"""Symbol (/symbol/<SYM>): candles over a range preset, MAs, stages, RS, compare.
 
-The 1-minute chart at "now" is live: when the data version moves, the poll
-callback sends a `Patch` that rewrites the last candle and appends new ones,
-instead of the whole figure.
+Range presets 1D and 5D draw minute bars (across sessions for 5D), 1M-2Y daily
+candles and 5Y / Max weekly ones. Up to four other symbols can be compared,
+every line indexed to 100 at the first common close. The 1D chart at "now" is
+live: when the data version moves, the poll callback sends a `Patch` that
+rewrites the last candle and appends new ones, instead of the whole figure.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.cards import empty_state, error_state, key_figures, origin_badges
@@ -22,6 +24,15 @@ from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
 from dashapp.market import BadRequest, market_state, queries
 from dashapp.market.availability import note_db_error
+from dashapp.market.compare import MAX_COMPARE, compare_closes
+from dashapp.market.search import symbol_suggestions
+from dashapp.market.symbol_chart import (
+    DEFAULT_RANGE,
+    LEGACY_RANGES,
+    RANGES,
+    chart_for_range,
+    range_spec,
+)
 from pages._common import (
     control_inputs,
     database_banner,
@@ -33,8 +44,8 @@ from pages._common import (
 )
 
 PAGE = "symbol"
-INTERVAL_LABELS = {"1m": "1 min", "D": "Daily", "W": "Weekly"}
-DEFAULT_INTERVAL = "D"
+RANGE_LABELS = {key: ("Max" if key == "MAX" else key) for key in RANGES}
+LIVE_RANGES = ("1D", "1m")  # one session of minute bars: patched in place
 SYMBOL_RE = re.compile(r"^[A-Z0-9.\-]{1,12}$")
 dash.register_page(
     __name__,
@@ -52,24 +63,60 @@ def clean_symbol(value: Any) -> str:
     return text if SYMBOL_RE.match(text) else ""
 
 
+def clean_range(value: Any) -> str:
+    """Return a range preset ("1D" ... "MAX"); former intervals map to presets."""
+    text = str(value or "")
+    if text in LEGACY_RANGES:
+        return {"1m": "1D", "D": "1Y", "W": "5Y"}[text]
+    return text.upper() if text.upper() in RANGES else DEFAULT_RANGE
+
+
+def clean_compare(value: Any, symbol: str = "") -> list[str]:
+    """Return up to four distinct tickers (a list or "A,B" text), not `symbol`."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    names = [clean_symbol(v) for v in items]
+    unique = [n for n in dict.fromkeys(names) if n and n != symbol]
+    return unique[:MAX_COMPARE]
+
+
+def _range_picker(value: str) -> dbc.RadioItems:
+    return dbc.RadioItems(
+        id="symbol-range",
+        options=[{"label": v, "value": k} for k, v in RANGE_LABELS.items()],
+        value=value,
+        inline=True,
+        className="btn-group btn-group-sm range-presets",
+        inputClassName="btn-check",
+        labelClassName="btn btn-outline-secondary",
+        labelCheckedClassName="active",
+    )
+
+
+def _compare_picker(names: list[str]) -> dcc.Dropdown:
+    return dcc.Dropdown(
+        id="symbol-compare",
+        options=[{"label": n, "value": n} for n in names],
+        value=names,
+        multi=True,
+        placeholder=f"Compare (up to {MAX_COMPARE})…",
+        className="symbol-compare",
+        debounce=False,
+    )
+
+
 def layout(
     symbol: str = "SPY",
     universe: str = DEFAULT_UNIVERSE,
     as_of: str = NOW,
-    interval: str = DEFAULT_INTERVAL,
+    interval: str | None = None,
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    compare: str = "",
+    **kwargs: Any,
 ) -> html.Div:
     """Return the Symbol page skeleton for one ticker."""
     sym = clean_symbol(symbol)
-    interval = interval if interval in INTERVAL_LABELS else DEFAULT_INTERVAL
-    picker = dbc.RadioItems(
-        id="symbol-interval",
-        options=[{"label": v, "value": k} for k, v in INTERVAL_LABELS.items()],
-        value=interval,
-        inline=True,
-        className="small",
-    )
+    chosen = clean_range(kwargs.get("range") or interval)
+    picker = _range_picker(chosen)
     return html.Div(
         [
             dcc.Store(id="symbol-name", data=sym),
@@ -86,6 +133,7 @@ def layout(
                 className="d-flex flex-wrap align-items-baseline gap-2 mb-2",
             ),
             controls_bar(PAGE, universe, as_of, extra=[picker]),
+            html.Div(_compare_picker(clean_compare(compare, sym)), className="mb-2"),
             html.Div(id="symbol-figures", className="mb-2"),
             padded_card(
                 graph("symbol-chart", 640, {"displaylogo": False, "scrollZoom": False})
@@ -122,15 +170,24 @@ def _subtitle(info: dict | None) -> list:
     return bits
 
 
-def build_symbol(universe: str, as_of: str, symbol: str, interval: str) -> tuple:
-    """Render title, key figures, chart and the live-chart bookkeeping for one view."""
+def build_symbol(
+    universe: str, as_of: str, symbol: str, interval: str, compare: str = ""
+) -> tuple:
+    """Render title, key figures, chart and the live-chart bookkeeping for one view.
+
+    `interval` is a range preset (or a former interval); `compare` holds the
+    other symbols as "A,B".
+    """
     blank = {"n": 0, "last_x": None, "session": None}
     if not symbol:
         msg = "Not a ticker symbol"
         return error_state(msg, "Unknown symbol"), [], None, empty_figure(msg), blank
     info = queries.symbol_info(symbol)
-    chart = queries.symbol_chart(symbol, interval, as_of)
-    daily = chart if interval != "1m" else queries.symbol_chart(symbol, "D", as_of)
+    chart = chart_for_range(symbol, interval, as_of)
+    minute = range_spec(interval)[0] == "1m"
+    daily = queries.symbol_chart(symbol, "D", as_of) if minute else chart
+    others = clean_compare(compare, symbol)
+    closes = compare_closes([symbol, *others], interval, as_of) if others else None
     if info is None and daily.bars.empty:
         msg = f"{symbol} is not a known symbol and has no stored bars"
         return error_state(msg, "Unknown symbol"), [], None, empty_figure(msg), blank
@@ -138,16 +195,19 @@ def build_symbol(universe: str, as_of: str, symbol: str, interval: str) -> tuple
     figure = symbol_figure(
         symbol,
         chart.bars,
-        interval,
+        chart.interval,
         chart.mas,
         chart.stage_runs,
         chart.rs,
         chart.mansfield,
+        compare=closes,
     )
     status = origin_badges(queries.data_origins())
     label = "live" if as_of == NOW else as_of
     session = f" · session {chart.session}" if chart.session else ""
-    status.append(html.Small(f"as of {label}{session}"))
+    status.append(html.Small(f"as of {label}{session} · {_shown(chart, minute)}"))
+    if closes is not None:
+        status.append(_compare_note(closes, others))
     if daily.bars.empty:
         status.append(empty_state())
     figures = key_figures(daily.figures, rating, new_high) if daily.figures else None
@@ -158,6 +218,33 @@ def build_symbol(universe: str, as_of: str, symbol: str, interval: str) -> tuple
         "session": None if chart.session is None else chart.session.isoformat(),
     }
     return status, _subtitle(info), figures, figure, meta
+
+
+def _shown(chart: Any, minute: bool) -> str:
+    """Return what the chart draws: how many bars of which kind."""
+    bars = chart.bars
+    if bars.empty:
+        return "no bars"
+    if minute:
+        days = bars["x"].astype(str).str[:10].nunique()
+        unit = "session" if days == 1 else "sessions"
+        return f"{len(bars):,} minute bars over {days} {unit}"
+    kind = "weekly" if chart.interval == "W" else "daily"
+    return f"{len(bars):,} {kind} bars from {str(bars['x'].iloc[0])[:10]}"
+
+
+def _compare_note(closes: Any, others: list[str]) -> html.Small:
+    if closes.empty:
+        return html.Small(
+            f" · compare: {', '.join(others)} share no bar with this range",
+            className="text-warning ms-1",
+        )
+    missing = [s for s in others if s in closes and closes[s].isna().all()]
+    first = str(closes.index[0])
+    text = f" · indexed to 100 at {first} (first common close)"
+    if missing:
+        text += f"; no bars: {', '.join(missing)}"
+    return html.Small(text, className="ms-1 compare-note")
 
 
 def _live_update(params: dict, last: dict) -> tuple:
@@ -188,19 +275,31 @@ def _base(params: dict) -> str:
     Output("symbol-version", "data"),
     Input("symbol-poll", "n_intervals"),
     *control_inputs(PAGE),
-    Input("symbol-interval", "value"),
+    Input("symbol-range", "value"),
     State("symbol-name", "data"),
     State("symbol-version", "data"),
+    Input("symbol-compare", "value"),
 )
-def refresh_symbol(_n, universe, session, time_, interval, symbol, last):
+def refresh_symbol(_n, universe, session, time_, interval, symbol, last, compare=None):
     """Redraw the chart on a new data version; patch it when live at 1 minute."""
-    interval = interval if interval in INTERVAL_LABELS else DEFAULT_INTERVAL
+    interval = interval if interval in LEGACY_RANGES else clean_range(interval)
+    sym = clean_symbol(symbol)
     params = view_params(
-        universe, session, time_, symbol=clean_symbol(symbol), interval=interval
+        universe,
+        session,
+        time_,
+        symbol=sym,
+        interval=interval,
+        compare=",".join(clean_compare(compare, sym)),
     )
     base = _base(params)
     last = last if isinstance(last, dict) else {}
-    live = interval == "1m" and params["as_of"] == NOW and last.get("base") == base
+    live = (
+        interval in LIVE_RANGES
+        and not params["compare"]
+        and params["as_of"] == NOW
+        and last.get("base") == base
+    )
     if live and last.get("key"):
         try:
             outputs = _live_update(params, last)
@@ -218,9 +317,40 @@ def refresh_symbol(_n, universe, session, time_, interval, symbol, last):
     return status, subtitle, figures, figure, store
 
 
+@callback(
+    Output("symbol-compare", "options"),
+    Input("symbol-compare", "search_value"),
+    State("symbol-compare", "value"),
+    prevent_initial_call=True,
+)
+def suggest_compare(text, chosen):
+    """Offer symbols matching the typed text; keep the chosen ones listed."""
+    if not text:
+        raise PreventUpdate
+    kept = [{"label": s, "value": s} for s in clean_compare(chosen)]
+    found = symbol_suggestions(text) if len(kept) < MAX_COMPARE else []
+    return kept + [o for o in found if o["value"] not in set(chosen or [])]
+
+
+@callback(
+    Output("nav-symbol-search", "options"),
+    Input("nav-symbol-search", "search_value"),
+    prevent_initial_call=True,
+)
+def suggest_symbols(text):
+    """Offer symbols whose ticker starts with, or company name holds, the text."""
+    if not text or ctx.triggered_id is None:
+        raise PreventUpdate
+    return symbol_suggestions(text)
+
+
 register_url_sync(
     PAGE,
-    ["universe", "as_of", "_time", "interval"],
-    [*control_inputs(PAGE), Input("symbol-interval", "value")],
-    {"universe": DEFAULT_UNIVERSE, "interval": DEFAULT_INTERVAL},
+    ["universe", "as_of", "_time", "range", "compare"],
+    [
+        *control_inputs(PAGE),
+        Input("symbol-range", "value"),
+        Input("symbol-compare", "value"),
+    ],
+    {"universe": DEFAULT_UNIVERSE, "range": DEFAULT_RANGE, "compare": ""},
 )

@@ -43,20 +43,16 @@ def test_he03_ready_503_when_schema_not_current(settings):
     assert "schema version 1" in resp.get_json()["checks"]["database"]["detail"]
 
 
-def test_he04_home_callback_renders_tables(settings):
+def test_he04_admin_stored_data_callback_renders_a_table(settings):
     app = create_app(settings, ingest=False)
-    client = login(app.server.test_client(), app)  # pages need a login (issue 8)
-    assert client.get("/").status_code == 200
+    client = login(app.server.test_client(), app, "root", role="admin")
     payload = {
-        "output": "..home-db.children...home-universes.children..",
-        "outputs": [
-            {"id": "home-db", "property": "children"},
-            {"id": "home-universes", "property": "children"},
-        ],
-        "inputs": [{"id": "home-poll", "property": "n_intervals", "value": 1}],
-        "changedPropIds": ["home-poll.n_intervals"],
+        "output": "admin-db.children",
+        "outputs": {"id": "admin-db", "property": "children"},
+        "inputs": [{"id": "admin-poll", "property": "n_intervals", "value": 1}],
+        "changedPropIds": ["admin-poll.n_intervals"],
     }
     resp = client.post("/_dash-update-component", json=payload)
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
-    assert "home-db-table" in body and "sp500" in body and "503" in body
+    assert "admin-db-table" in body and "ohlcv_daily" in body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import time
 
 import dash
@@ -95,8 +96,7 @@ def call(name: str):
 
 
 def _version(page: str, out: tuple):
-    # The market callback also ticks the data card; its version is second to last.
-    return out[-2] if page == "market" else out[-1]
+    return out[-1]
 
 
 @pytest.mark.parametrize("page", list(CALLS))
@@ -161,9 +161,6 @@ def test_pg05_database_down_shows_an_error_and_keeps_polling(settings):
             out = fn(*args, None)
         assert "Database unavailable" in _text(out[0]), name
         assert _version(name, out) is None  # retried on the next poll
-    with app.server.test_request_context():
-        db, unis = page("market").refresh_home(1)
-    assert "Database unavailable" in _text(db)
 
 
 def test_pg06_intraday_chart_is_patched_with_new_minute_bars(settings):
@@ -214,7 +211,7 @@ def test_pg07_layouts_take_no_arguments_and_restore_controls_from_the_url(app):
         sym = _text(page("symbol").layout(symbol="msft", interval="W"))
     assert '"value": "sectors"' in tree and '"value": "2025-03-14"' in tree
     assert '"value": "10:31"' in tree and '"value": 7' in tree
-    assert '"data": "MSFT"' in sym and '"value": "W"' in sym
+    assert '"data": "MSFT"' in sym and '"value": "5Y"' in sym  # W: five years
 
 
 def test_pg08_dash_endpoint_answers_200_then_204_for_an_unchanged_version(app):
@@ -266,16 +263,18 @@ def test_pg08_dash_endpoint_answers_200_then_204_for_an_unchanged_version(app):
     assert post(version).status_code == 204
 
 
-def test_pg09_market_data_card_is_refreshed_when_the_version_moves(app):
+def test_pg09_market_lists_leaders_by_rs_rating_and_no_admin_tables(app):
     with app.server.test_request_context():
         out = page("market").refresh_market(1, "sp500", "now", "", "ret_21d", None)
-        tick = out[-1]
-        db, unis = page("market").refresh_home(tick)
-    assert isinstance(tick, int)
-    text = _text(db)
-    n_daily = len(daily_panel())
-    assert "home-db-table" in text and f'"{n_daily:,}"' in text
-    assert "sp500" in _text(unis) and '"503"' in _text(unis)
+        layout = _text(page("market").layout())
+        rankings = market_state("sp500", "now").rankings
+    leaders = _text(out[6])
+    rated = rankings.dropna(subset=["rs_rating"])
+    top = rated.sort_values(["rs_rating", "rs_score"], ascending=False).head(10)
+    shown = re.findall(r'"href": "/symbol/([A-Z.\-]+)"', leaders)
+    assert shown == top["symbol"].tolist()
+    assert f"of {len(rated):,} ranked names" in leaders
+    assert "home-db" not in layout and "home-universes" not in layout  # on /admin
     cards = _text(out[2])
     assert all(f"index-card-{s}" in cards for s in queries.INDEX_SYMBOLS)
 
@@ -544,11 +543,11 @@ def test_pg25_feed_state_is_shown_and_rerenders_when_it_changes(settings):
         first = fn(*args, None)
         assert "Feed connected (simulator)" in _text(first[1])
         with pytest.raises(PreventUpdate):
-            fn(*args, first[-2])
+            fn(*args, first[-1])
         feed.connected = False
-        second = fn(*args, first[-2])
+        second = fn(*args, first[-1])
         del app.server.extensions["tickstock_ingest"]
         app.server.extensions["tickstock_ingest_error"] = "ValueError: bad universe"
-        third = fn(*args, second[-2])
+        third = fn(*args, second[-1])
     assert "Feed down" in _text(second[1])
     assert "Feed failed" in _text(third[1]) and "bad universe" in _text(third[1])

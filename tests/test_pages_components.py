@@ -202,11 +202,14 @@ def test_pc07_symbol_chart_daily_has_candles_volume_mas_rs_and_stage_bands():
     )
     kinds = [t.type for t in fig.data]
     assert kinds[:2] == ["candlestick", "bar"]
-    assert [t.name for t in fig.data[2:]] == [
+    drawn = [t for t in fig.data[2:] if t.legendgroup != "stages"]
+    assert [t.name for t in drawn] == [
         "SMA 10",
         "RS line vs SPY",
         "Mansfield RS (weekly)",
     ]
+    keys = [t.name for t in fig.data if t.legendgroup == "stages"]
+    assert keys == [theme.STAGE_NAMES[1], theme.STAGE_NAMES[2]]  # legend, not a note
     assert fig.data[0].x[0] == "2025-01-02" and fig.layout.xaxis.type == "category"
     first, second = fig.layout.shapes
     # Run 1 spans from the Monday of its first week to the Friday of its third.

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from dashapp.settings import ConfigError, Settings, load_settings
 
@@ -78,14 +79,29 @@ def first_run_admin(store, settings: Settings) -> str | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(password + "\n")
     path.chmod(0o600)
-    print(
-        "\n  First start: created user 'admin' with password "
-        f"{password}\n  (saved in {path}; change it with "
-        "`tickstock users reset-password admin`)\n",
-        file=sys.stderr,
-        flush=True,
-    )
+    banner = admin_banner(password, path, sys.stderr.isatty())
+    print(banner, file=sys.stderr, flush=True)
     return password
+
+
+def admin_banner(password: str, path: Any, color: bool = False) -> str:
+    """Return the first-start note with the password alone on a highlighted line."""
+    shown = f"\033[1;30;43m  {password}  \033[0m" if color else f">>  {password}  <<"
+    rule = "  " + "-" * 66
+    return "\n".join(
+        [
+            "",
+            rule,
+            "  First start: log in as user 'admin' with this one-time password:",
+            "",
+            f"    {shown}",
+            "",
+            f"  (kept in {path}, mode 0600;",
+            "   change it with `tickstock users reset-password admin`)",
+            rule,
+            "",
+        ]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,46 @@ USER_COLUMNS = [
     "created_at",
 ]
 TOKEN_COLUMNS = ["id", "name", "user", "created_at", "last_used_at", "revoked_at"]
+DATA_HEADERS = {
+    "label": "What",
+    "table": "Table",
+    "rows": "Rows",
+    "symbols": "Symbols",
+    "newest": "Newest bar (UTC)",
+}
+UNIVERSE_HEADERS = {
+    "name": "Universe",
+    "label": "Description",
+    "builtin": "Built-in",
+    "members": "Members",
+    "with_data": "With daily data",
+}
+HEALTH_VALUE_CHARS = 120
+
+
+def health_rows(health: dict[str, Any], prefix: str = "") -> pd.DataFrame:
+    """Return a health dict as (what, value) rows; nested dicts become "a › b" rows."""
+    rows: list[dict[str, str]] = []
+    for key, value in health.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += health_rows(value, f"{name} › ").to_dict("records")
+        elif isinstance(value, dict):
+            rows.append({"what": name, "value": "—"})
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value) or "—"
+            rows.append({"what": name, "value": text[:HEALTH_VALUE_CHARS]})
+        else:
+            text = "—" if value is None else str(value)
+            rows.append({"what": name, "value": text[:HEALTH_VALUE_CHARS]})
+    return pd.DataFrame(rows, columns=["what", "value"])
+
+
+def stored_data_frame() -> pd.DataFrame:
+    """Return what the database holds: rows, symbols and newest bar per table."""
+    from dashapp.market.overview import database_overview
+
+    return database_overview()
 
 
 def actor() -> str:

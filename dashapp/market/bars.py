@@ -48,6 +48,40 @@ def session_minutes(
     return bars.sort_values(["symbol", "ts"], ignore_index=True)
 
 
+MINUTE_LOOKBACK_DAYS = 7  # calendar days beyond 1.5 per session: covers holidays
+
+
+def recent_minutes(
+    symbols: Sequence[str],
+    session: dt.date,
+    sessions: int = 1,
+    until: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Return the minute bars of the last `sessions` sessions up to `session`.
+
+    Sessions are the New York dates that hold minute bars, so a holiday or a
+    session without minutes is skipped rather than shown as a gap.
+    """
+    today = session_minutes(symbols, session, until)
+    if sessions <= 1:
+        return today
+    span = MINUTE_LOOKBACK_DAYS + int(1.5 * sessions)
+    first = pd.Timestamp(session - dt.timedelta(days=span)).tz_localize(MARKET_TZ)
+    start_today = pd.Timestamp(session).tz_localize(MARKET_TZ).tz_convert("UTC")
+    older = current_store().read_minute(
+        list(symbols),
+        start=first.tz_convert("UTC"),
+        end=start_today - pd.Timedelta(microseconds=1),
+    )
+    bars = pd.concat([f for f in (older, today) if len(f)] or [today])
+    if bars.empty:
+        return today
+    dates = pd.to_datetime(bars["ts"], utc=True).dt.tz_convert(MARKET_TZ).dt.date
+    keep = sorted(set(dates))[-sessions:]
+    shown = bars[dates.isin(keep).to_numpy()]
+    return shown.sort_values(["symbol", "ts"], ignore_index=True)
+
+
 def minute_session(as_of: Any) -> tuple[dt.date | None, pd.Timestamp | None]:
     """Return the session whose minute bars `as_of` looks at, and the cut-off."""
     label, ts, is_minute = parse_as_of(as_of)

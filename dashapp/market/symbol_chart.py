@@ -17,6 +17,7 @@ from dashapp.market.bars import (
     BARS,
     daily_with_today,
     minute_session,
+    recent_minutes,
     session_minutes,
     settled_end,
 )
@@ -30,6 +31,48 @@ WEEKLY_MA_WINDOWS = (10, STAGE_MA_WEEKS)
 CHART_DAILY_SESSIONS = 260  # about one year of candles on the daily chart
 CHART_WEEKS = 156  # three years of candles on the weekly chart
 HISTORY_DAYS = {"D": 800, "W": 5 * 365 + 120}  # enough for SMA200 / MA30 + Mansfield
+# Range presets: (interval, how many sessions / weeks are shown; None = all stored).
+RANGES: dict[str, tuple[str, int | None]] = {
+    "1D": ("1m", 1),
+    "5D": ("1m", 5),
+    "1M": ("D", 21),
+    "3M": ("D", 63),
+    "6M": ("D", 126),
+    "1Y": ("D", 252),
+    "2Y": ("D", 504),
+    "5Y": ("W", 261),
+    "MAX": ("W", None),
+}
+# The former interval choices (old links): same view as before.
+LEGACY_RANGES = {
+    "1m": ("1m", 1),
+    "D": ("D", CHART_DAILY_SESSIONS),
+    "W": ("W", CHART_WEEKS),
+}
+DEFAULT_RANGE = "1Y"
+MAX_HISTORY_DAYS = 60 * 365
+# Calendar days read before the first shown bar: SMA200, or MA30 + Mansfield 52.
+WARMUP_DAYS = {"D": 300, "W": 7 * 90}
+
+
+def range_spec(key: Any) -> tuple[str, int | None]:
+    """Return (interval, bars shown) of a range preset or a former interval."""
+    text = str(key or "")
+    if text in LEGACY_RANGES:
+        return LEGACY_RANGES[text]
+    return RANGES.get(text.upper(), RANGES[DEFAULT_RANGE])
+
+
+def history_days(interval: str, keep: int | None) -> int:
+    """Return the calendar days of daily bars to read for `keep` shown bars."""
+    if keep is None:
+        return MAX_HISTORY_DAYS
+    per_bar = 7 if interval == "W" else 1.45  # calendar days per week / session
+    return max(HISTORY_DAYS[interval], int(keep * per_bar) + WARMUP_DAYS[interval])
+
+
+def _tail(values: Any, keep: int | None) -> Any:
+    return values if keep is None else values.tail(keep)
 
 
 def symbol_info(symbol: str) -> dict[str, Any] | None:
@@ -98,23 +141,39 @@ def _figures(symbol: str, weekly: dict, bench_w: pd.Series | None) -> dict[str, 
     return figs
 
 
-def symbol_chart(symbol: str, interval: str = "D", as_of: Any = None) -> SymbolChart:
-    """Return bars, moving averages, stage runs and RS lines for one symbol."""
+def chart_for_range(symbol: str, range_key: Any, as_of: Any = None) -> SymbolChart:
+    """Return the chart of one symbol for a range preset ("1D" ... "MAX")."""
+    interval, keep = range_spec(range_key)
+    return symbol_chart(symbol, interval, as_of, keep)
+
+
+def symbol_chart(
+    symbol: str, interval: str = "D", as_of: Any = None, keep: Any = "default"
+) -> SymbolChart:
+    """Return bars, moving averages, stage runs and RS lines for one symbol.
+
+    `keep` is how many sessions (daily), weeks (weekly) or minute sessions
+    ("1m") are shown; None shows every stored bar.
+    """
     interval = interval if interval in INTERVALS else "D"
+    if keep == "default":
+        keep = LEGACY_RANGES[interval][1]
     if interval == "1m":
-        return _intraday_chart(symbol, as_of)
-    bars = daily_with_today([symbol, BENCHMARK], as_of, HISTORY_DAYS[interval])
+        return _intraday_chart(symbol, as_of, int(keep or 1))
+    bars = daily_with_today([symbol, BENCHMARK], as_of, history_days(interval, keep))
     # Same settled bars and same running bar: same chart (a new minute of another
     # symbol, or a minute bar of a settled session, changes nothing here).
     end = settled_end(as_of)
     today = bars[bars["date"] > pd.Timestamp(end)] if end is not None else bars
     running = hashlib.sha1(today[list(BARS)].to_numpy().tobytes()).hexdigest()[:16]
     seq = current_data_version().daily_seq
-    key = f"q:symbol-chart:{symbol}:{interval}:{end}:d{seq}:{running}"
-    return cached(key, lambda: _daily_chart(symbol, interval, bars))
+    key = f"q:symbol-chart:{symbol}:{interval}:{keep}:{end}:d{seq}:{running}"
+    return cached(key, lambda: _daily_chart(symbol, interval, bars, keep))
 
 
-def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
+def _daily_chart(
+    symbol: str, interval: str, bars: pd.DataFrame, keep: int | None
+) -> SymbolChart:
     """Compute the daily or weekly chart data of one symbol from its bars."""
     panels = analytics.panels_from_bars(bars)
     close = panels["close"]
@@ -127,25 +186,25 @@ def _daily_chart(symbol: str, interval: str, bars: pd.DataFrame) -> SymbolChart:
     figs = _figures(symbol, full, full_bench)
     if interval == "W":
         src = {k: v[symbol] for k, v in weekly.items()}
-        windows, prefix, keep = WEEKLY_MA_WINDOWS, "MA {}w", CHART_WEEKS
+        windows, prefix = WEEKLY_MA_WINDOWS, "MA {}w"
         bench = bench_w
     else:
         src = {k: v[symbol] for k, v in panels.items()}
-        windows, prefix, keep = DAILY_MA_WINDOWS, "SMA {}", CHART_DAILY_SESSIONS
+        windows, prefix = DAILY_MA_WINDOWS, "SMA {}"
         bench = close[BENCHMARK] if BENCHMARK in close else None
     frame = pd.DataFrame(src).dropna(subset=["close"])
     frame.index.name = "x"
     mas = {
-        prefix.format(n): frame["close"].rolling(n, min_periods=n).mean().tail(keep)
+        prefix.format(n): _tail(frame["close"].rolling(n, min_periods=n).mean(), keep)
         for n in windows
     }
     rs = None
     if bench is not None:
-        rs = (RS_LINE_SCALE * frame["close"] / bench.reindex(frame.index)).tail(keep)
+        rs = _tail(RS_LINE_SCALE * frame["close"] / bench.reindex(frame.index), keep)
     mansfield = None
     if bench_w is not None:
         mansfield = mansfield_series(weekly["close"][symbol].dropna(), bench_w)
-    shown = frame.tail(keep)
+    shown = _tail(frame, keep)
     first = shown.index[0] if len(shown) else None
     runs = [
         r for r in _stage_runs(figs.pop("history")) if first is None or r[1] >= first
@@ -193,11 +252,11 @@ def _price_figures(frame: pd.DataFrame, panels: dict, symbol: str) -> dict[str, 
     return out
 
 
-def _intraday_chart(symbol: str, as_of: Any) -> SymbolChart:
+def _intraday_chart(symbol: str, as_of: Any, sessions: int = 1) -> SymbolChart:
     session, until = minute_session(as_of)
     if session is None:
         return SymbolChart(symbol, "1m", pd.DataFrame())
-    bars = session_minutes([symbol], session, until)
+    bars = recent_minutes([symbol], session, sessions, until)
     return SymbolChart(symbol, "1m", intraday_frame(bars), session=session)
 
 
