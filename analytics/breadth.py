@@ -31,6 +31,7 @@ import pandas as pd
 from analytics._numeric import (
     NAN,
     ArrayInfo,
+    count_rows,
     ema_last,
     ema_series,
     ema_update,
@@ -108,7 +109,7 @@ def mcclellan(adv: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _count_rows(mask: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(mask, axis=1).astype(np.float64)
+    return count_rows(mask)
 
 
 def sma_above_counts(info: ArrayInfo, window: int) -> tuple[np.ndarray, np.ndarray]:

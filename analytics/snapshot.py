@@ -39,7 +39,14 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analytics._numeric import NAN, ArrayInfo, ema_last, safe_div, tail_sums
+from analytics._numeric import (
+    NAN,
+    ArrayInfo,
+    ema_last,
+    row_major,
+    safe_div,
+    tail_sums,
+)
 from analytics.breadth import (
     BREADTH_COLUMNS,
     breadth_columns,
@@ -151,13 +158,14 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             )
             self.arr[f] = full if self.take is None else full[:, self.take]
         # Row-wise kernels need row-major closes; pandas panels are column-major.
-        self.arr["close"] = np.ascontiguousarray(self.arr["close"])
+        self.arr["close"] = row_major(self.arr["close"])
         self.has_bench = bench_symbol in pos
         self.bench = full_close[:, pos[bench_symbol]] if self.has_bench else None
         self.rot_symbols = [s for s in self.sector_etfs if s in pos]
         self.rot_close = full_close[:, [pos[s] for s in self.rot_symbols]]
         self._known_indexes: list[pd.Index] = []
         self._ytd_cache: dict[int, np.ndarray] = {}
+        self._lag_cache: dict[int, np.ndarray] = {}
         self._prepare_rows()
         self._prepare()
         self._prepare_rotation()
@@ -223,6 +231,15 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             base = ytd_base(np.vstack([block, padded[1:]]), idx.append(jan1))
             self._ytd_cache[year] = self._u(base)
         return self._ytd_cache[year]
+
+    def _lag_base(self, k: int) -> np.ndarray | None:
+        """Return the universe closes k sessions before the newest (None: too short)."""
+        t = len(self.index)
+        if not 0 < k <= t:
+            return None
+        if k not in self._lag_cache:
+            self._lag_cache[k] = self._u(self.arr["close"][t - k])
+        return self._lag_cache[k]
 
     # -- newest session -------------------------------------------------------------
     def update(self, date, row) -> dict[str, pd.DataFrame]:
@@ -315,13 +332,16 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
     def _per_symbol(
         self, date: pd.Timestamp, x: dict, xb: float
     ) -> dict[str, np.ndarray]:
-        c, t = self.arr["close"], len(self.index)
         xc, n = x["close"], len(self.symbols)
+        returns: dict[int, np.ndarray] = {}
 
         def lag_return(k: int) -> np.ndarray:
-            if not 0 < k <= t:
-                return np.full(n, NAN)
-            return safe_div(xc, self._u(c[t - k])) - 1.0
+            if k not in returns:
+                base = self._lag_base(k)
+                returns[k] = (
+                    np.full(n, NAN) if base is None else safe_div(xc, base) - 1.0
+                )
+            return returns[k]
 
         out = {return_column(k): lag_return(k) for k in RETURN_WINDOWS}
         out["ret_ytd"] = safe_div(xc, self._ytd(date.year)) - 1.0
