@@ -65,31 +65,47 @@ def data_version_key() -> str:
     worker may answer from a version up to VERSION_TTL_S old
     (`TICKSTOCK_API_VERSION_TTL` in the Flask config; 0 reads it every time).
     """
+    return _version_and_cap()[0]
+
+
+def _version_and_cap() -> tuple[str, tuple]:
+    """Return (data version key, live_cap()), both re-read every VERSION_TTL_S.
+
+    The live cap (the newest session "now" may show) only moves at the open and
+    the close; it is memoised with the version so a request pays neither.
+    """
     ttl = current_app.config.get("TICKSTOCK_API_VERSION_TTL", VERSION_TTL_S)
-    holder = current_app.extensions.setdefault("tickstock_api_version", [0.0, ""])
+    holder = current_app.extensions.setdefault("tickstock_api_version", [0.0, "", ()])
     now = time.monotonic()
-    if ttl <= 0 or now - holder[0] >= ttl:
+    if ttl <= 0 or now - holder[0] >= ttl or not holder[2]:
         holder[1] = current_store().data_version().key
+        holder[2] = live_cap()
         holder[0] = now
-    return holder[1]
+    return holder[1], holder[2]
 
 
 def request_etag() -> str:
     """Return the ETag of this request: data version, live bars, path, args, session."""
-    version = data_version_key()
+    version, (cap, open_now) = _version_and_cap()
     live = extension("livebars")
     if live is not None:
         version += f"-live{live.version}"
     args = sorted(request.args.items(multi=True))
     # "now" moves to the next session at the open, with no new data.
-    cap, open_now = live_cap()
     raw = orjson.dumps([version, request.path, args, str(cap), open_now])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
 
 
+VARY = "Authorization, Cookie"
+
+
 def set_cache_headers(response: Response, etag: str) -> None:
     """Set the ETag, revalidation and Vary headers of a cached endpoint."""
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.vary.add("Authorization")
-    response.vary.add("Cookie")
+    headers = response.headers
+    headers["ETag"] = f'"{etag}"'
+    headers["Cache-Control"] = CACHE_CONTROL
+    if "Vary" in headers:
+        response.vary.add("Authorization")
+        response.vary.add("Cookie")
+    else:  # what the two vary.add calls write, without parsing the header twice
+        headers["Vary"] = VARY
