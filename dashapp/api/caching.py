@@ -10,8 +10,8 @@ from collections import OrderedDict
 import orjson
 from flask import Response, current_app, request
 
-from dashapp.market.asof import live_cap
 from dashapp.market.context import current_store, extension
+from dashapp.market.dataversion import current_live_cap
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 BODY_CACHE_ENTRIES = 512
@@ -65,33 +65,24 @@ def data_version_key() -> str:
     worker may answer from a version up to VERSION_TTL_S old
     (`TICKSTOCK_API_VERSION_TTL` in the Flask config; 0 reads it every time).
     """
-    return _version_and_cap()[0]
-
-
-def _version_and_cap() -> tuple[str, tuple]:
-    """Return (data version key, live_cap()), both re-read every VERSION_TTL_S.
-
-    The live cap (the newest session "now" may show) only moves at the open and
-    the close; it is memoised with the version so a request pays neither.
-    """
     ttl = current_app.config.get("TICKSTOCK_API_VERSION_TTL", VERSION_TTL_S)
-    holder = current_app.extensions.setdefault("tickstock_api_version", [0.0, "", ()])
+    holder = current_app.extensions.setdefault("tickstock_api_version", [0.0, ""])
     now = time.monotonic()
-    if ttl <= 0 or now - holder[0] >= ttl or not holder[2]:
+    if ttl <= 0 or now - holder[0] >= ttl:
         holder[1] = current_store().data_version().key
-        holder[2] = live_cap()
         holder[0] = now
-    return holder[1], holder[2]
+    return holder[1]
 
 
 def request_etag() -> str:
     """Return the ETag of this request: data version, live bars, path, args, session."""
-    version, (cap, open_now) = _version_and_cap()
+    version = data_version_key()
     live = extension("livebars")
     if live is not None:
         version += f"-live{live.version}"
     args = sorted(request.args.items(multi=True))
     # "now" moves to the next session at the open, with no new data.
+    cap, open_now = current_live_cap()
     raw = orjson.dumps([version, request.path, args, str(cap), open_now])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
 
