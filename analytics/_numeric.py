@@ -183,6 +183,41 @@ def tail_sums(history: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
     return (tail - ref).sum(axis=0), ref.copy()
 
 
+def nested_tail_sums(
+    history: np.ndarray, windows: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Return `tail_sums(history, w)` for each window, centring the rows only once.
+
+    Every window shares the reference (the last row), so the centred block of the
+    longest window holds the shorter ones as its last rows; each sum runs over the
+    same rows in the same order as tail_sums, so the results are identical.
+    """
+    t = history.shape[0]
+    shared = [w for w in windows if w > 1 and t >= w - 1 and t > 0]
+    out = {w: tail_sums(history, w) for w in windows if w not in shared}
+    if shared:
+        ref = history[-1]
+        longest = max(shared)
+        centred = history[t - (longest - 1) :] - ref
+        for w in shared:
+            out[w] = (centred[centred.shape[0] - (w - 1) :].sum(axis=0), ref.copy())
+    return {w: out[w] for w in windows}
+
+
+def scaled_ratio_rows(
+    a: np.ndarray, den: np.ndarray, rows: int, scale: float
+) -> np.ndarray:
+    """Return safe_div(scale * a[-rows:], den[-rows:, None]) with one temporary."""
+    out = np.multiply(a[a.shape[0] - rows :], scale)
+    den = den[den.shape[0] - rows :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.true_divide(out, den, out=out)
+    zero = den[:, 0] == 0
+    if zero.any():
+        out[zero] = NAN
+    return out
+
+
 def window_mean_from(
     sums: np.ndarray, ref: np.ndarray, x: np.ndarray, window: int
 ) -> np.ndarray:
@@ -273,14 +308,13 @@ def ema_last(
     nan = np.isnan(a) if nan is None else nan
     missing = np.count_nonzero(nan, axis=0)
     dirty = np.flatnonzero(missing)
-    ref = a[-1].copy()
-    if len(dirty):
-        ref[dirty] = 0.0
+    ref = a[-1]
+    # Columns with NaN go through the same product (each output column depends on
+    # its own input column only) and are replaced below, so they are not cleaned.
     centred = a - ref
-    if len(dirty):
-        centred[:, dirty] = 0.0
     weights = np.stack([ema_weights(al, t) for al in alphas])
-    state = weights @ centred + ref
+    with np.errstate(invalid="ignore"):
+        state = weights @ centred + ref
     if len(dirty):
         sub = a[:, dirty]
         sub_nan = nan[:, dirty]
