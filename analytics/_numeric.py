@@ -71,6 +71,50 @@ def count_rows(mask: np.ndarray) -> np.ndarray:
     return np.count_nonzero(mask, axis=1).astype(np.float64)
 
 
+ROW_CHUNK = 32  # rows per step of the chunked kernels (a chunk stays in L2 cache)
+
+
+def count_above_window_mean(
+    centred: np.ndarray, csum: np.ndarray, window: int
+) -> np.ndarray:
+    """Count, per row r >= window-1, columns where centred[r] > their window mean.
+
+    The mean of the window ending at row r is (csum[r+1] - csum[r+1-window]) /
+    window (`csum` from row_cumsum). Same operations as the whole-array form
+    (subtract, divide, compare), done a few rows at a time in reused buffers;
+    NaN compares False.
+    """
+    rows = centred.shape[0] - window + 1
+    if rows <= 0:
+        return np.zeros(0)
+    out = np.empty(rows)
+    buf = np.empty((min(ROW_CHUNK, rows), centred.shape[1]))
+    flags = np.empty(buf.shape, dtype=bool)
+    for start in range(0, rows, ROW_CHUNK):
+        stop = min(start + ROW_CHUNK, rows)
+        sums, above = buf[: stop - start], flags[: stop - start]
+        np.subtract(csum[window + start : window + stop], csum[start:stop], out=sums)
+        sums /= window
+        with np.errstate(invalid="ignore"):
+            np.greater(centred[window - 1 + start : window - 1 + stop], sums, out=above)
+        for i, row in enumerate(above, start):
+            out[i] = np.count_nonzero(row)
+    return out
+
+
+def nan_columns(a: np.ndarray) -> np.ndarray:
+    """Return the indices of the columns of a 2-D array holding a NaN.
+
+    A column sum is NaN when the column holds one, so only the columns whose sum
+    is NaN (a NaN, or +inf and -inf) are checked element by element.
+    """
+    with np.errstate(invalid="ignore"):
+        candidates = np.flatnonzero(np.isnan(a.sum(axis=0)))
+    if len(candidates) == 0:
+        return candidates
+    return candidates[np.isnan(a[:, candidates]).any(axis=0)]
+
+
 def row_accumulate(a: np.ndarray, op: np.ufunc) -> np.ndarray:
     """Return the running op (np.add, np.maximum, ...) down the rows of a 2-D array."""
     out = np.empty_like(a)

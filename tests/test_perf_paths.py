@@ -16,7 +16,13 @@ import pytest
 from flask import Response
 
 import analytics as A
-from analytics._numeric import count_rows, row_major
+from analytics._numeric import (
+    count_above_window_mean,
+    count_rows,
+    nan_columns,
+    row_cumsum,
+    row_major,
+)
 from analytics.constants import STAGE_CHANGE_WEEKS
 from analytics.snapshot_parts import week_id
 from analytics.stages import NO_STAGE, stage_changes
@@ -98,6 +104,27 @@ def test_row_major_and_count_rows_equal_numpy():
         want = np.count_nonzero(mask, axis=1).astype(np.float64)
         np.testing.assert_array_equal(got, want)
         assert got.dtype == np.float64
+
+
+def test_window_mean_counts_and_nan_columns_equal_whole_array_forms(panels):
+    close = row_major(panels["close"].to_numpy(dtype=np.float64))
+    ref = close[-1].copy()
+    centred = close - ref
+    csum = row_cumsum(centred)
+    for w in (1, 20, 50, 200, close.shape[0], close.shape[0] + 1):
+        sums = np.subtract(csum[w:], csum[:-w])
+        sums /= w
+        with np.errstate(invalid="ignore"):
+            want = np.count_nonzero(np.greater(centred[w - 1 :], sums), axis=1)
+        np.testing.assert_array_equal(count_above_window_mean(centred, csum, w), want)
+    volume = panels["volume"].to_numpy(dtype=np.float64)
+    odd = volume[:, :4].copy()
+    odd[0, 0], odd[1, 0], odd[2, 1] = np.inf, -np.inf, np.inf  # no NaN, NaN sum
+    odd[5, 2] = np.nan
+    for a in (volume, np.ascontiguousarray(volume), odd, volume[:0]):
+        want = np.flatnonzero(np.isnan(a).any(axis=0))
+        np.testing.assert_array_equal(nan_columns(a), want)
+    assert len(nan_columns(volume)) > 0
 
 
 # Around the open and the close of a regular day, an early close, a weekend and
