@@ -31,9 +31,12 @@ import pandas as pd
 from analytics._numeric import (
     NAN,
     ArrayInfo,
+    count_above_window_mean,
+    count_rows,
     ema_last,
     ema_series,
     ema_update,
+    nan_columns,
     prior_extreme,
     row_cumsum,
     safe_div,
@@ -108,7 +111,7 @@ def mcclellan(adv: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _count_rows(mask: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(mask, axis=1).astype(np.float64)
+    return count_rows(mask)
 
 
 def sma_above_counts(info: ArrayInfo, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,11 +147,8 @@ def _clean_sma_counts(
     clean = float(close.shape[1] - len(dirty))
     out = {}
     for w in windows:
-        sums = np.subtract(csum[w:], csum[:-w])
-        sums /= w
-        with np.errstate(invalid="ignore"):
-            above = np.greater(centred[w - 1 :], sums)
-        out[w] = (_count_rows(above), np.full(len(above), clean))
+        above = count_above_window_mean(centred, csum, w)
+        out[w] = (above, np.full(len(above), clean))
     return out
 
 
@@ -173,7 +173,7 @@ def advance_decline(
     else:
         pairs = float(n - len(dirty))
     vol = volume[1:]
-    gaps = np.flatnonzero(np.isnan(vol).any(axis=0))
+    gaps = nan_columns(vol)
     if len(gaps):
         vol = vol.copy(order="K")
         vol[:, gaps] = np.nan_to_num(vol[:, gaps], nan=0.0)

@@ -39,7 +39,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analytics._numeric import NAN, ArrayInfo, ema_last, safe_div, tail_sums
+from analytics._numeric import (
+    NAN,
+    ArrayInfo,
+    ema_last,
+    nested_tail_sums,
+    row_major,
+    safe_div,
+    scaled_ratio_rows,
+)
 from analytics.breadth import (
     BREADTH_COLUMNS,
     breadth_columns,
@@ -63,7 +71,7 @@ from analytics.constants import (
     RS_WEIGHTS,
     SECTOR_ETFS,
 )
-from analytics.returns import return_column, ytd_base
+from analytics.returns import return_column
 from analytics.rrg import rrg
 from analytics.snapshot_breadth import BreadthParts
 from analytics.snapshot_parts import (
@@ -151,13 +159,14 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             )
             self.arr[f] = full if self.take is None else full[:, self.take]
         # Row-wise kernels need row-major closes; pandas panels are column-major.
-        self.arr["close"] = np.ascontiguousarray(self.arr["close"])
+        self.arr["close"] = row_major(self.arr["close"])
         self.has_bench = bench_symbol in pos
         self.bench = full_close[:, pos[bench_symbol]] if self.has_bench else None
         self.rot_symbols = [s for s in self.sector_etfs if s in pos]
         self.rot_close = full_close[:, [pos[s] for s in self.rot_symbols]]
         self._known_indexes: list[pd.Index] = []
         self._ytd_cache: dict[int, np.ndarray] = {}
+        self._lag_cache: dict[int, np.ndarray] = {}
         self._prepare_rows()
         self._prepare()
         self._prepare_rotation()
@@ -172,7 +181,7 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         self.info = ArrayInfo(c)
         self.sessions = self._u(self.info.valid_count).astype(np.int64)
         fields = [self.arr[f] for f in WORK_FIELDS]
-        counts = breadth_counts(*fields)
+        counts = breadth_counts(*fields, nan=self.info.nan)
         if len(self.uout):
             outside = breadth_counts(*(a[:, self.uout] for a in fields))
             counts = {k: v - outside[k] for k, v in counts.items()}
@@ -196,33 +205,50 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         else:
             self.hi_prior = self.lo_prior = np.full(n, NAN)
         if self.has_bench and t >= RS_PRIOR:
-            tail = c[-RS_PRIOR:]
-            rs = safe_div(RS_LINE_SCALE * tail, self.bench[-RS_PRIOR:, None])
+            rs = scaled_ratio_rows(c, self.bench, RS_PRIOR, RS_LINE_SCALE)
             self.rs_prior = self._u(np.max(rs, axis=0))
         else:
             self.rs_prior = np.full(n, NAN)
-        self.tail = {}
-        for w in sorted({*BREADTH_SMA_WINDOWS, *PANEL_SMA_WINDOWS}):
-            sums, ref = tail_sums(c, w)
-            self.tail[w] = (self._u(sums), self._u(ref))
+        self.tail = {
+            w: (self._u(sums), self._u(ref))
+            for w, (sums, ref) in nested_tail_sums(
+                c, sorted({*BREADTH_SMA_WINDOWS, *PANEL_SMA_WINDOWS})
+            ).items()
+        }
         alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
         states, count = ema_last(c, alphas, self.info.nan)
         self.ema_states, self.ema_count = self._u(states), self._u(count)
         self._prepare_weeks()
 
     def _ytd(self, year: int) -> np.ndarray:
+        """Return each universe symbol's last close in `year - 1` (cached per year)."""
         if year not in self._ytd_cache:
-            jan1 = pd.DatetimeIndex([pd.Timestamp(year=year, month=1, day=1)])
             c = self.arr["close"]
-            padded = np.vstack([c[-1:], np.full((1, c.shape[1]), NAN)])
-            # ytd_base only reads the rows of the previous year: pass those only.
-            years = self.index.year.to_numpy()
-            rows = np.flatnonzero(years == year - 1)
-            block = c[rows[0] : rows[-1] + 1] if len(rows) else padded[:0]
-            idx = self.index[rows[0] : rows[-1] + 1] if len(rows) else self.index[:0]
-            base = ytd_base(np.vstack([block, padded[1:]]), idx.append(jan1))
+            # Same as ytd_base over the previous year's rows, without copying them.
+            rows = np.flatnonzero(self.index.year.to_numpy() == year - 1)
+            if len(rows) == 0:
+                base = np.full(c.shape[1], NAN)
+            else:
+                block = c[rows[0] : rows[-1] + 1]
+                base = block[-1].copy()
+                gaps = np.flatnonzero(np.isnan(base))
+                if len(gaps):
+                    sub = block[:, gaps]
+                    seen = ~np.isnan(sub)
+                    last = sub.shape[0] - 1 - np.argmax(seen[::-1], axis=0)
+                    picked = sub[last, np.arange(len(gaps))]
+                    base[gaps] = np.where(seen.any(axis=0), picked, NAN)
             self._ytd_cache[year] = self._u(base)
         return self._ytd_cache[year]
+
+    def _lag_base(self, k: int) -> np.ndarray | None:
+        """Return the universe closes k sessions before the newest (None: too short)."""
+        t = len(self.index)
+        if not 0 < k <= t:
+            return None
+        if k not in self._lag_cache:
+            self._lag_cache[k] = self._u(self.arr["close"][t - k])
+        return self._lag_cache[k]
 
     # -- newest session -------------------------------------------------------------
     def update(self, date, row) -> dict[str, pd.DataFrame]:
@@ -315,13 +341,16 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
     def _per_symbol(
         self, date: pd.Timestamp, x: dict, xb: float
     ) -> dict[str, np.ndarray]:
-        c, t = self.arr["close"], len(self.index)
         xc, n = x["close"], len(self.symbols)
+        returns: dict[int, np.ndarray] = {}
 
         def lag_return(k: int) -> np.ndarray:
-            if not 0 < k <= t:
-                return np.full(n, NAN)
-            return safe_div(xc, self._u(c[t - k])) - 1.0
+            if k not in returns:
+                base = self._lag_base(k)
+                returns[k] = (
+                    np.full(n, NAN) if base is None else safe_div(xc, base) - 1.0
+                )
+            return returns[k]
 
         out = {return_column(k): lag_return(k) for k in RETURN_WINDOWS}
         out["ret_ytd"] = safe_div(xc, self._ytd(date.year)) - 1.0

@@ -51,6 +51,9 @@ class StageParts:
             {"volume": self.arr["volume"][recent:]}, self.index[recent:]
         )
         self.last_week_start = int(starts[-1]) if len(starts) else 0
+        self._week_rows: dict[str, np.ndarray] | None = None
+        self._changes_cache: dict[tuple[int, int], dict] = {}
+        self.symbol_names = np.asarray(self.symbols, dtype=object)
         _, pv, slope = ma_slope_pv(weekly["close"])
         keep = min(max(STAGE_TAIL_WEEKS, STAGE_CHANGE_WEEKS) + 1, len(self.wk_index))
         run = self._long_run(pv, slope, keep) or run_stage_machine(pv, slope)
@@ -71,9 +74,8 @@ class StageParts:
             "same": select_state(run.before_last, self.usel),
             "new": select_state(run.state, self.usel),
         }
-        self.week_parts = {
-            case: self._week_parts(case == "same") for case in self.states
-        }
+        # Settled-week parts per case, computed on the first update that needs them.
+        self.week_parts: dict[str, dict[str, np.ndarray]] = {}
 
     def _long_run(self, pv: np.ndarray, slope: np.ndarray, keep: int):
         """Continue the whole-history stage run up to the window's last week."""
@@ -117,6 +119,21 @@ class StageParts:
             "prior_volume": prior,
         }
 
+    def _settled_week(self) -> dict[str, np.ndarray]:
+        """Return the settled sessions of the last week (universe), cut out once."""
+        if self._week_rows is None:
+            t = len(self.index)
+            rows = slice(self.last_week_start, t)
+            bench = np.full((t, 1), NAN)[rows]
+            if self.has_bench:
+                bench = self.bench[rows, None]
+            self._week_rows = {
+                "close": self._u(self.arr["close"][rows]),
+                "volume": self._u(self.arr["volume"][rows]),
+                "bench": bench,
+            }
+        return self._week_rows
+
     def _stages(self, date: pd.Timestamp, xu: dict, xb: float):
         t = len(self.index)
         same = bool(t) and week_id(date) == week_id(self.index[-1])
@@ -126,20 +143,20 @@ class StageParts:
         xc, xv = xu["close"][None, :], xu["volume"][None, :]
         xbench = np.array([[xb]])
         if same:
-            rows = slice(self.last_week_start, t)
-            bench = np.full((t, 1), NAN)[rows]
-            if self.has_bench:
-                bench = self.bench[rows, None]
+            settled = self._settled_week()
             merged = {
-                "close": np.vstack([self._u(self.arr["close"][rows]), xc]),
-                "volume": np.vstack([self._u(self.arr["volume"][rows]), xv]),
-                "bench": np.vstack([bench, xbench]),
+                "close": np.vstack([settled["close"], xc]),
+                "volume": np.vstack([settled["volume"], xv]),
+                "bench": np.vstack([settled["bench"], xbench]),
             }
         else:
             merged = {"close": xc, "volume": xv, "bench": xbench}
         days = pd.DatetimeIndex([date] * merged["close"].shape[0])
         last, _ = weekly_arrays(merged, days)
-        parts_w = self.week_parts["same" if same else "new"]
+        case = "same" if same else "new"
+        if case not in self.week_parts:
+            self.week_parts[case] = self._week_parts(same)
+        parts_w = self.week_parts[case]
         close_w, bench_w = last["close"][0], last["bench"][0, 0]
         ma30 = window_mean_from(
             parts_w["ma_sums"], parts_w["ma_ref"], close_w, STAGE_MA_WEEKS
@@ -165,10 +182,56 @@ class StageParts:
         }
         current = current_frame(last_stage, new, values, self.symbols)
         stage = {"stage": last_stage, "weeks": new.week - new.stage_start + 1}
-        first = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
-        hist = np.vstack([wk["hist"][first:nw], last_stage[None, :]])
         left = np.where(new.changed, state.stage, np.int8(NO_STAGE))
-        trans = np.vstack([wk["transitions"][first:nw], left[None, :]])
-        dates = wk["dates"][first:nw].append(pd.DatetimeIndex([date]))
-        changes = stage_changes(hist, trans, dates, self.symbols, self.name_rank)
+        changes = self._changes(nw, last_stage, left, date)
         return current, stage, changes
+
+    def _changes(
+        self, nw: int, last_stage: np.ndarray, left: np.ndarray, date: pd.Timestamp
+    ) -> pd.DataFrame:
+        """Return `stage_changes` of the recent settled weeks plus the newest one.
+
+        The settled weeks' changes are found and ordered once per case; the newest
+        week's follow them (it is the latest date), ordered by symbol name.
+        """
+        first = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
+        if self.name_rank is None or len(self.symbols) == 0:
+            wk = self.wk
+            hist = np.vstack([wk["hist"][first:nw], last_stage[None, :]])
+            trans = np.vstack([wk["transitions"][first:nw], left[None, :]])
+            dates = wk["dates"][first:nw].append(pd.DatetimeIndex([date]))
+            return stage_changes(hist, trans, dates, self.symbols, self.name_rank)
+        settled = self._settled_changes(first, nw)
+        cols = np.flatnonzero(left)
+        cols = cols[np.argsort(self.name_rank[cols], kind="stable")]
+        weeks = np.concatenate([settled["weeks"], np.full(len(cols), nw - first)])
+        names = np.concatenate([settled["names"], self.symbol_names[cols]])
+        dates = settled["dates"].append(pd.DatetimeIndex([date]))
+        from_stage = np.concatenate([settled["from"], left[cols]])
+        to_stage = np.concatenate([settled["to"], last_stage[cols]])
+        return pd.DataFrame(
+            {
+                "symbol": pd.Series(names, dtype=object),
+                "date": pd.DatetimeIndex(dates)[weeks],
+                "from_stage": from_stage.astype(np.int64),
+                "to_stage": to_stage.astype(np.int64),
+            }
+        )
+
+    def _settled_changes(self, first: int, nw: int) -> dict:
+        """Return the ordered stage changes of settled weeks first..nw-1 (cached)."""
+        key = (first, nw)
+        if key not in self._changes_cache:
+            wk = self.wk
+            trans, hist = wk["transitions"][first:nw], wk["hist"][first:nw]
+            weeks, cols = np.nonzero(trans)
+            order = np.lexsort((self.name_rank[cols], weeks))
+            weeks, cols = weeks[order], cols[order]
+            self._changes_cache[key] = {
+                "weeks": weeks,
+                "names": self.symbol_names[cols],
+                "from": trans[weeks, cols],
+                "to": hist[weeks, cols],
+                "dates": wk["dates"][first:nw],
+            }
+        return self._changes_cache[key]

@@ -10,8 +10,8 @@ from collections import OrderedDict
 import orjson
 from flask import Response, current_app, request
 
-from dashapp.market.asof import live_cap
 from dashapp.market.context import current_store, extension
+from dashapp.market.dataversion import current_live_cap
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 BODY_CACHE_ENTRIES = 512
@@ -82,14 +82,21 @@ def request_etag() -> str:
         version += f"-live{live.version}"
     args = sorted(request.args.items(multi=True))
     # "now" moves to the next session at the open, with no new data.
-    cap, open_now = live_cap()
+    cap, open_now = current_live_cap()
     raw = orjson.dumps([version, request.path, args, str(cap), open_now])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
 
 
+VARY = "Authorization, Cookie"
+
+
 def set_cache_headers(response: Response, etag: str) -> None:
     """Set the ETag, revalidation and Vary headers of a cached endpoint."""
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.vary.add("Authorization")
-    response.vary.add("Cookie")
+    headers = response.headers
+    headers["ETag"] = f'"{etag}"'
+    headers["Cache-Control"] = CACHE_CONTROL
+    if "Vary" in headers:
+        response.vary.add("Authorization")
+        response.vary.add("Cookie")
+    else:  # what the two vary.add calls write, without parsing the header twice
+        headers["Vary"] = VARY

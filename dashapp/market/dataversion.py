@@ -12,12 +12,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from dashapp.market.asof import live_cap, parse_as_of
+from dashapp.market.asof import live_cap, now, parse_as_of
 from dashapp.market.context import current_store, extension
 from dashapp.store import DataVersion
 
 VERSION_TTL_S = 0.25
 _VERSION_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+NS_PER_MINUTE = 60_000_000_000
+_cap_memo: tuple[int, tuple] = (-1, ())
 
 
 def current_data_version() -> DataVersion:
@@ -44,9 +46,24 @@ def data_version_key(as_of: Any = None) -> str:
     if label == "now" and live is not None:
         key += f"-live{live.version}"
     if label == "now":
-        cap, open_now = live_cap()  # "now" moves at the open and the close
+        cap, open_now = current_live_cap()  # "now" moves at the open and the close
         key += f"-{cap}{'o' if open_now else 'c'}"
     return key
+
+
+def current_live_cap() -> tuple:
+    """Return `live_cap()` for the current minute, computed once per minute.
+
+    Opens, closes and dates change on whole minutes, so the cap of any instant
+    equals the cap of its minute; a pinned test clock is honoured the same way.
+    """
+    global _cap_memo
+    at = now()
+    minute = at.value // NS_PER_MINUTE
+    memo = _cap_memo
+    if memo[0] != minute:
+        memo = _cap_memo = (minute, live_cap(at))
+    return memo[1]
 
 
 def cached(key: str, compute: Callable[[], Any]) -> Any:

@@ -1,0 +1,162 @@
+"""The performance shortcuts (issue 16) equal the plain computations they replace.
+
+Snapshot engine caches (lag bases, settled-week rows, settled stage changes) vs
+`stages.stage_changes` and a fresh engine on the real slice; the row-major copy and
+row counts vs numpy; the once-a-minute live cap vs `live_cap` across opens and
+closes; the ETag/Vary headers vs werkzeug's own setters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from flask import Response
+
+import analytics as A
+from analytics._numeric import (
+    count_above_window_mean,
+    count_rows,
+    nan_columns,
+    row_cumsum,
+    row_major,
+)
+from analytics.constants import STAGE_CHANGE_WEEKS
+from analytics.snapshot_parts import week_id
+from analytics.stages import NO_STAGE, stage_changes
+from dashapp.api.caching import set_cache_headers
+from dashapp.market import asof
+from dashapp.market.dataversion import current_live_cap
+
+DATA = Path(__file__).parent / "data"
+BENCH = "EQW"
+
+
+@pytest.fixture(scope="module")
+def panels() -> dict[str, pd.DataFrame]:
+    out = A.panels_from_bars(pd.read_csv(DATA / "sp500_slice_2018-2021_adj.csv.gz"))
+    daily = out["close"].pct_change(fill_method=None).mean(axis=1).fillna(0.0)
+    index = 100 * (1 + daily).cumprod()
+    return {k: v.assign(**{BENCH: index}) for k, v in out.items()}
+
+
+def _plain_changes(engine, nw: int, last_stage, left, date) -> pd.DataFrame:
+    """The stage changes as the engine computed them before the cache."""
+    wk = engine.wk
+    first = max(nw - (STAGE_CHANGE_WEEKS - 1), 0)
+    hist = np.vstack([wk["hist"][first:nw], last_stage[None, :]])
+    trans = np.vstack([wk["transitions"][first:nw], left[None, :]])
+    dates = wk["dates"][first:nw].append(pd.DatetimeIndex([date]))
+    return stage_changes(hist, trans, dates, engine.symbols)
+
+
+# Wednesday (the newest week continues the last settled one) and Monday (new week).
+@pytest.mark.parametrize("day", ["2020-03-18", "2020-03-23", "2021-04-21"])
+def test_cached_stage_changes_equal_plain_stage_changes(panels, day):
+    day = pd.Timestamp(day)
+    history = {k: v.loc[v.index < day] for k, v in panels.items()}
+    engine = A.SnapshotEngine(history, bench_symbol=BENCH)
+    row = {k: v.loc[day] for k, v in panels.items()}
+    got = engine.update(day, row)["stage_changes"]
+    same = week_id(day) == week_id(history["close"].index[-1])
+    nw = len(engine.wk["dates"]) - (1 if same else 0)
+    state = engine.states["same" if same else "new"]
+    # Rebuild the newest week's stage and what it left from the current frame.
+    current = engine.update(day, row)["stages"]
+    last_stage = current["stage"].fillna(NO_STAGE).to_numpy(np.int64).astype(np.int8)
+    changed = current["stage_changed_this_week"].to_numpy(bool)
+    left = np.where(changed, state.stage, np.int8(NO_STAGE))
+    want = _plain_changes(engine, nw, last_stage, left, day)
+    assert len(want) > 0
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_repeated_updates_equal_fresh_snapshots(panels):
+    """The per-engine caches give the same answer on the 1st and the 3rd update."""
+    day = pd.Timestamp("2020-11-25")
+    history = {k: v.loc[v.index < day] for k, v in panels.items()}
+    engine = A.SnapshotEngine(history, bench_symbol=BENCH)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        move = pd.Series(np.exp(rng.normal(0, 0.02, panels["close"].shape[1])))
+        move.index = panels["close"].columns
+        row = {
+            k: v.loc[day] * (1 if k == "volume" else move) for k, v in panels.items()
+        }
+        got = engine.update(day, row)
+        fresh = A.SnapshotEngine(history, bench_symbol=BENCH).update(day, row)
+        for key in fresh:
+            pd.testing.assert_frame_equal(got[key], fresh[key], check_exact=True)
+
+
+def test_row_major_and_count_rows_equal_numpy():
+    rng = np.random.default_rng(0)
+    a = np.asfortranarray(rng.normal(size=(37, 300)))
+    a[rng.random(a.shape) < 0.05] = np.nan
+    for src in (a, np.ascontiguousarray(a), a[:, :5]):
+        out = row_major(src)
+        assert out.flags.c_contiguous
+        np.testing.assert_array_equal(out, src)
+    for mask in (a > 0, np.asfortranarray(a > 0), (a > 0)[:, :10], (a > 0)[:0]):
+        got = count_rows(mask)
+        want = np.count_nonzero(mask, axis=1).astype(np.float64)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == np.float64
+
+
+def test_window_mean_counts_and_nan_columns_equal_whole_array_forms(panels):
+    close = row_major(panels["close"].to_numpy(dtype=np.float64))
+    ref = close[-1].copy()
+    centred = close - ref
+    csum = row_cumsum(centred)
+    for w in (1, 20, 50, 200, close.shape[0], close.shape[0] + 1):
+        sums = np.subtract(csum[w:], csum[:-w])
+        sums /= w
+        with np.errstate(invalid="ignore"):
+            want = np.count_nonzero(np.greater(centred[w - 1 :], sums), axis=1)
+        np.testing.assert_array_equal(count_above_window_mean(centred, csum, w), want)
+    volume = panels["volume"].to_numpy(dtype=np.float64)
+    odd = volume[:, :4].copy()
+    odd[0, 0], odd[1, 0], odd[2, 1] = np.inf, -np.inf, np.inf  # no NaN, NaN sum
+    odd[5, 2] = np.nan
+    for a in (volume, np.ascontiguousarray(volume), odd, volume[:0]):
+        want = np.flatnonzero(np.isnan(a).any(axis=0))
+        np.testing.assert_array_equal(nan_columns(a), want)
+    assert len(nan_columns(volume)) > 0
+
+
+# Around the open and the close of a regular day, an early close, a weekend and
+# New York midnight.
+INSTANTS = [
+    "2025-04-03 09:29:59.999",
+    "2025-04-03 09:30:00",
+    "2025-04-03 09:30:00.001",
+    "2025-04-03 15:59:59.999",
+    "2025-04-03 16:00:00",
+    "2024-11-29 12:59:59",
+    "2024-11-29 13:00:00",
+    "2025-04-05 12:00",
+    "2025-04-03 23:59:59.999",
+    "2025-04-04 00:00:00",
+]
+
+
+def test_live_cap_memo_equals_live_cap_at_every_instant():
+    for when in INSTANTS + INSTANTS[::-1]:
+        with asof.fixed_clock(when) as stamp:
+            assert current_live_cap() == asof.live_cap(stamp), when
+
+
+@pytest.mark.parametrize("vary", [None, "Accept-Encoding"])
+def test_cache_headers_equal_werkzeug_setters(vary):
+    got, want = Response(b"{}"), Response(b"{}")
+    if vary:
+        got.headers["Vary"] = want.headers["Vary"] = vary
+    set_cache_headers(got, "0123abcd")
+    want.set_etag("0123abcd")
+    want.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+    want.vary.add("Authorization")
+    want.vary.add("Cookie")
+    assert list(got.headers.items()) == list(want.headers.items())
