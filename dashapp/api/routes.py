@@ -15,6 +15,8 @@ from dashapp.api import (  # noqa: F401  (each module registers its views)
     bars,
     jobs,
     market,
+    regime,
+    sector_breadth,
     symbols,
     tokens,
     universes,
