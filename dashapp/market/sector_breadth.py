@@ -18,6 +18,7 @@ import pandas as pd
 from analytics.sector_breadth import (
     breadth_by_group,
     group_breadth_table,
+    panel_by_group,
 )
 from dashapp.market.asof import BadRequest
 from dashapp.market.counts import stock_meta
@@ -98,7 +99,10 @@ def sector_breadth(
             start = pd.Timestamp(session - dt.timedelta(days=HISTORY_CALENDAR_DAYS))
             series = {k: v.loc[v.index >= start] for k, v in series.items()}
         table = group_breadth_table(series, groups, panels.get("close"))
-        return SectorBreadth(universe, req.label, session, req.version, series, table)
+        shown = panel_by_group(panels, groups) if panels else {}
+        return SectorBreadth(
+            universe, req.label, session, req.version, series, table, shown
+        )
 
     if cache is None:
         return compute()
