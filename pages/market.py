@@ -34,6 +34,7 @@ from pages._common import (
     render_view,
     view_params,
 )
+from pages._regime import regime_card
 
 PAGE = "market"
 dash.register_page(
@@ -85,6 +86,7 @@ def layout(
         [
             page_header("Market", PAGE),
             controls_bar(PAGE, universe, as_of),
+            regime_card(),
             html.Div(
                 [
                     html.Div(id="market-clock", className="d-inline"),
