@@ -223,7 +223,9 @@ def build_breadth(universe: str, as_of: str, sector: str = ALL_SECTORS) -> tuple
         try:
             name = sectors.resolve(sector)
         except UnknownSector as exc:
-            status = [*status, error_state(str(exc), "Unknown sector")]
+            allowed = ", ".join(exc.allowed) or "none"
+            message = f"{exc}; the universe has: {allowed}"
+            status = [*status, error_state(message, "Unknown sector")]
         else:
             series, panel = sectors.series[name], sectors.panels.get(name)
             row = sectors.table.set_index("sector").loc[name]
