@@ -109,3 +109,13 @@ def test_rp03_market_regime_panel_renders_the_answer(tmp_path):
     market = page("market")
     layout = _text(market.layout())
     assert '"market-regime"' in layout
+
+
+def test_rp04_methodology_states_the_regime_definition(app):
+    with app.server.test_request_context():
+        text = _text(page("about").layout())
+    assert "Market regime (SPY" in text
+    assert "at least 0.2 % below the prior close" in text
+    assert "for 25 sessions" in text and "≥ 5 % above its close" in text
+    assert "day 4 or later, a close ≥ 1.25 % above" in text
+    assert "distribution days ≥ 6 or C ≤ (1 - 8 %)" in text
