@@ -141,6 +141,11 @@ def _index_block(entry: dict[str, Any]) -> html.Div:
     )
 
 
+def _legend_box(fill: str, edge: str, width: int = 1) -> html.Span:
+    style = {**BOX, "width": "10px", "height": "10px", "background": fill}
+    return html.Span(style={**style, "border": f"{width}px solid {edge}"})
+
+
 def regime_body(answer: dict[str, Any]) -> list:
     """Render the regime answer: a block per index, SPY first."""
     indexes = answer.get("indexes") or []
@@ -148,8 +153,16 @@ def regime_body(answer: dict[str, Any]) -> list:
         [
             html.Span("Market regime", className="fw-semibold me-2"),
             html.Small(
-                "distribution days count 25 sessions; see Methodology",
-                className="text-body-secondary",
+                [
+                    "last 25 sessions: ",
+                    _legend_box(DOWN, DOWN),
+                    " distribution day · ",
+                    _legend_box("transparent", DOWN, 2),
+                    " no longer counting · ",
+                    _legend_box(UP, UP),
+                    " follow-through day · see Methodology",
+                ],
+                className="text-body-secondary regime-legend",
             ),
         ],
         className="mb-1",

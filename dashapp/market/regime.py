@@ -79,7 +79,10 @@ def market_regime(
     """
     req = resolve_request(as_of, store, cache, live)
     store, cache = req.store, req.cache
-    key = f"regime:{req.label}:{req.res.session}:{','.join(symbols)}:{req.version}"
+    key = (
+        f"regime:{req.label}:{req.res.session}:{req.res.closed}:"
+        f"{','.join(symbols)}:{req.version}"
+    )
 
     def compute() -> dict[str, Any]:
         session, panels, intraday = session_panels(
