@@ -9,6 +9,7 @@ state). Computed once per (as_of, data version) through the app cache.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 import analytics
 from analytics.regime import market_regime as regime_frame
 from analytics.regime import regime_summary
+from dashapp.market.cache import LocalCache
 from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.store import Store
 from dashapp.store.origin import fake_origins
@@ -24,6 +26,43 @@ from dashapp.store.reference import BENCHMARK
 REGIME_SYMBOLS = (BENCHMARK, "QQQ", "IWM")
 REGIME_HISTORY_DAYS = 366 * 60  # the whole stored series (SPY starts in 1993)
 NO_DATA = "no price data stored"
+SETTLED_CACHE_ENTRIES = 8
+
+
+# Settled daily panels per (store, symbols, session, daily data version): a new
+# minute only appends the running session's row; a new daily bar is a new key.
+_settled = LocalCache(max_entries=SETTLED_CACHE_ENTRIES)
+
+
+def _settled_panels(
+    store: Store, symbols: list[str], req: Any, session: dt.date, days: int
+) -> dict[str, pd.DataFrame]:
+    digest = hashlib.sha1(",".join(sorted(symbols)).encode()).hexdigest()[:16]
+    dv = req.dv
+    key = f"{id(store)}:{digest}:{session}:{days}:{dv.daily_seq}:{dv.newest_daily}"
+
+    def read() -> dict[str, pd.DataFrame]:
+        start = session - dt.timedelta(days=days)
+        end = session - dt.timedelta(days=1)
+        return analytics.panels_from_bars(store.read_daily(symbols, start, end))
+
+    return _settled.get_or_compute(key, read)
+
+
+def _append_row(
+    panels: dict[str, pd.DataFrame], row: pd.DataFrame, session: dt.date
+) -> dict[str, pd.DataFrame]:
+    """Return the panels with the session's row (field -> per-symbol values) added."""
+    close = panels["close"]
+    columns = close.columns.union(pd.Index(row.index.astype(str)), sort=True)
+    index = pd.DatetimeIndex([pd.Timestamp(session)], name="date")
+    out = {}
+    for name, frame in panels.items():
+        values = row[name] if name in row else pd.Series(dtype=float)
+        values = values.astype(float).reindex(columns).to_numpy()[None, :]
+        last = pd.DataFrame(values, index=index, columns=columns)
+        out[name] = pd.concat([frame.reindex(columns=columns), last])
+    return out
 
 
 def session_panels(
@@ -34,8 +73,9 @@ def session_panels(
 ) -> tuple[dt.date | None, dict[str, pd.DataFrame], bool]:
     """Return (session, OHLCV panels up to it, intraday?) for a resolved request.
 
-    The settled daily history ends the day before the session; the session's row
-    is its daily bar or, intraday, its running bar (`session_row`).
+    The settled daily history ends the day before the session (cached per daily
+    data version); the session's row is its daily bar or, intraday, its running
+    bar (`session_row`).
     """
     dv, res = req.dv, req.res
     session, row, intraday = session_row(
@@ -43,14 +83,10 @@ def session_panels(
     )
     if session is None:
         return None, analytics.panels_from_bars(pd.DataFrame()), False
-    start = session - dt.timedelta(days=history_days)
-    history = store.read_daily(symbols, start=start, end=session - dt.timedelta(1))
+    panels = _settled_panels(store, symbols, req, session, history_days)
     if len(row):
-        today = row.reset_index(names="symbol")
-        today["date"] = pd.Timestamp(session)
-        frames = [f for f in (history, today) if len(f)]
-        history = pd.concat(frames, ignore_index=True)
-    return session, analytics.panels_from_bars(history), intraday
+        panels = _append_row(panels, row, session)
+    return session, panels, intraday
 
 
 def _index_entry(symbol: str, panels: dict[str, pd.DataFrame]) -> dict[str, Any]:
