@@ -26,7 +26,7 @@ from dashapp.store.reference import BENCHMARK
 REGIME_SYMBOLS = (BENCHMARK, "QQQ", "IWM")
 REGIME_HISTORY_DAYS = 366 * 60  # the whole stored series (SPY starts in 1993)
 NO_DATA = "no price data stored"
-SETTLED_CACHE_ENTRIES = 8
+SETTLED_CACHE_ENTRIES = 4  # ~15 MB each for 500 names x 2.8 years
 
 
 # Settled daily panels per (store, symbols, session, daily data version): a new
