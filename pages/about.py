@@ -16,6 +16,7 @@ from dash import dcc, html
 import analytics.breadth
 import analytics.constants as C
 import analytics.groups
+import analytics.regime as R
 import analytics.returns
 import analytics.rrg
 import analytics.stages
@@ -53,6 +54,7 @@ MODULES = (
     ("Weinstein stages", analytics.stages),
     ("Breadth", analytics.breadth),
     ("Sector and industry-group ranking", analytics.groups),
+    ("Market regime", R),
 )
 
 
@@ -188,6 +190,7 @@ def _sections() -> list:
         *_stage_section(),
         *_breadth_section(),
         *_screener_section(),
+        *_regime_section(),
     ]
 
 
@@ -296,5 +299,45 @@ def _screener_section() -> list:
             f"({' '.join(S.NUMERIC_OPS)}; "
             f"text fields {', '.join(S.TEXT_FIELDS)}: {' '.join(S.TEXT_OPS)}, "
             "case-insensitive), all ANDed; a null field never matches."
+        ),
+    ]
+
+
+# -- Market regime (issue 17, item 3) ------------------------------------------------
+def _regime_section() -> list:
+    """Return the market-regime block: distribution / follow-through days, regime."""
+    drop = -100 * R.DISTRIBUTION_DROP
+    cancel = 100 * R.DISTRIBUTION_CANCEL_GAIN
+    gain = 100 * R.FOLLOW_THROUGH_GAIN
+    drawdown = -100 * R.CORRECTION_DRAWDOWN
+    return [
+        html.H3("Market regime (SPY; QQQ / IWM when stored)", className="h5"),
+        html.P(
+            f"A distribution day is a session whose close is at least {drop:g} % "
+            "below the prior close on higher volume than the prior session; it counts "
+            f"for {R.DISTRIBUTION_SESSIONS} sessions (itself included) and stops "
+            f"counting once a later close is ≥ {cancel:g} % above its close."
+        ),
+        html.P(
+            "A rally attempt counts from the lowest close since the last uptrend "
+            "(day 1 = the first up close after it); a close below that low undercuts "
+            "it and restarts the attempt. A follow-through day is, on day "
+            f"{R.FOLLOW_THROUGH_MIN_DAY} or later, a close ≥ {gain:g} % above the "
+            "prior close on higher volume, with the low not undercut."
+        ),
+        _formula(
+            f"correction: C < SMA{R.SMA_FAST} and (distribution days ≥ "
+            f"{R.CORRECTION_DISTRIBUTION_DAYS} or C ≤ (1 - {drawdown:g} %) × highest "
+            f"close of {R.HIGH_LOOKBACK} sessions), until a follow-through day"
+        ),
+        html.P(
+            "An uptrend with ≥ "
+            f"{R.PRESSURE_DISTRIBUTION_DAYS} distribution days is 'uptrend under "
+            "pressure', otherwise 'confirmed uptrend'. The state machine runs over "
+            "the whole stored daily series and starts on the first session with an "
+            f"SMA{R.SMA_SLOW}: 'confirmed uptrend' when C > SMA{R.SMA_FAST} > "
+            f"SMA{R.SMA_SLOW}, else 'correction'. Also shown: close vs "
+            f"EMA{R.EMA_WINDOW} / SMA{R.SMA_FAST} / SMA{R.SMA_SLOW} in %, and the "
+            f"last {R.STRIP_SESSIONS} sessions with their distribution days."
         ),
     ]

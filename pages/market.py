@@ -35,6 +35,7 @@ from pages._common import (
     view_params,
 )
 from pages._highs_lows import highs_lows_section
+from pages._regime import regime_card
 
 PAGE = "market"
 dash.register_page(
@@ -72,6 +73,7 @@ def layout(
         [
             page_header("Market", PAGE),
             controls_bar(PAGE, universe, as_of),
+            regime_card(),
             html.Div(
                 [
                     html.Div(id="market-clock", className="d-inline"),

@@ -84,7 +84,7 @@ CALLS = {
     "rankings": ("refresh_rankings", (1, "sp500", "now", "")),
     "sectors": ("refresh_sectors", (1, "sp500", "now", "", "weekly", 10)),
     "stages": ("refresh_stages", (1, "sp500", "now", "", 2)),
-    "breadth": ("refresh_breadth", (1, "sp500", "now", "")),
+    "breadth": ("refresh_breadth", (1, "sp500", "now", "", "")),
     "symbol": ("refresh_symbol", (1, "sp500", "now", "", "D", "AAPL")),
 }
 
@@ -392,7 +392,7 @@ def test_pg16_stage_lists_and_changes_come_from_the_snapshot(app):
 
 def test_pg17_breadth_panel_table_shows_counts_of_the_snapshot(app):
     with app.server.test_request_context():
-        out = page("breadth").refresh_breadth(1, "sp500", "now", "", None)
+        out = page("breadth").refresh_breadth(1, "sp500", "now", "", "", None)
         state = market_state()
     text = _text(out[1])
     panel = state.breadth_panel

@@ -27,6 +27,7 @@ from dashapp.api.params import (
     table_schema,
 )
 from dashapp.api.responses import csv_response, records
+from dashapp.api.sector_breadth import P_SECTOR, SECTOR_META, sector_breadth_answer
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
 from dashapp.market.counts import counted_meta, rotation_missing
@@ -297,15 +298,27 @@ def stages(universe: str, as_of: str, stage: int | None, limit: int, format: str
             minimum=1,
             maximum=5_000,
         ),
+        P_SECTOR,
     ),
-    response=table_schema(**STATE_META, panel={"type": "array", "items": ROW}),
+    response=table_schema(
+        **STATE_META, **SECTOR_META, panel={"type": "array", "items": ROW}
+    ),
     tabular=True,
     cached=True,
     statuses=(404, 422, 503),
 )
-def breadth(universe: str, as_of: str, days: int, format: str):  # noqa: A002
+def breadth(
+    universe: str,
+    as_of: str,
+    days: int,
+    sector: str | None,
+    format: str,  # noqa: A002
+):
     """Return the breadth series and the 11-row breadth panel."""
     state = _state(universe, as_of)
+    if sector is not None:
+        meta = _state_meta(state)
+        return sector_breadth_answer(state, sector, days, format, meta)
     frame, contract = _table(state, "breadth")
     frame = frame.tail(days).reset_index(drop=True)
     if format == "csv":
