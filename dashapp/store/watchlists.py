@@ -56,7 +56,7 @@ class WatchlistsMixin(StoreBase):
         """Return a watchlist's sorted symbols (KeyError when the user has none)."""
         found = self.get_watchlist(user_id, name)
         if found is None:
-            raise KeyError(f"unknown watchlist: {name}")
+            raise KeyError(f"unknown universe: watchlist:{name}")
         return found["symbols"]
 
     def put_watchlist(
