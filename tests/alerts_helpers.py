@@ -9,6 +9,7 @@ import pandas as pd
 
 from dashapp.factory import create_app
 from dashapp.settings import load_settings
+from dashapp.store import Store
 from tests.conftest import pg_url
 
 DATA = Path(__file__).parent / "data"
@@ -31,8 +32,15 @@ def app_env(tmp, kind: str = "sqlite") -> dict[str, str]:
     }
 
 
-def make_app(tmp, kind: str = "sqlite"):
-    """Build an app without ingest (the tests drive the evaluator themselves)."""
+def make_app(tmp, kind: str = "sqlite", fresh: bool = True):
+    """Build an app without ingest (the tests drive the evaluator themselves).
+
+    On PostgreSQL a fresh app starts from empty tables; `fresh=False` reopens.
+    """
+    if kind != "sqlite" and fresh:
+        store = Store(pg_url())
+        store.drop_all()
+        store.dispose()
     return create_app(load_settings(app_env(tmp, kind), env_file=None), ingest=False)
 
 

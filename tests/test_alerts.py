@@ -172,7 +172,7 @@ def test_al04_replayed_minutes_fire_once_per_crossing_and_survive_restart(
     fired = _replay(app, store, bars.iloc[:half], AlertEvaluator(app.server, store))
     # Restart: a new app and evaluator on the same database continue the state.
     app.server.extensions["tickstock_store"].dispose()
-    app2 = make_app(tmp_path, kind) if kind == "sqlite" else _reopen(tmp_path, kind)
+    app2 = make_app(tmp_path, kind, fresh=False)
     store2 = app2.server.extensions["tickstock_store"]
     fired += _replay(
         app2, store2, bars.iloc[half:], AlertEvaluator(app2.server, store2)
@@ -193,17 +193,6 @@ def test_al04_replayed_minutes_fire_once_per_crossing_and_survive_restart(
     # Nothing new, nothing fires: the same data version is not evaluated twice.
     assert AlertEvaluator(app2.server, store2).poll() == []
     store2.dispose()
-
-
-def _reopen(tmp_path, kind):
-    """Reopen an app on this process's PostgreSQL schema without dropping it."""
-    from dashapp.factory import create_app
-    from dashapp.settings import load_settings
-    from tests.alerts_helpers import app_env
-
-    return create_app(
-        load_settings(app_env(tmp_path, kind), env_file=None), ingest=False
-    )
 
 
 # ------------------------------------------------------------------- webhooks
