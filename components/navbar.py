@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc
+from dash import dcc, html
 
 BRAND = "TickStock"
 NAVBAR_EXPAND = "xl"
@@ -41,6 +41,11 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
         size="sm",
         className="me-2",
     )
+    count = dbc.Badge("", id="nav-alerts-count", color="danger", className="ms-1")
+    bell = dbc.NavLink(  # count filled by assets/alerts_bell.js (unseen alerts)
+        [html.I(className="bi bi-bell", title="Fired alerts"), count],
+        href="/alerts", id="nav-alerts", className="me-2",
+    )  # fmt: skip
     toggle = dbc.Switch(
         id="theme-switch", label="Dark", value=False, className="ms-2 mb-0"
     )
@@ -54,6 +59,7 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
                         dbc.Nav(nav_links(registry), navbar=True),
                         dbc.Nav(id="nav-role-links", navbar=True, className="me-auto"),
                         search,
+                        bell,
                         toggle,
                         dbc.Nav(id="nav-user", navbar=True, className="ms-2"),
                     ],
