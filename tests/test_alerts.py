@@ -183,6 +183,9 @@ def test_al04_replayed_minutes_fire_once_per_crossing_and_survive_restart(
     assert len(ups) == expect_up and len(downs) == expect_down
     assert all(e["observed"] > level for e in ups)
     assert all(e["previous"] <= level for e in ups)
+    # Each event names the minute bar that crossed, and that bar's close.
+    closes_at = dict(zip(bars["ts"], bars["close"], strict=True))
+    assert all(closes_at[pd.Timestamp(e["bar_ts"])] == e["observed"] for e in fired)
     stored = store2.list_alert_events(uid, limit=500)
     assert len(stored) == expect_up + expect_down
     assert {a["id"]: a["fired_count"] for a in store2.list_alerts(uid)} == {

@@ -25,6 +25,7 @@ import pandas as pd
 from flask import Flask
 
 from analytics import alerts as rules
+from dashapp.market.asof import MARKET_TZ
 from dashapp.market.bars import daily_with_today
 from dashapp.market.state import market_state
 from dashapp.ops.webhooks import Delivery, WebhookSender
@@ -54,6 +55,7 @@ class AlertEvaluator:
         self.poll_s = poll_s
         self.last_version: str | None = None
         self.rounds = 0
+        self._observed_at: dict[str, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -117,7 +119,8 @@ class AlertEvaluator:
         for i, (symbol, column) in enumerate(pairs):
             if symbol in prices.index and column in prices.columns:
                 out[i] = pd.to_numeric(prices.at[symbol, column], errors="coerce")
-        self._bar_dates = prices["date"] if "date" in prices else pd.Series()
+        newest = self.store.data_version().newest_minute
+        self._observed_at = _observed_at(prices, newest)
         return out
 
     def _ranked(self) -> pd.DataFrame:
@@ -155,7 +158,6 @@ class AlertEvaluator:
             if user_id not in hooks:
                 hooks[user_id] = self.store.get_webhook(user_id)
             symbol = frame.at[i, "symbol"]
-            date = self._bar_dates.get(symbol)
             events.append(
                 {
                     "alert_id": int(frame.at[i, "id"]),
@@ -165,7 +167,7 @@ class AlertEvaluator:
                     "value": _num(frame.at[i, "value"]),
                     "observed": _num(frame.at[i, "observed"]),
                     "previous": _num(frame.at[i, "previous"]),
-                    "bar_ts": _when(date),
+                    "bar_ts": self._observed_at.get(symbol),
                     "origin": ",".join(origins) or "real",
                     "delivery": "pending" if hooks[user_id] and self.sender else "none",
                 }
@@ -204,5 +206,18 @@ def _num(value: Any) -> float | None:
     return None if np.isnan(value) else value
 
 
-def _when(date: Any) -> Any:
-    return None if date is None or pd.isna(date) else pd.Timestamp(date).to_pydatetime()
+def _observed_at(prices: pd.DataFrame, newest_minute: Any) -> dict[str, Any]:
+    """Return per symbol the minute (running session) or session it was observed at."""
+    out = {}
+    if "date" not in prices:
+        return out
+    minute_day = None
+    if newest_minute is not None:
+        minute_day = newest_minute.tz_convert(MARKET_TZ).date()
+    for symbol, date in prices["date"].items():
+        if date is None or pd.isna(date):
+            continue
+        day = pd.Timestamp(date)
+        same = minute_day is not None and day.date() == minute_day
+        out[symbol] = (newest_minute if same else day).to_pydatetime()
+    return out
