@@ -301,3 +301,41 @@ def test_al07_slow_webhook_never_blocks_evaluation_or_bar_writes(tmp_path):
     finally:
         evaluator.stop(timeout=1.0)
         server.shutdown()
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_al08_two_evaluators_never_fire_one_crossing_twice(kind, tmp_path):
+    app = make_app(tmp_path, kind)
+    store = app.server.extensions["tickstock_store"]
+    uid = _user(store, "ann")
+    alert = store.create_alert(uid, "SPY", "price_above", 100.0)
+    state = {"id": alert["id"], "armed": False, "last_observed": 101.0, "fired": True}
+    event = {"alert_id": alert["id"], "user_id": uid, "symbol": "SPY",
+             "condition": "price_above", "value": 100.0, "observed": 101.0,
+             "previous": 99.0, "bar_ts": None, "origin": "real",
+             "delivery": "none"}  # fmt: skip
+    # Both read the alert armed; the second write finds it already fired.
+    assert len(store.apply_alert_round([state], [event])) == 1
+    assert store.apply_alert_round([state], [event]) == []
+    assert store.list_alerts(uid)[0]["fired_count"] == 1
+    assert len(store.list_alert_events(uid)) == 1
+    store.dispose()
+
+
+def test_al09_composition_starts_and_stops_the_evaluator(tmp_path):
+    from dashapp.factory import start_alerts, stop_ingest
+
+    app = make_app(tmp_path)
+    store = app.server.extensions["tickstock_store"]
+    bars = _seed(store)
+    uid = _user(store, "ann")
+    alert = store.create_alert(uid, "SPY", "price_above", float(bars["close"].max()))
+    start_alerts(app.server, store)
+    evaluator = app.server.extensions["tickstock_alerts"]
+    store.upsert_minute_bars(bars.iloc[:3], source="imported")  # a new data version
+    assert _wait(lambda: store.list_alerts(uid)[0]["last_evaluated_at"] is not None)
+    assert store.list_alerts(uid)[0]["last_observed"] == bars["close"].iloc[2]
+    assert alert["last_evaluated_at"] is None
+    stop_ingest(app)
+    assert "tickstock_alerts" not in app.server.extensions
+    assert not evaluator._thread.is_alive()

@@ -67,13 +67,13 @@ class AlertEvaluator:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling (and the webhook sender it owns)."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop polling (and the webhook sender it owns) without a long wait."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self.sender is not None:
-            self.sender.stop()
+            self.sender.stop(timeout=0.1)  # daemon workers: never delay a handover
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):

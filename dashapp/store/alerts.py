@@ -74,12 +74,16 @@ class AlertsMixin(StoreBase):
     ) -> list[dict[str, Any]]:
         """Store new armed states and fired events atomically; return the events.
 
+        An event is stored only if its alert was still armed, so two evaluators
+        never fire one crossing twice.
+
         `states` rows carry `id`, `armed`, `last_observed`; `events` rows carry
         `alert_id`, `user_id`, `symbol`, `condition`, `value`, `observed`,
         `previous`, `bar_ts`, `origin`, `delivery`.
         """
         now = utcnow()
         stored = []
+        refused = set()
         with self.engine.begin() as conn:
             for state in states:
                 values = {
@@ -87,12 +91,17 @@ class AlertsMixin(StoreBase):
                     "last_observed": state["last_observed"],
                     "last_evaluated_at": now,
                 }
+                query = update(alerts).where(alerts.c.id == state["id"])
                 if state.get("fired"):
+                    # Fire only an alert still armed (another evaluator, e.g. a
+                    # leader stepping down, may have fired it already).
                     values["fired_count"] = alerts.c.fired_count + 1
-                conn.execute(
-                    update(alerts).where(alerts.c.id == state["id"]).values(**values)
-                )
+                    query = query.where(alerts.c.armed.is_(True))
+                if conn.execute(query.values(**values)).rowcount == 0:
+                    refused.add(state["id"])
             for event in events:
+                if event["alert_id"] in refused:
+                    continue
                 row = {**event, "fired_at": now, "seen": False}
                 row["id"] = conn.execute(
                     alert_events.insert().values(**row)
