@@ -116,6 +116,9 @@ def test_aa03_users_never_see_or_change_each_others_lists_and_alerts(two_users):
     assert sorted(r["symbol"] for r in a.get_json()["rows"]) == ["AAPL", "MSFT"]
     assert [r["symbol"] for r in b.get_json()["rows"]] == ["XOM"]
     assert a.headers["ETag"] != b.headers["ETag"]
+    # The state names whose list it is (caches keyed by it stay per user).
+    assert a.get_json()["universe"].startswith("watchlist:mine@u")
+    assert a.get_json()["universe"] != b.get_json()["universe"]
     # An edited list gets a new ETag and new members.
     client.put("/api/watchlists/mine", json={"symbols": ["JPM", "XOM"]}, headers=bob)
     b2 = client.get("/api/rankings?universe=watchlist:mine", headers=bob)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -150,8 +150,9 @@ def market_state(
             names = store.universe_symbols(universe) if members is None else members
         except KeyError as exc:
             raise BadRequest(str(exc.args[0])) from exc
-        state = _compute(store, universe + scope, names, label, res, dv, version, live)
-        return replace(state, universe=universe) if scope else state
+        # A watchlist state is named with its scope (user + members digest), so
+        # every cache keyed by `state.universe` stays per user and per edit.
+        return _compute(store, universe + scope, names, label, res, dv, version, live)
 
     if cache is None:
         return compute()
