@@ -45,6 +45,11 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
         ),
         className="nav-search order-xl-last ms-auto ms-xl-2 me-2 me-xl-0",
     )
+    count = dbc.Badge("", id="nav-alerts-count", color="danger", className="ms-1")
+    bell = dbc.NavLink(  # count filled by assets/alerts_bell.js (unseen alerts)
+        [html.I(className="bi bi-bell", title="Fired alerts"), count],
+        href="/alerts", id="nav-alerts", className="me-2",
+    )  # fmt: skip
     toggle = dbc.Switch(
         id="theme-switch", label="Dark", value=False, className="ms-2 mb-0"
     )
@@ -59,6 +64,7 @@ def navbar(registry: dict | None = None, **_kwargs) -> dbc.Navbar:
                         dbc.Nav(nav_links(registry), navbar=True),
                         dbc.Nav(id="nav-role-links", navbar=True, className="me-auto"),
                         shortcuts_button(),
+                        bell,
                         toggle,
                         dbc.Nav(id="nav-user", navbar=True, className="ms-2"),
                     ],

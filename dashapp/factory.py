@@ -15,6 +15,7 @@ from typing import Any
 import dash
 
 from dashapp.auth.users import ensure_first_admin
+from dashapp.market.alert_eval import AlertEvaluator
 from dashapp.market.cache import LocalCache, RedisCache
 from dashapp.ops.health import register_ready_check
 from dashapp.ops.job_resume import start_job_resumer
@@ -22,6 +23,7 @@ from dashapp.ops.jobs import register_job_runner
 from dashapp.ops.leader import start_leader_election
 from dashapp.ops.livebars_shared import SharedLiveBarStore, make_livebars
 from dashapp.ops.observability import install_observability
+from dashapp.ops.webhooks import WebhookSender
 from dashapp.settings import Settings, load_settings
 from dashapp.store import Store
 from dashapp.store.livebars import LiveBarStore
@@ -130,6 +132,9 @@ def stop_ingest(app: dash.Dash) -> None:
     eod = app.server.extensions.pop("tickstock_eod", None)
     if eod is not None:
         eod.stop()
+    alerts = app.server.extensions.pop("tickstock_alerts", None)
+    if alerts is not None:
+        alerts.stop()
 
 
 def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
@@ -142,6 +147,7 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     server = app.server
     # One live-bar store per app, kept across ingest restarts (leader changes).
     livebars = server.extensions.setdefault("tickstock_livebars", LiveBarStore())
+    start_alerts(server, store)
     register_ready_check(server, "ingest", lambda: _ingest_ready(server))
     try:
         service = start_service(settings, store, livebars=livebars)
@@ -157,6 +163,13 @@ def start_ingest(app: dash.Dash, settings: Settings, store: Store) -> None:
     server.extensions["tickstock_eod"] = EodScheduler(
         store, after=nightly_hook(settings, store)
     ).start()
+
+
+def start_alerts(server: Any, store: Store) -> None:
+    """Evaluate alerts on this leader on each new data version (own threads)."""
+    if "tickstock_alerts" not in server.extensions:
+        evaluator = AlertEvaluator(server, store, WebhookSender())
+        server.extensions["tickstock_alerts"] = evaluator.start()
 
 
 def _ingest_ready(server) -> tuple[str, str]:

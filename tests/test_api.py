@@ -317,6 +317,8 @@ def _matrix_requests():
         "/api/admin/universes/{name}": "/api/admin/universes/matrix",
         "/api/admin/jobs/{job_id}": "/api/admin/jobs/abc",
         "/api/screens/{screen_id}": "/api/screens/999999",
+        "/api/alerts/{alert_id}": "/api/alerts/999999",
+        "/api/watchlists/{name}": "/api/watchlists/matrix",
     }
     bodies = {
         ("post", "/api/admin/users"): (
@@ -331,6 +333,12 @@ def _matrix_requests():
         ("get", "/api/ticks/recent"): (None, 200),
         ("post", "/api/screens"): ({"name": "matrix", "definition": {}}, 201),
         ("delete", "/api/screens/{screen_id}"): (None, 404),
+        ("post", "/api/alerts"): (
+            {"symbol": "AAPL", "condition": "price_above", "value": 1}, 201),
+        ("delete", "/api/alerts/{alert_id}"): (None, 404),
+        ("put", "/api/me/webhook"): ({"url": "http://127.0.0.1:9/hook"}, 200),
+        ("post", "/api/watchlists"): ({"name": "matrix", "symbols": ["AAPL"]}, 201),
+        ("put", "/api/watchlists/{name}"): ({"symbols": ["AAPL"]}, 200),
     }  # fmt: skip
     order = ["get", "post", "put", "patch", "delete"]
     for ep in sorted(REGISTRY, key=lambda e: (e.path, order.index(e.method))):

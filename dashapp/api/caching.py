@@ -12,6 +12,7 @@ from flask import Response, current_app, request
 
 from dashapp.market.context import current_store, extension
 from dashapp.market.dataversion import current_live_cap
+from dashapp.market.universe import request_universe_scope
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 BODY_CACHE_ENTRIES = 512
@@ -83,7 +84,8 @@ def request_etag() -> str:
     args = sorted(request.args.items(multi=True))
     # "now" moves to the next session at the open, with no new data.
     cap, open_now = current_live_cap()
-    raw = orjson.dumps([version, request.path, args, str(cap), open_now])
+    scope = request_universe_scope(current_store())  # watchlists are per user
+    raw = orjson.dumps([version, request.path, args, str(cap), open_now, scope])
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
 
 

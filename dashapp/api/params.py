@@ -16,7 +16,7 @@ P_FORMAT = Param(
 P_UNIVERSE = Param(
     "universe",
     "universe",
-    "Universe name (case-insensitive; `a+b` = union).",
+    "Universe name (case-insensitive; `a+b` = union; `watchlist:NAME` = yours).",
     default=DEFAULT_UNIVERSE,
 )
 P_AS_OF = Param(

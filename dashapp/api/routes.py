@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashapp.api import (  # noqa: F401  (each module registers its views)
     admin,
+    alerts,
     bars,
     groups,
     jobs,
@@ -23,6 +24,7 @@ from dashapp.api import (  # noqa: F401  (each module registers its views)
     tokens,
     universes,
     users,
+    watchlists,
 )
 from dashapp.api.blueprint import bp
 from dashapp.api.errors import api_http_error, api_unexpected_error

@@ -17,7 +17,8 @@ from typing import Any
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,11}$"
-UNIVERSE_PATTERN = r"^[A-Za-z0-9_\-]{1,64}(\+[A-Za-z0-9_\-]{1,64}){0,7}$"
+_UNIVERSE_PART = r"(watchlist:)?[A-Za-z0-9_\-]{1,64}"
+UNIVERSE_PATTERN = rf"^{_UNIVERSE_PART}(\+{_UNIVERSE_PART}){{0,7}}$"
 # Calendar-exact: 29 February only in leap years (1992..2096; 2100 is not one).
 _MD = (
     r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
@@ -241,7 +242,9 @@ def _convert_text(param: Param, raw: Any) -> Any:
     if kind == "universe":
         if not re.fullmatch(UNIVERSE_PATTERN, raw):
             raise _bad(
-                param, "expected a universe name (letters, digits, _ -; a+b)", raw
+                param,
+                "expected universe names (letters, digits, _ -) or watchlist:NAME",
+                raw,
             )
         return raw.lower()
     if kind == "date":

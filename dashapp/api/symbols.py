@@ -9,13 +9,14 @@ from dashapp.api.params import P_LIMIT_ROWS, table_schema
 from dashapp.api.responses import csv_response, records
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
+from dashapp.market.universe import universe_members
 
 
 def _members(universe: str | None) -> list[str] | None:
     if universe is None:
         return None
     try:
-        return current_store().universe_symbols(universe)
+        return universe_members(current_store(), universe)
     except KeyError as exc:
         raise ApiError(
             404, "unknown_universe", str(exc.args[0]), universe=universe

@@ -37,6 +37,7 @@ from dashapp.market.cache import LocalCache
 from dashapp.market.counts import stock_meta
 from dashapp.market.session_bars import resolve_request, session_row
 from dashapp.market.stage_cache import stage_history
+from dashapp.market.universe import has_watchlist, scoped_universe
 from dashapp.store import DataVersion, Store
 from dashapp.store.origin import fake_origins
 from dashapp.store.reference import BENCHMARK, sector_etfs
@@ -136,14 +137,22 @@ def market_state(
     store, cache, label, live = req.store, req.cache, req.label, req.live
     dv, res, version = req.dv, req.res, req.version
     universe = (universe or "sp500").strip().lower()
-    key = f"market:{universe}:{label}:{res.session}:{res.closed}:{version}"
+    scope, members = "", None
+    if has_watchlist(universe):  # the caller's own list: resolved now, scoped key
+        try:
+            scope, members = scoped_universe(store, universe)
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0])) from exc
+    key = f"market:{universe}{scope}:{label}:{res.session}:{res.closed}:{version}"
 
     def compute() -> MarketState:
         try:
-            members = store.universe_symbols(universe)
+            names = store.universe_symbols(universe) if members is None else members
         except KeyError as exc:
             raise BadRequest(str(exc.args[0])) from exc
-        return _compute(store, universe, members, label, res, dv, version, live)
+        # A watchlist state is named with its scope (user + members digest), so
+        # every cache keyed by `state.universe` stays per user and per edit.
+        return _compute(store, universe + scope, names, label, res, dv, version, live)
 
     if cache is None:
         return compute()

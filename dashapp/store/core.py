@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashapp.store.accounts import AccountsMixin
 from dashapp.store.adjustments import AdjustmentsMixin
+from dashapp.store.alerts import AlertsMixin
 from dashapp.store.bar_reads import BarReadsMixin
 from dashapp.store.bar_writes import BarWritesMixin
 from dashapp.store.bulk import BulkLoadMixin
@@ -13,6 +14,7 @@ from dashapp.store.logs import LogsMixin
 from dashapp.store.meta import MetaMixin
 from dashapp.store.migrations import SchemaMixin
 from dashapp.store.screens import ScreensMixin
+from dashapp.store.watchlists import WatchlistsMixin
 
 
 class Store(
@@ -27,5 +29,7 @@ class Store(
     AccountsMixin,
     LogsMixin,
     ScreensMixin,
+    WatchlistsMixin,
+    AlertsMixin,
 ):
     """Database access for TickStock: schema, bars, reference data, users, logs."""

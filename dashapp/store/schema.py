@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 SCHEMA_VERSION = 3
@@ -202,6 +203,83 @@ corporate_actions = Table(
 )
 
 BAR_TABLES = {"ohlcv_1min": ("ts", ohlcv_1min), "ohlcv_daily": ("date", ohlcv_daily)}
+
+# Per-user watchlists, alerts and their fired events (issue 17 item 6).
+watchlists = Table(
+    "watchlists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_watchlists_user_name"),
+)
+watchlist_symbols = Table(
+    "watchlist_symbols",
+    metadata,
+    Column(
+        "watchlist_id",
+        Integer,
+        ForeignKey("watchlists.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("symbol", String(24), primary_key=True),
+)
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("symbol", String(24), nullable=False),
+    Column("condition", String(32), nullable=False),
+    Column("value", Double),
+    # armed: may fire when the condition turns true; last_observed: the value the
+    # condition was last evaluated on (NULL until the first evaluation).
+    Column("armed", Boolean, nullable=False, default=True),
+    Column("last_observed", Double),
+    Column("last_evaluated_at", DateTime(timezone=True)),
+    Column("fired_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alerts_user", "user_id"),
+)
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("symbol", String(24), nullable=False),
+    Column("condition", String(32), nullable=False),
+    Column("value", Double),
+    Column("observed", Double),
+    Column("previous", Double),
+    Column("bar_ts", DateTime(timezone=True)),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    Column("origin", String(16)),
+    Column("delivery", String(16)),  # none, pending, delivered, failed
+    Column("seen", Boolean, nullable=False, default=False),
+    Index("ix_alert_events_user", "user_id", "id"),
+)
+user_webhooks = Table(
+    "user_webhooks",
+    metadata,
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 # Screener screens saved per user (issue 17): definition is JSON text.
 saved_screens = Table(
