@@ -68,6 +68,22 @@ def _drop_pg_schema():
         engine.dispose()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_market_caches():
+    """Start each test module with empty process-wide market caches.
+
+    They are keyed by universe, session and data version, which two test
+    databases with the same bars share; one process serves one database in
+    production.
+    """
+    from dashapp.market import regime, screener, stage_cache, state
+
+    for cache in (state._engines, stage_cache._histories):
+        cache.clear()
+    for cache in (screener._settled, regime._settled):
+        cache.clear()
+
+
 def make_store(kind: str, tmp_path) -> Store:
     """Return a freshly initialised, empty store of the given kind."""
     if kind == "sqlite":
