@@ -241,6 +241,9 @@ def test_au11_idle_and_absolute_timeouts(app, store, settings, column):
         from dashapp.store import auth_sessions
 
         conn.execute(auth_sessions.update().values({column: old}))
+    # The edit stands in for time passing; the row this process cached for
+    # SESSION_CACHE_SECONDS would have expired by then.
+    auth.sessions.clear_session_cache()
     assert client.get("/api/me").status_code == 401
     assert client.get("/").status_code == 302
     # The next login prunes sessions past the absolute timeout.
@@ -536,3 +539,28 @@ def test_au23_sessions_tokens_lockout_on_postgres(settings):
     assert store.list_meta("job:a_") == {"job:a_1": "{}"}
     store.drop_all()
     store.dispose()
+
+
+def test_au40_session_cache_is_cleared_here_and_expires_for_other_workers(
+    tmp_path, monkeypatch
+):
+    import time
+
+    from dashapp.auth import sessions
+    from tests.auth_helpers import login, make_api_app
+
+    monkeypatch.setattr(sessions, "SESSION_CACHE_SECONDS", 0.5)
+    app = make_api_app(tmp_path, seed=False)
+    store = app.server.extensions["tickstock_store"]
+    client = app.server.test_client()
+    login(client, app, "cara")
+    assert client.get("/api/me").status_code == 200
+    user_id = store.get_user(username="cara")["id"]
+    store.revoke_sessions(user_id=user_id)  # as another worker's logout would
+    assert client.get("/api/me").status_code == 200  # this worker's cached row
+    time.sleep(0.6)
+    assert client.get("/api/me").status_code == 401
+    login(client, app, "cara")
+    assert client.get("/api/me").status_code == 200
+    auth.set_disabled(store, "cara", True)  # in this process: at once
+    assert client.get("/api/me").status_code == 401

@@ -15,6 +15,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+import time
 from typing import Any
 
 from flask import Response, current_app, g, has_request_context, request, session
@@ -33,6 +35,14 @@ CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "tickstock_session"
+# A live session's row is cached this long per process (a poll every second from
+# many tabs would otherwise read it each time); a revocation, password, role or
+# disable change made in this process clears the cache at once, one made in
+# another worker applies within it.
+SESSION_CACHE_SECONDS = 2.0
+
+_session_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_session_cache_lock = threading.Lock()
 
 
 def app_store() -> Store:
@@ -56,7 +66,7 @@ def session_principal() -> Principal | None:
         return None
     store, settings = app_store(), app_settings()
     digest = _session_hash(session_id)
-    row = store.get_session(digest)
+    row = _session_row(store, digest)
     now = utcnow()
     problem = None
     if row is None or row["revoked_at"] is not None:
@@ -70,6 +80,7 @@ def session_principal() -> Principal | None:
     elif now - row["created_at"] > dt.timedelta(hours=settings.session_max_hours):
         problem = "absolute timeout"
     if problem:
+        _forget_session_row(store, digest)
         if row is not None and row["revoked_at"] is None:
             store.revoke_sessions(session_hash=digest)
             log.info("session of %s ended: %s", row["username"], problem)
@@ -77,11 +88,38 @@ def session_principal() -> Principal | None:
         return None
     if (now - row["last_seen_at"]).total_seconds() > TOUCH_SECONDS:
         store.touch_session(digest)
+        _forget_session_row(store, digest)
     user = {"email": row["username"], "username": row["username"]}
     user["groups"] = [row["role"]]
     if session.get("user") != user:
         session["user"] = user
     return Principal(row["user_id"], row["username"], row["role"], "session")
+
+
+def clear_session_cache() -> None:
+    """Forget cached session rows (after a revocation, role or password change)."""
+    with _session_cache_lock:
+        _session_cache.clear()
+
+
+def _session_row(store: Store, digest: str) -> Any:
+    """Return the stored session row, from the short per-process cache if fresh."""
+    key = (store.url, digest)
+    now = time.monotonic()
+    with _session_cache_lock:
+        hit = _session_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = store.get_session(digest)
+    if row is not None and row["revoked_at"] is None and not row["disabled"]:
+        with _session_cache_lock:
+            _session_cache[key] = (now + SESSION_CACHE_SECONDS, dict(row))
+    return row
+
+
+def _forget_session_row(store: Store, digest: str) -> None:
+    with _session_cache_lock:
+        _session_cache.pop((store.url, digest), None)
 
 
 def _forget_login() -> None:
@@ -94,6 +132,7 @@ def start_session(user: dict[str, Any]) -> None:
     old = session.get("sid")
     if isinstance(old, str):
         app_store().revoke_sessions(session_hash=_session_hash(old))
+        clear_session_cache()
     session.clear()
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
     store = app_store()
@@ -117,6 +156,7 @@ def end_session() -> None:
     session_id = session.get("sid")
     if isinstance(session_id, str):
         app_store().revoke_sessions(session_hash=_session_hash(session_id))
+        clear_session_cache()
         audit.info("audit: logout: %s", (session.get("user") or {}).get("username"))
     session.clear()
 

@@ -7,6 +7,7 @@ import re
 
 from dashapp.auth.passwords import PasswordRejected, hash_password
 from dashapp.auth.principal import ADMIN, USER, AuthError, require_user
+from dashapp.auth.sessions import clear_session_cache
 from dashapp.auth.tokens import clear_token_cache
 from dashapp.settings import Settings
 from dashapp.store import ROLES, Store, StoreError
@@ -51,6 +52,7 @@ def set_password(store: Store, username: str, password: str) -> None:
         locked_until=None,
     )
     store.revoke_sessions(user_id=user["id"])
+    clear_session_cache()
     audit.info("audit: password reset: %s", username)
 
 
@@ -63,6 +65,7 @@ def set_role(store: Store, username: str, role: str) -> None:
         _ensure_other_admin(store)
     store.update_user(user["id"], role=role)
     clear_token_cache()
+    clear_session_cache()
     audit.info("audit: role changed: %s -> %s", username, role)
 
 
@@ -77,6 +80,7 @@ def set_disabled(store: Store, username: str, disabled: bool) -> None:
     if disabled:
         store.revoke_sessions(user_id=user["id"])
     clear_token_cache()
+    clear_session_cache()
     audit.info("audit: user %s: %s", "disabled" if disabled else "enabled", username)
 
 
