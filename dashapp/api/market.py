@@ -7,7 +7,6 @@ an as-of; the tables follow the export contract of `dashapp.api.export`.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from flask import Response
 
 from dashapp.api.blueprint import endpoint
 from dashapp.api.export import EXPORT_COLUMNS, export_frame
+from dashapp.api.market_call import market_call
 from dashapp.api.params import (
     DEFAULT_UNIVERSE,
     P_AS_OF,
@@ -31,9 +31,7 @@ from dashapp.api.sector_breadth import P_SECTOR, SECTOR_META, sector_breadth_ans
 from dashapp.api.spec import ApiError, Param
 from dashapp.market.context import current_store
 from dashapp.market.counts import counted_meta, rotation_missing
-from dashapp.ops.failsoft import note_db_error
 
-log = logging.getLogger(__package__)
 RANKING_SORTS = (
     "rs_rating",
     "rs_score",
@@ -63,29 +61,9 @@ STATE_META = {
 
 
 def _state(universe: str, as_of: str):
-    from dashapp.market import AsOfOutOfRange, BadRequest, market_state
+    from dashapp.market import market_state
 
-    try:
-        return market_state(universe, None if as_of == "now" else as_of)
-    except AsOfOutOfRange as exc:
-        first, last = (d.isoformat() if d else None for d in (exc.first, exc.last))
-        raise ApiError(
-            422, exc.code, str(exc), parameter="as_of", first=first, last=last
-        ) from None
-    except BadRequest as exc:
-        message = str(exc)
-        if message.startswith("unknown universe"):
-            raise ApiError(
-                404, "unknown_universe", message, universe=universe
-            ) from None
-        raise ApiError(400, "invalid_parameter", message, parameter="as_of") from None
-    except Exception as exc:  # the analytics may be incomplete; never answer 500
-        if note_db_error(exc):
-            raise  # answered 503 database_unavailable by dashapp.ops.failsoft
-        log.exception("market state failed for %s at %s", universe, as_of)
-        raise ApiError(
-            503, "analytics_unavailable", "the market state could not be computed"
-        ) from None
+    return market_call(market_state, universe, as_of, "the market state")
 
 
 def _state_meta(state) -> dict[str, Any]:

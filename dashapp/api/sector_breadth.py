@@ -8,7 +8,6 @@ advancers / decliners, member counts).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pandas as pd
@@ -16,12 +15,10 @@ from flask import Response
 
 from dashapp.api.blueprint import endpoint
 from dashapp.api.export import EXPORT_COLUMNS
+from dashapp.api.market_call import market_call
 from dashapp.api.params import INT, NUM, P_AS_OF, P_UNIVERSE, table_schema
 from dashapp.api.responses import csv_response, records
 from dashapp.api.spec import ApiError, Param
-from dashapp.ops.failsoft import note_db_error
-
-log = logging.getLogger(__package__)
 
 SECTOR_PATTERN = r"^[A-Za-z &,.\-]{1,64}$"
 P_SECTOR = Param(
@@ -55,30 +52,9 @@ TABLE_ROW = {
 
 
 def _sector_breadth(universe: str, as_of: str):
-    from dashapp.market import AsOfOutOfRange, BadRequest
     from dashapp.market.sector_breadth import sector_breadth
 
-    try:
-        return sector_breadth(universe, None if as_of == "now" else as_of)
-    except AsOfOutOfRange as exc:
-        first, last = (d.isoformat() if d else None for d in (exc.first, exc.last))
-        raise ApiError(
-            422, exc.code, str(exc), parameter="as_of", first=first, last=last
-        ) from None
-    except BadRequest as exc:
-        message = str(exc)
-        if message.startswith("unknown universe"):
-            raise ApiError(
-                404, "unknown_universe", message, universe=universe
-            ) from None
-        raise ApiError(400, "invalid_parameter", message, parameter="as_of") from None
-    except Exception as exc:  # never answer 500 for an analytics failure
-        if note_db_error(exc):
-            raise  # answered 503 database_unavailable by dashapp.ops.failsoft
-        log.exception("sector breadth failed for %s at %s", universe, as_of)
-        raise ApiError(
-            503, "analytics_unavailable", "the sector breadth could not be computed"
-        ) from None
+    return market_call(sector_breadth, universe, as_of, "the sector breadth")
 
 
 def _member_counts(table: pd.DataFrame, sector: str) -> dict[str, Any]:
