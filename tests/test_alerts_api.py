@@ -144,3 +144,18 @@ def test_aa03_users_never_see_or_change_each_others_lists_and_alerts(two_users):
     for other in (bob, admin):
         events = client.get("/api/alerts/events", headers=other).get_json()
         assert events["count"] == events["unseen"] == 0
+
+
+def test_aa10_every_universe_endpoint_takes_a_watchlist(two_users):
+    _app, client, ann, bob, _admin = two_users
+    client.put("/api/watchlists/tech", json={"symbols": ["AAPL", "MSFT"]}, headers=ann)
+    paths = ("/api/market-state", "/api/rankings", "/api/screener", "/api/groups")
+    paths += ("/api/new-highs", "/api/breadth", "/api/breadth/sectors", "/api/stages")
+    for path in paths:
+        mine = client.get(f"{path}?universe=watchlist:tech", headers=ann)
+        assert mine.status_code == 200, (path, mine.get_json())
+        theirs = client.get(f"{path}?universe=watchlist:tech", headers=bob)
+        assert theirs.status_code == 404, path
+    table = client.get("/api/breadth/sectors?universe=watchlist:tech", headers=ann)
+    members = {r["sector"]: r["members"] for r in table.get_json()["rows"]}
+    assert sum(members.values()) == 2

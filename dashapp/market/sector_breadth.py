@@ -25,6 +25,7 @@ from dashapp.market.counts import stock_meta
 from dashapp.market.regime import session_panels
 from dashapp.market.session_bars import resolve_request
 from dashapp.market.state import BREADTH_WARMUP_CALENDAR_DAYS, HISTORY_CALENDAR_DAYS
+from dashapp.market.universe import has_watchlist, scoped_universe
 from dashapp.store import Store
 
 
@@ -78,11 +79,19 @@ def sector_breadth(
     req = resolve_request(as_of, store, cache, live)
     store, cache = req.store, req.cache
     universe = (universe or "sp500").strip().lower()
-    key = f"sector-breadth:{universe}:{req.label}:{req.res.session}:{req.version}"
+    scope, listed = "", None
+    if has_watchlist(universe):  # the caller's own list: resolved now, scoped key
+        try:
+            scope, listed = scoped_universe(store, universe)
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0])) from exc
+    key = (
+        f"sector-breadth:{universe}{scope}:{req.label}:{req.res.session}:{req.version}"
+    )
 
     def compute() -> SectorBreadth:
         try:
-            members = store.universe_symbols(universe)
+            members = store.universe_symbols(universe) if listed is None else listed
         except KeyError as exc:
             raise BadRequest(str(exc.args[0])) from exc
         meta = stock_meta(store.symbols_frame(members))
