@@ -83,11 +83,11 @@ def _one_run(path: str) -> tuple[float, list[float], int, int]:
     return table_s, queries, len(table), total
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print the screener timings as a table (median, p99, ratio to target)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     path = _database()
     runs = [_one_run(path) for _ in range(1 if args.quick else REPEATS)]
     tables = [r[0] for r in runs]
