@@ -89,3 +89,17 @@ def test_ls03_without_redis_live_bars_stay_in_process(settings):
     assert (
         "tickstock_livebars" not in create_app(settings, ingest=False).server.extensions
     )
+
+
+def test_ls04_a_reader_started_a_millisecond_later_still_sees_the_bars(redis_url):
+    prefix = f"test:{uuid.uuid4().hex[:8]}:"
+    leader = SharedLiveBarStore(redis.Redis.from_url(redis_url), prefix)
+    reader = SharedLiveBarStore(redis.Redis.from_url(redis_url), prefix)
+    reader._version = leader._version + 1  # its clock-based start, 1 ms on
+    try:
+        assert len(reader) == 0
+        leader.publish([_bar("AAA", 10.5, 100)])  # the leader's version + 1
+        took = _until(lambda: reader.bars() == leader.bars(), SHARE_WITHIN_S)
+        assert took is not None, reader.bars()
+    finally:
+        leader.stop()

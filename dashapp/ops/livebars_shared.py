@@ -48,6 +48,7 @@ class SharedLiveBarStore(LiveBarStore):
         self._rewrite = False
         self._owner = False
         self._fetched_at = 0.0
+        self._seen_version: int | None = None  # the last version read from Redis
         self._fetch_lock = threading.Lock()
         self._pusher: threading.Thread | None = None
         self._stop = threading.Event()
@@ -158,9 +159,13 @@ class SharedLiveBarStore(LiveBarStore):
                     if self._bars:
                         self._bars = {}
                         self._version += 1
-                elif version != self._version:
+                elif version != self._seen_version:
+                    # Compared with the last version read, not our own: a reader
+                    # made a millisecond after the leader starts where the
+                    # leader's first publish lands, and would never update.
                     self._bars = bars
                     self._version = version
+                self._seen_version = version
             self._fetched_at = time.monotonic()
 
     @property
