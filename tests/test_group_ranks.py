@@ -21,11 +21,9 @@ import analytics
 from analytics.group_ranks import rs_scores_at
 from analytics.new_highs import new_high_low_flags
 from dashapp import market
-from dashapp.factory import create_app
 from dashapp.market import market_state, stage_cache
 from dashapp.market.groups import group_members, group_rotation
-from dashapp.settings import load_settings
-from tests.auth_helpers import bearer
+from tests.auth_helpers import bearer, make_api_app
 
 DATA = Path(__file__).parent / "data"
 UNIVERSE = "slice"
@@ -64,16 +62,7 @@ def _xlk(bars: pd.DataFrame, sectors: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, bars, sectors):
     tmp = tmp_path_factory.mktemp("groups")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-    }
-    app = create_app(load_settings(env, env_file=None), ingest=False)
+    app = make_api_app(tmp, seed=False)
     store = app.server.extensions["tickstock_store"]
     store.upsert_symbols(
         [

@@ -11,10 +11,8 @@ import pandas as pd
 import pytest
 
 from analytics.screener import FIELDS, NUMERIC_OPS, TEXT_OPS
-from dashapp.factory import create_app
 from dashapp.market.screen_query import parse_condition
-from dashapp.settings import load_settings
-from tests.auth_helpers import bearer
+from tests.auth_helpers import bearer, make_api_app
 
 DATA = Path(__file__).parent / "data"
 SESSIONS = ("2021-04-21", "2021-03-01")  # CARR / OTIS: 275 and ~240 sessions
@@ -34,16 +32,7 @@ def sectors() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, bars, sectors):
     tmp = tmp_path_factory.mktemp("screener")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "TICKSTOCK_DATA_DIR": str(tmp),
-        "INGEST_ENABLED": "false",
-        "TICKSTOCK_DEMO_DATA": "false",
-        "SECRET_KEY": "test-secret",
-        "RATE_LIMIT_USER": "100000/minute",
-        "RATE_LIMIT_IP": "100000/minute",
-    }
-    app = create_app(load_settings(env, env_file=None), ingest=False)
+    app = make_api_app(tmp, seed=False)
     store = app.server.extensions["tickstock_store"]
     store.upsert_symbols(
         {"symbol": r.symbol, "name": r.name, "kind": "stock", "sector": r.sector,
