@@ -29,12 +29,75 @@
       }
       if (when === "now") { params.delete("as_of"); } else { params.set("as_of", when); }
     }
-    var qs = params.toString();
+    replaceQuery(params);
+    return noUpdate();
+  }
+
+  /* Replace the query string (":" and "," stay readable) without a reload. */
+  function replaceQuery(params) {
+    var qs = params.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ",");
     var url = window.location.pathname + (qs ? "?" + qs : "") + window.location.hash;
     var current = window.location.pathname + window.location.search + window.location.hash;
     if (url !== current) {
       window.history.replaceState(window.history.state, "", url);
     }
+  }
+
+  /* Filter model -> "col:value" / "col:>=80" entries (components/grid_state.py). */
+  var NUMBER_OPS = {
+    greaterThanOrEqual: ">=", lessThanOrEqual: "<=", notEqual: "!=",
+    greaterThan: ">", lessThan: "<", equals: "="
+  };
+  var TEXT_OPS = { notEqual: "!=", equals: "=", startsWith: "^", contains: "" };
+
+  function encodeCondition(col, cond) {
+    if (!cond) { return []; }
+    if (cond.type === "inRange") {
+      return [col + ":>=" + cond.filter, col + ":<=" + cond.filterTo];
+    }
+    var ops = cond.filterType === "number" ? NUMBER_OPS : TEXT_OPS;
+    var op = ops[cond.type];
+    if (op === undefined || cond.filter === null || cond.filter === undefined ||
+        cond.filter === "") { return []; }
+    return [col + ":" + op + cond.filter];
+  }
+
+  function encodeFilters(model) {
+    var out = [];
+    Object.keys(model || {}).forEach(function (col) {
+      var entry = model[col];
+      if (entry && entry.conditions) {
+        if (String(entry.operator || "AND").toUpperCase() !== "AND") { return; }
+        entry.conditions.forEach(function (c) { out = out.concat(encodeCondition(col, c)); });
+      } else {
+        out = out.concat(encodeCondition(col, entry));
+      }
+    });
+    return out;
+  }
+
+  /* Write a grid's sort, filters and visible columns into the query string. */
+  function syncGridUrl(keys, defaults, state, model) {
+    var params = new URLSearchParams(window.location.search);
+    function put(key, value, dflt) {
+      if (!value || value === dflt) { params.delete(key); } else { params.set(key, value); }
+    }
+    if (state && state.length) {
+      var sorted = state.filter(function (s) { return s.sort; });
+      sorted.sort(function (a, b) { return (a.sortIndex || 0) - (b.sortIndex || 0); });
+      put(keys[0], sorted.map(function (s) { return s.colId + ":" + s.sort; }).join(","),
+          defaults.sort);
+      var shown = state.filter(function (s) { return !s.hide; })
+        .map(function (s) { return s.colId; });
+      var same = shown.slice().sort().join(",") ===
+        String(defaults.cols).split(",").sort().join(",");
+      put(keys[2], same ? "" : shown.join(","), "");
+    }
+    if (model) {
+      params.delete(keys[1]);
+      encodeFilters(model).forEach(function (v) { params.append(keys[1], v); });
+    }
+    replaceQuery(params);
     return noUpdate();
   }
 
@@ -48,6 +111,14 @@
   Object.assign(window.dash_clientside, {
     tickstock: {
       syncUrl: syncUrl,
+      syncGridUrl: syncGridUrl,
+      /* "N of M rows shown": rows after the grid's filters / all rows. */
+      gridCount: function (virtual, rows) {
+        if (!rows) { return ""; }
+        var n = virtual ? virtual.length : rows.length;
+        return n.toLocaleString("en-US") + " of " +
+          rows.length.toLocaleString("en-US") + " rows shown";
+      },
       /* Grid cell click -> symbol page (rows are keyed by symbol). */
       gridToSymbol: function (cell) {
         if (!cell || !cell.rowId) { return noUpdate(); }

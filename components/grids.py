@@ -7,106 +7,67 @@ from typing import Any
 
 import dash_ag_grid as dag
 
+from components.grid_columns import (
+    DENSE_OPTIONS,
+    densify,
+    num_col,
+    sign_classes,
+    text_col,
+)
 from components.theme import WINDOW_LABELS
 
-PCT = "params.value == null ? '' : d3.format('+.1%')(params.value)"
-PCT_PLAIN = "params.value == null ? '' : d3.format('.0f')(params.value) + '%'"
-NUM1 = "params.value == null ? '' : d3.format(',.1f')(params.value)"
-NUM2 = "params.value == null ? '' : d3.format(',.2f')(params.value)"
-# Rules are {"function": ...} so dash-ag-grid's own parser evaluates them: plain
-# strings would go to AG Grid's `new Function`, which the app's CSP forbids.
-SIGN_CLASSES = {
-    "pos": {"function": "params.value > 0"},
-    "neg": {"function": "params.value < 0"},
-}
+# Formatters and sign colours of assets/dashAgGridFunctions.js (CSP-safe).
+PCT = "fmtNum(params.value, 1, 'pct', true)"
+PCT_PLAIN = "fmtNum(params.value, 0, 'pp')"
+NUM1 = "fmtNum(params.value, 1, 'num')"
+NUM2 = "fmtNum(params.value, 2, 'num')"
+SIGN_CLASSES = sign_classes(1, "pct")
 STAGE_CLASSES = {
     f"stage-{s}": {"function": f"params.value == {s}"} for s in (1, 2, 3, 4)
 }
 RETURN_COLUMNS = tuple(WINDOW_LABELS)
 
+BOOL = {"cellRenderer": "agCheckboxCellRenderer", "filter": False}
 RANKING_COLUMNS: dict[str, dict[str, Any]] = {
-    "symbol": {
-        "headerName": "Symbol",
-        "pinned": "left",
-        "width": 96,
-        "cellClass": "fw-semibold link-cell",
-        "filter": "agTextColumnFilter",
-    },
-    "sector": {"headerName": "Sector", "width": 170, "filter": "agTextColumnFilter"},
-    "sub_industry": {
-        "headerName": "Sub-industry",
-        "width": 190,
-        "filter": "agTextColumnFilter",
-    },
-    "rs_rating": {
-        "headerName": "RS",
-        "headerTooltip": "IBD-style RS rating 1-99 within the universe",
-        "width": 76,
-        "filter": "agNumberColumnFilter",
-        "cellClass": "rs-cell",
-    },
-    "rs_score": {
-        "headerName": "RS score",
-        "width": 96,
-        "filter": "agNumberColumnFilter",
-        "valueFormatter": {
-            "function": "params.value == null ? '' : d3.format('.3f')(params.value)"
-        },
-    },
+    "symbol": text_col(
+        headerName="Symbol",
+        pinned="left",
+        width=96,
+        cellClass="fw-semibold link-cell",
+        lockVisible=True,
+    ),
+    "sector": text_col(headerName="Sector", width=170),
+    "sub_industry": text_col(headerName="Sub-industry", width=190),
+    "rs_rating": num_col(
+        0,
+        "int",
+        cell_class="rs-cell",
+        headerName="RS",
+        headerTooltip="IBD-style RS rating 1-99 within the universe",
+        width=84,
+    ),
+    "rs_score": num_col(3, headerName="RS score", width=100),
     **{
-        col: {
-            "headerName": label,
-            "width": 82,
-            "filter": "agNumberColumnFilter",
-            "valueFormatter": {"function": PCT},
-            "cellClassRules": SIGN_CLASSES,
-        }
+        col: num_col(1, "pct", signed=True, colour=True, headerName=label, width=88)
         for col, label in WINDOW_LABELS.items()
     },
-    "stage": {
-        "headerName": "Stage",
-        "width": 78,
-        "filter": "agNumberColumnFilter",
-        "cellClassRules": STAGE_CLASSES,
-    },
-    "weeks_in_stage": {
-        "headerName": "Wks",
-        "headerTooltip": "Weeks in the current stage",
-        "width": 70,
-        "filter": "agNumberColumnFilter",
-    },
-    "rs_new_high": {
-        "headerName": "RS new high",
-        "width": 110,
-        "cellRenderer": "agCheckboxCellRenderer",
-        "filter": False,
-    },
-    "above_sma50": {
-        "headerName": "> SMA50",
-        "width": 92,
-        "cellRenderer": "agCheckboxCellRenderer",
-    },
-    "above_sma200": {
-        "headerName": "> SMA200",
-        "width": 98,
-        "cellRenderer": "agCheckboxCellRenderer",
-    },
-    "new_52w_high": {
-        "headerName": "52w high",
-        "width": 96,
-        "cellRenderer": "agCheckboxCellRenderer",
-    },
-    "new_52w_low": {
-        "headerName": "52w low",
-        "width": 92,
-        "cellRenderer": "agCheckboxCellRenderer",
-    },
-    "sessions": {
-        "headerName": "Sessions",
-        "width": 96,
-        "filter": "agNumberColumnFilter",
-    },
-    "excluded_reason": {"headerName": "Not rated because", "width": 220},
+    "stage": num_col(
+        0, "int", headerName="Stage", width=84, cellClassRules=STAGE_CLASSES
+    ),
+    "weeks_in_stage": num_col(
+        0,
+        "int",
+        headerName="Wks",
+        headerTooltip="Weeks in the current stage",
+        width=80,
+    ),
+    "rs_new_high": {"headerName": "RS new high", "width": 110, **BOOL},
+    "above_sma50": {"headerName": "> SMA50", "width": 92, **BOOL},
+    "above_sma200": {"headerName": "> SMA200", "width": 98, **BOOL},
+    "new_52w_high": {"headerName": "52w high", "width": 96, **BOOL},
+    "new_52w_low": {"headerName": "52w low", "width": 92, **BOOL},
+    "sessions": num_col(0, "int", headerName="Sessions", width=96),
+    "excluded_reason": text_col(headerName="Not rated because", width=220),
 }
 DEFAULT_RANKING_COLUMNS = (
     "symbol",
@@ -123,6 +84,7 @@ DEFAULT_COL_DEF = {
     "filter": True,
     "floatingFilter": True,
     "suppressHeaderMenuButton": False,
+    "minWidth": 70,
 }
 
 
@@ -158,8 +120,15 @@ def data_grid(
     row_id: str | None = "symbol",
     **grid_options: Any,
 ) -> dag.AgGrid:
-    """Return a sortable, filterable AG Grid (rows keyed by `row_id`)."""
+    """Return a dense, sortable, filterable AG Grid (rows keyed by `row_id`).
+
+    Numeric columns are right-aligned with fixed decimals (`densify`); the
+    header stays put while the rows scroll inside the grid's box.
+    """
+    filter_model = grid_options.pop("filterModel", None)
+    csv = grid_options.pop("csvExportParams", None)
     options = {
+        **DENSE_OPTIONS,
         "animateRows": False,
         "tooltipShowDelay": 300,
         "enableCellTextSelection": True,
@@ -167,15 +136,18 @@ def data_grid(
         "localeText": {"noRowsToShow": "No rows — no data yet for this view"},
         **grid_options,
     }
-    extra = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    extra: dict[str, Any] = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    if filter_model:
+        extra["filterModel"] = filter_model
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=column_defs,
+        columnDefs=[densify(d) for d in column_defs],
         rowData=row_data or [],
         defaultColDef=DEFAULT_COL_DEF,
         dashGridOptions=options,
+        csvExportParams=csv or {"fileName": f"{grid_id}.csv", "allColumns": False},
         style={"height": height, "width": "100%"},
-        className="tickstock-grid",
+        className="tickstock-grid dense-grid",
         **extra,
     )
 
@@ -184,101 +156,75 @@ def group_column_defs(by: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     """Return column definitions of a sector / industry-group ranking table."""
     label = "Sector" if by == "sector" else "Sub-industry"
     defs: list[dict[str, Any]] = [
-        {"field": by, "headerName": label, "pinned": "left", "width": 210},
-        {"field": "rank", "headerName": "Rank", "width": 76},
-        {"field": "members", "headerName": "Members", "width": 96},
-        {
-            "field": "median_rs_rating",
-            "headerName": "Median RS",
-            "width": 108,
-            "valueFormatter": {"function": NUM1},
-        },
-        {
-            "field": "pct_stage2",
-            "headerName": "% stage 2",
-            "width": 100,
-            "valueFormatter": {"function": PCT_PLAIN},
-        },
+        text_col(field=by, headerName=label, pinned="left", width=210),
+        num_col(0, "int", field="rank", headerName="Rank", width=80),
+        num_col(0, "int", field="members", headerName="Members", width=96),
+        num_col(1, field="median_rs_rating", headerName="Median RS", width=108),
+        num_col(0, "pp", field="pct_stage2", headerName="% stage 2", width=100),
     ]
     for col, name in WINDOW_LABELS.items():
         if f"median_{col}" in columns:
             defs.append(
-                {
-                    "field": f"median_{col}",
-                    "headerName": f"Med {name}",
-                    "width": 90,
-                    "valueFormatter": {"function": PCT},
-                    "cellClassRules": SIGN_CLASSES,
-                }
+                num_col(
+                    1,
+                    "pct",
+                    signed=True,
+                    colour=True,
+                    field=f"median_{col}",
+                    headerName=f"Med {name}",
+                    width=92,
+                )
             )
     for n in (50, 200):
         if f"pct_above_sma{n}" in columns:
             defs.append(
-                {
-                    "field": f"pct_above_sma{n}",
-                    "headerName": f"% > SMA{n}",
-                    "width": 104,
-                    "valueFormatter": {"function": PCT_PLAIN},
-                }
+                num_col(
+                    0,
+                    "pp",
+                    field=f"pct_above_sma{n}",
+                    headerName=f"% > SMA{n}",
+                    width=104,
+                )
             )
     return defs
 
 
 STAGE_LIST_COLUMNS: list[dict[str, Any]] = [
-    {
-        "field": "symbol",
-        "headerName": "Symbol",
-        "pinned": "left",
-        "width": 96,
-        "cellClass": "fw-semibold link-cell",
-    },
-    {"field": "sector", "headerName": "Sector", "width": 170},
-    {
-        "field": "stage",
-        "headerName": "Stage",
-        "width": 76,
-        "cellClassRules": STAGE_CLASSES,
-    },
-    {"field": "weeks_in_stage", "headerName": "Wks", "width": 70},
-    {
-        "field": "prior_stage",
-        "headerName": "From",
-        "width": 72,
-        "cellClassRules": STAGE_CLASSES,
-    },
-    {
-        "field": "candidate",
-        "headerName": "Candidate",
-        "width": 150,
-        "headerTooltip": "This week's candidate stage and the weeks it has held; "
+    text_col(
+        field="symbol",
+        headerName="Symbol",
+        pinned="left",
+        width=96,
+        cellClass="fw-semibold link-cell",
+    ),
+    text_col(field="sector", headerName="Sector", width=170),
+    num_col(
+        0,
+        "int",
+        field="stage",
+        headerName="Stage",
+        width=80,
+        cellClassRules=STAGE_CLASSES,
+    ),
+    num_col(0, "int", field="weeks_in_stage", headerName="Wks", width=76),
+    num_col(
+        0,
+        "int",
+        field="prior_stage",
+        headerName="From",
+        width=76,
+        cellClassRules=STAGE_CLASSES,
+    ),
+    text_col(
+        field="candidate",
+        headerName="Candidate",
+        width=150,
+        headerTooltip="This week's candidate stage and the weeks it has held; "
         "2 consecutive weeks confirm it",
-    },
-    {
-        "field": "pv",
-        "headerName": "vs MA30 %",
-        "width": 104,
-        "valueFormatter": {"function": NUM1},
-        "cellClassRules": SIGN_CLASSES,
-    },
-    {
-        "field": "slope",
-        "headerName": "MA30 slope %",
-        "width": 116,
-        "valueFormatter": {"function": NUM2},
-        "cellClassRules": SIGN_CLASSES,
-    },
-    {
-        "field": "mansfield_rs",
-        "headerName": "Mansfield",
-        "width": 100,
-        "valueFormatter": {"function": NUM1},
-        "cellClassRules": SIGN_CLASSES,
-    },
-    {
-        "field": "volume_ratio",
-        "headerName": "Vol ratio",
-        "width": 96,
-        "valueFormatter": {"function": NUM2},
-    },
-    {"field": "rs_rating", "headerName": "RS", "width": 70},
+    ),
+    num_col(1, colour=True, field="pv", headerName="vs MA30 %", width=104),
+    num_col(2, colour=True, field="slope", headerName="MA30 slope %", width=116),
+    num_col(1, colour=True, field="mansfield_rs", headerName="Mansfield", width=100),
+    num_col(2, field="volume_ratio", headerName="Vol ratio", width=96),
+    num_col(0, "int", field="rs_rating", headerName="RS", width=76),
 ]

@@ -8,80 +8,79 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from components.grids import PCT, PCT_PLAIN, SIGN_CLASSES
+from components.grid_columns import num_col, text_col
 
-# Rank change: positive = moved up (a smaller rank number than before).
-ARROW = (
-    "params.value == null ? '' : params.value > 0 ? '▲ ' + params.value"
-    " : params.value < 0 ? '▼ ' + (-params.value) : '–'"
-)
-SCORE = "params.value == null ? '' : d3.format('.3f')(params.value)"
+ARROW = {"function": "fmtArrow(params.value)"}
 GROUP_LABELS = {"sector": "Sector", "industry": "Sub-industry"}
+
+
+def _change(field: str, header: str, tip: str) -> dict[str, Any]:
+    return num_col(
+        0,
+        "int",
+        colour=True,
+        field=field,
+        headerName=header,
+        headerTooltip=tip,
+        width=90,
+        valueFormatter=ARROW,
+    )
 
 
 def group_column_defs(by: str) -> list[dict[str, Any]]:
     """Return the AG Grid columns of the group-rank table."""
     return [
-        {"field": "rank", "headerName": "Rank", "width": 76, "pinned": "left"},
-        {
-            "field": "group",
-            "headerName": GROUP_LABELS.get(by, "Group"),
-            "width": 230,
-            "pinned": "left",
-            "cellClass": "fw-semibold link-cell",
-            "filter": "agTextColumnFilter",
-        },
-        {
-            "field": "change_week",
-            "headerName": "vs 1 wk",
-            "headerTooltip": "Rank change since 5 sessions earlier (▲ = up)",
-            "width": 90,
-            "valueFormatter": {"function": ARROW},
-            "cellClassRules": SIGN_CLASSES,
-        },
-        {
-            "field": "change_month",
-            "headerName": "vs 1 mo",
-            "headerTooltip": "Rank change since 21 sessions earlier (▲ = up)",
-            "width": 90,
-            "valueFormatter": {"function": ARROW},
-            "cellClassRules": SIGN_CLASSES,
-        },
-        {
-            "field": "group_rs_score",
-            "headerName": "Score",
-            "headerTooltip": "Mean RS score S of the members with one",
-            "width": 90,
-            "valueFormatter": {"function": SCORE},
-        },
-        {"field": "rank_prev_week", "headerName": "Rank 1 wk ago", "width": 110},
-        {"field": "rank_prev_month", "headerName": "Rank 1 mo ago", "width": 112},
-        {
-            "field": "members",
-            "headerName": "Members",
-            "headerTooltip": "Members with a price in the as-of session",
-            "width": 96,
-        },
-        {
-            "field": "scored",
-            "headerName": "Scored",
-            "headerTooltip": "Members with an RS score (in the mean)",
-            "width": 86,
-        },
-        {
-            "field": "pct_stage2",
-            "headerName": "% stage 2",
-            "width": 100,
-            "valueFormatter": {"function": PCT_PLAIN},
-        },
-        {
-            "field": "median_ret_21d",
-            "headerName": "Med 1M",
-            "width": 90,
-            "valueFormatter": {"function": PCT},
-            "cellClassRules": SIGN_CLASSES,
-        },
-        {"field": "leaders", "headerName": "Strongest members", "width": 200},
+        num_col(0, "int", field="rank", headerName="Rank", width=80, pinned="left"),
+        text_col(
+            field="group",
+            headerName=GROUP_LABELS.get(by, "Group"),
+            width=230,
+            pinned="left",
+            cellClass="fw-semibold link-cell",
+            lockVisible=True,
+        ),
+        _change("change_week", "vs 1 wk", "Rank change since 5 sessions earlier"),
+        _change("change_month", "vs 1 mo", "Rank change since 21 sessions earlier"),
+        num_col(
+            3,
+            field="group_rs_score",
+            headerName="Score",
+            headerTooltip="Mean RS score S of the members with one",
+            width=90,
+        ),
+        num_col(
+            0, "int", field="rank_prev_week", headerName="Rank 1 wk ago", width=110
+        ),
+        num_col(
+            0, "int", field="rank_prev_month", headerName="Rank 1 mo ago", width=112
+        ),
+        num_col(
+            0,
+            "int",
+            field="members",
+            headerName="Members",
+            headerTooltip="Members with a price in the as-of session",
+            width=96,
+        ),
+        num_col(
+            0,
+            "int",
+            field="scored",
+            headerName="Scored",
+            headerTooltip="Members with an RS score (in the mean)",
+            width=86,
+        ),
+        num_col(0, "pp", field="pct_stage2", headerName="% stage 2", width=100),
+        num_col(
+            1,
+            "pct",
+            signed=True,
+            colour=True,
+            field="median_ret_21d",
+            headerName="Med 1M",
+            width=90,
+        ),
+        text_col(field="leaders", headerName="Strongest members", width=200),
     ]
 
 

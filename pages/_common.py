@@ -9,6 +9,7 @@ built once per data version and shared by every tab.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from dash.exceptions import PreventUpdate
 
 from components.cards import error_state
 from components.controls import NOW, as_of_value, cid, clean_universe, url_sync_js
+from components.grid_dense import grid_ids
+from components.grid_state import url_keys
 from dashapp.market import BadRequest, queries
 from dashapp.market.availability import database_available, note_db_error
 
@@ -175,6 +178,108 @@ def register_url_sync(
     clientside_callback(
         url_sync_js(names, defaults), Output(f"{page}-url", "data"), *inputs
     )
+
+
+def register_grid_url_sync(
+    grid_id: str, column_defs: Sequence[dict], sink: str, key: str = ""
+) -> None:
+    """Mirror a grid's sort, filters and visible columns into the page's URL.
+
+    Keys are `sort`, `f` and `cols` (prefixed `KEY_` for a second grid); the
+    page's layout reads them back through `dense_grid(query=...)`.
+    """
+    sort = sorted(
+        (d for d in column_defs if d.get("sort")), key=lambda d: d.get("sortIndex", 0)
+    )
+    defaults = {
+        "sort": ",".join(f"{d['field']}:{d['sort']}" for d in sort),
+        "cols": ",".join(d["field"] for d in column_defs if not d.get("hide")),
+    }
+    clientside_callback(
+        "function(state, model){ return window.dash_clientside.tickstock.syncGridUrl("
+        f"{json.dumps(list(url_keys(key)))}, {json.dumps(defaults)}, state, model); }}",
+        Output(sink, "data", allow_duplicate=True),
+        Input(grid_id, "columnState"),
+        Input(grid_id, "filterModel"),
+        prevent_initial_call=True,
+    )
+
+
+def csv_params(view: str, key: str | None) -> dict[str, Any]:
+    """Return export params naming the file after the view, universe and session."""
+    from dashapp.market import market_state
+
+    if not key or key.count("|") < 2:
+        raise PreventUpdate
+    parts = (p.partition("=") for p in key.split("|")[1].split("&"))
+    params = {k: v for k, _, v in parts}
+    universe, as_of = params.get("universe", ""), params.get("as_of", NOW)
+    try:
+        session = market_state(universe, as_of).session
+    except Exception as exc:  # the page shows the error; keep the old name
+        raise PreventUpdate from exc
+    label = session.isoformat() if session else "empty"
+    return {"fileName": f"{view}-{universe}-{label}.csv", "allColumns": False}
+
+
+def register_csv_name(view: str, grid_id: str, version_id: str) -> None:
+    """Name a grid's CSV after the view, universe and session it shows."""
+    callback(
+        Output(grid_id, "csvExportParams"),
+        Input(version_id, "data"),
+        prevent_initial_call=True,
+    )(lambda key: csv_params(view, key))
+
+
+def register_dense_grid(
+    prefix: str,
+    column_defs: Sequence[dict],
+    grid_id: str | None = None,
+    url_key: str | None = "",
+    link_symbol: bool = True,
+    search: bool = False,
+) -> None:
+    """Wire a `dense_grid`: CSV, column chooser, row count, URL state, row links.
+
+    `url_key=None` keeps the grid out of the URL; `link_symbol` opens the
+    Symbol page of a clicked row (rows keyed by symbol).
+    """
+    ids = grid_ids(prefix, grid_id)
+    grid = ids["grid"]
+    fields = [d["field"] for d in column_defs if not d.get("lockVisible")]
+    clientside_callback(
+        "function(n){ return window.dash_clientside.tickstock.exportCsv(n); }",
+        Output(grid, "exportDataAsCsv"),
+        Input(ids["export"], "n_clicks"),
+        prevent_initial_call=True,
+    )
+    clientside_callback(
+        "function(visible){ return window.dash_clientside.tickstock.chooseColumns("
+        f"visible, '{grid}', {json.dumps(fields)}); }}",
+        Output(ids["sink"], "data"),
+        Input(ids["columns"], "value"),
+        prevent_initial_call=True,
+    )
+    clientside_callback(
+        "function(v, rows){"
+        " return window.dash_clientside.tickstock.gridCount(v, rows); }",
+        Output(ids["count"], "children"),
+        Input(grid, "virtualRowData"),
+        Input(grid, "rowData"),
+    )
+    if search:
+        clientside_callback(
+            "function(text, options){"
+            " return window.dash_clientside.tickstock.quickFilter(text, options); }",
+            Output(grid, "dashGridOptions"),
+            Input(ids["search"], "value"),
+            State(grid, "dashGridOptions"),
+            prevent_initial_call=True,
+        )
+    if url_key is not None:
+        register_grid_url_sync(grid, column_defs, ids["sink"], url_key)
+    if link_symbol:
+        link_grid_to_symbol(grid)
 
 
 # One callback fills the universe and session options of whichever page is shown.

@@ -15,7 +15,8 @@ from dash import Input, Output, State, callback, html
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure
-from components.grids import data_grid, ranking_column_defs
+from components.grid_dense import dense_grid
+from components.grids import ranking_column_defs
 from components.group_ranks import (
     drill_down_card,
     drill_down_header,
@@ -29,9 +30,10 @@ from dashapp.market.groups import GROUP_BY, group_members, group_rotation, rank_
 from pages._common import (
     control_inputs,
     counted_line,
-    link_grid_to_symbol,
     link_plot_to_symbol,
     poll_components,
+    register_csv_name,
+    register_dense_grid,
     register_url_sync,
     render_view,
     view_params,
@@ -45,6 +47,8 @@ RRG_GRAPH = "groups-rrg"
 DEFAULT_BY = "sector"
 RRG_TAIL = 8
 MEMBER_COLUMNS = ("symbol", "sub_industry", "rs_rating", "ret_1d", "ret_21d", "stage")
+MEMBER_DEFS = ranking_column_defs(MEMBER_COLUMNS, MEMBER_COLUMNS)
+MEMBERS_URL_KEY = "m"  # the members grid's sort / filters: m_sort, m_f, m_cols
 dash.register_page(
     __name__, path="/groups", name="Groups", order=25, title="TickStock — Groups"
 )
@@ -60,7 +64,7 @@ def layout(
     by: str = DEFAULT_BY,
     group: str = "",
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    **query: Any,
 ) -> html.Div:
     """Return the Groups page: controls, the rank grid and the drill-down."""
     by = _by(by)
@@ -74,9 +78,11 @@ def layout(
         inline=True,
         className="small",
     )
-    members = data_grid(
-        MEMBERS_GRID,
-        ranking_column_defs(MEMBER_COLUMNS, MEMBER_COLUMNS),
+    members = dense_grid(
+        "groups-members",
+        MEMBER_DEFS,
+        query=query,
+        url_key=MEMBERS_URL_KEY,
         height="420px",
     )
     return html.Div(
@@ -89,7 +95,9 @@ def layout(
                 "to drill down.",
             ),
             controls_bar(PAGE, universe, as_of, extra=[by_picker]),
-            data_grid(GRID, group_column_defs(by), height="420px", row_id="group"),
+            dense_grid(
+                PAGE, group_column_defs(by), query=query, height="420px", row_id="group"
+            ),
             html.Div(group_picker(by, group), className="my-2"),
             drill_down_card(members, graph(RRG_GRAPH, 420)),
             dash.dcc.Store(id=f"{DETAIL}-version"),
@@ -182,7 +190,10 @@ def picked_group(trigger: Any, cell: dict | None, current: str | None) -> str | 
     return cell["rowId"]
 
 
-link_grid_to_symbol(MEMBERS_GRID)
+register_dense_grid(PAGE, group_column_defs(DEFAULT_BY), link_symbol=False)
+register_dense_grid("groups-members", MEMBER_DEFS, url_key=MEMBERS_URL_KEY)
+register_csv_name(PAGE, GRID, "groups-version")
+register_csv_name("groups-members", MEMBERS_GRID, f"{DETAIL}-version")
 link_plot_to_symbol(RRG_GRAPH)
 register_url_sync(
     PAGE,

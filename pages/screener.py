@@ -10,13 +10,12 @@ import re
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from analytics.screener import FIELDS
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, cid, controls_bar, page_header
-from components.grids import NUM1, NUM2, RANKING_COLUMNS, data_grid
+from components.grid_dense import dense_grid
 from dashapp.market import queries
 from dashapp.market.context import current_store
 from dashapp.market.screen_query import ScreenerError, parse_condition
@@ -35,168 +34,37 @@ from dashapp.market.screener import screener as screen_table
 from pages._common import (
     control_inputs,
     counted_line,
-    link_grid_to_symbol,
     poll_components,
+    register_csv_name,
+    register_dense_grid,
     register_url_sync,
     render_view,
     view_params,
+)
+from pages._screener_form import (
+    PRESETS,
+    column_defs,
+    filters_card,
+    saved_bar,
+)
+from pages._screener_form import (
+    RANGES as RANGES,  # the page's range inputs (tests read them here)
 )
 
 PAGE = "screener"
 SCREEN_NAME = re.compile(SCREEN_NAME_PATTERN)
 GRID = "screener-grid"
+COLUMN_DEFS = column_defs()
 dash.register_page(
     __name__, path="/screener", name="Screener", order=15, title="TickStock — Screener"
 )
-# field -> label of the numeric range inputs (min <= field <= max).
-RANGES = {
-    "rs_rating": "RS rating (1-99)",
-    "close": "Close ($)",
-    "change_pct": "Change today (%)",
-    "rel_volume": "Volume / 50-day avg",
-    "avg_dollar_volume_50d": "Avg $ volume 50d ($)",
-    "ret_63d": "3-month return (0.10 = 10%)",
-    "pct_from_52w_high": "% from 52-week high",
-    "pct_from_52w_low": "% from 52-week low",
-    "pct_vs_sma50": "% vs SMA50",
-    "pct_vs_sma200": "% vs SMA200",
-    "weeks_in_stage": "Weeks in stage",
-}
-PRESETS: dict[str, list[str]] = {
-    "RS ≥ 90 in stage 2": ["rs_rating>=90", "stage=2"],
-    "Near 52-week high on volume": ["pct_from_52w_high>=-5", "rel_volume>=1.5"],
-    "Above SMA50 and SMA200, RS ≥ 70": [
-        "pct_vs_sma50>=0",
-        "pct_vs_sma200>=0",
-        "rs_rating>=70",
-    ],
-    "Liquid leaders ($100M+ a day, RS ≥ 80)": [
-        "avg_dollar_volume_50d>=100000000",
-        "rs_rating>=80",
-    ],
-    "Near 52-week low": ["pct_from_52w_low<=5"],
-}
-INT = "params.value == null ? '' : d3.format(',.0f')(params.value)"
-INT_FORMAT = {"valueFormatter": {"function": INT}}
-UNFORMATTED = ("symbol", "name", "sector", "industry", "rs_rating", "stage")
-UNFORMATTED += ("weeks_in_stage",)
-PERCENT = "params.value == null ? '' : d3.format('+.1f')(params.value) + '%'"
-COLUMNS: dict[str, dict[str, Any]] = {
-    "name": {"headerName": "Name", "width": 190},
-    "industry": {"headerName": "Sub-industry", "width": 190},
-    "close": {"headerName": "Close", "width": 92, "valueFormatter": {"function": NUM2}},
-    "change_pct": {"headerName": "Chg %", "valueFormatter": {"function": PERCENT}},
-    "volume": {"headerName": "Volume", **INT_FORMAT},
-    "avg_volume_50d": {"headerName": "Avg vol 50d", "hide": True, **INT_FORMAT},
-    "avg_dollar_volume_50d": {
-        "headerName": "Avg $ vol 50d",
-        "valueFormatter": {
-            "function": "params.value == null ? '' : d3.format('$.3s')(params.value)"
-        },
-    },
-    "rel_volume": {"headerName": "Rel vol", "valueFormatter": {"function": NUM2}},
-    "pct_from_52w_high": {"headerName": "vs 52w high"},
-    "pct_from_52w_low": {"headerName": "vs 52w low"},
-    "pct_vs_sma50": {"headerName": "vs SMA50"},
-    "pct_vs_sma200": {"headerName": "vs SMA200"},
-}
-
-
-def column_defs() -> list[dict[str, Any]]:
-    """Return the grid columns: every screener field, in the API's order."""
-    defs = []
-    for field in FIELDS:
-        spec = {"width": 104, "filter": "agNumberColumnFilter"}
-        spec.update(RANKING_COLUMNS.get(field, {}))
-        spec.update(COLUMNS.get(field, {}))
-        if field.startswith("pct_") and "valueFormatter" not in spec:
-            spec["valueFormatter"] = {"function": PERCENT}
-        spec.setdefault("valueFormatter", {"function": NUM1})
-        if field in UNFORMATTED:
-            spec.pop("valueFormatter", None)
-        defs.append({**spec, "field": field})
-    return defs
-
-
-def _range_row(field: str, label: str) -> dbc.Col:
-    def box(kind: str) -> dbc.Input:
-        return dbc.Input(
-            id={"type": f"screener-{kind}", "field": field},
-            type="number",
-            placeholder=kind,
-            size="sm",
-            debounce=True,
-        )
-
-    return dbc.Col(
-        [
-            dbc.Label(label, className="small mb-0"),
-            dbc.InputGroup([box("min"), box("max")], size="sm"),
-        ],
-        xs=6,
-        md=4,
-        lg=3,
-        xl=2,
-    )
-
-
-def _filters() -> dbc.Card:
-    sector = dcc.Dropdown(id="screener-sector", placeholder="Any sector")
-    stage = dcc.Dropdown(
-        id="screener-stage",
-        options=[{"label": f"Stage {s}", "value": s} for s in (1, 2, 3, 4)],
-        placeholder="Any stage",
-    )
-    picks = [
-        dbc.Col([dbc.Label("Sector", className="small mb-0"), sector], xs=6, md=4),
-        dbc.Col([dbc.Label("Stage", className="small mb-0"), stage], xs=6, md=2),
-    ]
-    ranges = [_range_row(f, label) for f, label in RANGES.items()]
-    return dbc.Card(
-        dbc.CardBody(dbc.Row([*picks, *ranges], className="g-2")), className="mb-2"
-    )
-
-
-def _saved_bar() -> dbc.Row:
-    return dbc.Row(
-        [
-            dbc.Col(
-                dcc.Dropdown(id="screener-saved", placeholder="My saved screens"),
-                xs=12,
-                md=3,
-            ),
-            dbc.Col(
-                dbc.Input(
-                    id="screener-name",
-                    placeholder="Screen name",
-                    size="sm",
-                    maxLength=64,
-                ),
-                xs=6,
-                md=2,
-            ),
-            dbc.Col(dbc.Button("Save", id="screener-save", size="sm"), xs="auto"),
-            dbc.Col(
-                dbc.Button(
-                    "Delete",
-                    id="screener-delete",
-                    size="sm",
-                    color="danger",
-                    outline=True,
-                ),
-                xs="auto",
-            ),
-            dbc.Col(html.Small(id="screener-saved-msg"), xs="auto"),
-        ],
-        className="g-2 align-items-center mb-2",
-    )
 
 
 def layout(
     universe: str = DEFAULT_UNIVERSE,
     as_of: str = NOW,
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    **query: Any,
 ) -> html.Div:
     """Return the Screener page: controls, presets, ranges, saved screens, grid."""
     preset = dcc.Dropdown(
@@ -206,11 +74,12 @@ def layout(
         style={"minWidth": "18rem"},
     )
     csv = html.A(
-        [html.I(className="bi bi-download me-1"), "CSV"],
+        [html.I(className="bi bi-link-45deg me-1"), "API CSV"],
         id="screener-csv",
         href="/api/screener?format=csv",
         className="btn btn-sm btn-outline-secondary",
         download="screener.csv",
+        title="Every field of the matching rows, from GET /api/screener",
     )
     return html.Div(
         [
@@ -219,11 +88,17 @@ def layout(
                 PAGE,
                 "Every condition must hold (AND). Blank inputs are ignored.",
             ),
-            controls_bar(PAGE, universe, as_of, extra=[preset, csv]),
-            _filters(),
-            _saved_bar(),
+            controls_bar(PAGE, universe, as_of, extra=[preset]),
+            filters_card(),
+            saved_bar(),
             html.Div(id="screener-conditions", className="small mb-2"),
-            data_grid(GRID, column_defs(), height="calc(100vh - 420px)"),
+            dense_grid(
+                PAGE,
+                COLUMN_DEFS,
+                query=query,
+                height="max(360px, calc(100vh - 420px))",
+                tools=[csv],
+            ),
             dcc.Store(id="screener-where", data=[]),
             dcc.Store(id="screener-extra", data=[]),
             dcc.Store(id="screener-saved-data", data={}),
@@ -386,7 +261,8 @@ def _sector_options() -> list[dict[str, str]]:
     return [{"label": s, "value": s} for s in sector_names()]
 
 
-link_grid_to_symbol(GRID)
+register_dense_grid(PAGE, COLUMN_DEFS)
+register_csv_name(PAGE, GRID, "screener-version")
 register_url_sync(PAGE, ["universe", "as_of", "_time"], control_inputs(PAGE), {
     "universe": DEFAULT_UNIVERSE
 })  # fmt: skip

@@ -12,7 +12,8 @@ from dash import Input, Output, State, callback, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.grids import STAGE_LIST_COLUMNS, data_grid
+from components.grid_dense import dense_grid
+from components.grids import STAGE_LIST_COLUMNS
 from components.layout import card_col, graph
 from components.stage_figures import (
     stage_by_sector_figure,
@@ -24,8 +25,9 @@ from dashapp.market import market_state, queries
 from pages._common import (
     control_inputs,
     counted_line,
-    link_grid_to_symbol,
     poll_components,
+    register_csv_name,
+    register_dense_grid,
     register_url_sync,
     render_view,
     view_params,
@@ -33,6 +35,7 @@ from pages._common import (
 
 PAGE = "stages"
 DEFAULT_STAGE = 2
+CHANGES_URL_KEY = "chg"  # the changes grid's sort / filters: chg_sort, chg_f
 LIST_FIELDS = [c["field"] for c in STAGE_LIST_COLUMNS]
 dash.register_page(
     __name__, path="/stages", name="Stages", order=30, title="TickStock — Stages"
@@ -52,7 +55,7 @@ def layout(
     as_of: str = NOW,
     stage: Any = DEFAULT_STAGE,
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    **query: Any,
 ) -> html.Div:
     """Return the Stages page skeleton; the poll callback fills it."""
     picker = dbc.RadioItems(
@@ -91,8 +94,12 @@ def layout(
                         [
                             html.H3("Symbols per stage", className="h6"),
                             picker,
-                            data_grid(
-                                "stages-list", STAGE_LIST_COLUMNS, height="460px"
+                            dense_grid(
+                                "stages-list",
+                                STAGE_LIST_COLUMNS,
+                                grid_id="stages-list",
+                                query=query,
+                                height="460px",
                             ),
                         ],
                         xs=12,
@@ -106,8 +113,13 @@ def layout(
                                 "Confirmed after holding two consecutive weeks.",
                                 className="small text-body-secondary mb-1",
                             ),
-                            data_grid(
-                                "stages-changes", STAGE_LIST_COLUMNS, height="460px"
+                            dense_grid(
+                                "stages-changes",
+                                STAGE_LIST_COLUMNS,
+                                grid_id="stages-changes",
+                                query=query,
+                                url_key=CHANGES_URL_KEY,
+                                height="460px",
                             ),
                         ],
                         xs=12,
@@ -219,8 +231,9 @@ def refresh_stages(_n, universe, session, time_, stage, last):
     return render_view(PAGE, params, last, build_stages, n_outputs=6)
 
 
-for _grid in ("stages-list", "stages-changes"):
-    link_grid_to_symbol(_grid)
+for _grid, _key in (("stages-list", ""), ("stages-changes", CHANGES_URL_KEY)):
+    register_dense_grid(_grid, STAGE_LIST_COLUMNS, grid_id=_grid, url_key=_key)
+    register_csv_name(_grid, _grid, "stages-version")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "stage"],
