@@ -115,7 +115,7 @@ def controls_bar(
             lg=1,
         )
     )
-    cols += [dbc.Col(c, xs="auto") for c in extra]
+    cols += [c if isinstance(c, dbc.Col) else dbc.Col(c, xs="auto") for c in extra]
     return dbc.Row(cols, className="g-2 align-items-center mb-2 controls-bar")
 
 

@@ -112,7 +112,7 @@ def grid_toolbar(
     return html.Div(items, className="grid-toolbar d-flex flex-wrap gap-2 mb-1")
 
 
-def dense_grid(
+def dense_parts(
     prefix: str,
     column_defs: Sequence[dict[str, Any]],
     *,
@@ -125,11 +125,12 @@ def dense_grid(
     chooser: bool = True,
     tools: Sequence[Any] = (),
     **grid_options: Any,
-) -> html.Div:
-    """Return a toolbar and a dense grid, with the URL's sort/filters/columns applied.
+) -> tuple[html.Div, html.Div]:
+    """Return (toolbar, grid) apart, for a page that puts the toolbar in its controls.
 
-    `query` is the page's query parameters (its layout kwargs); `url_key`
-    prefixes the keys of a second grid on one page.
+    `query` is the page's query parameters (its layout kwargs): the URL's
+    sort, filters and visible columns apply; `url_key` prefixes the keys of a
+    second grid on one page.
     """
     ids = grid_ids(prefix, grid_id)
     defs, model = apply_state(list(column_defs), query or {}, url_key)
@@ -138,11 +139,13 @@ def dense_grid(
     if search:
         grid_options.setdefault("quickFilterText", search)
     grid = data_grid(ids["grid"], defs, height=height, row_id=row_id, **grid_options)
-    return html.Div(
-        [
-            grid_toolbar(prefix, defs, search, tools, chooser),
-            grid,
-            dcc.Store(id=ids["sink"]),
-        ],
-        className="dense-table",
-    )
+    toolbar = grid_toolbar(prefix, defs, search, tools, chooser)
+    return toolbar, html.Div([grid, dcc.Store(id=ids["sink"])], className="dense-table")
+
+
+def dense_grid(
+    prefix: str, column_defs: Sequence[dict[str, Any]], **options: Any
+) -> html.Div:
+    """Return a toolbar over a dense grid (options as for `dense_parts`)."""
+    toolbar, grid = dense_parts(prefix, column_defs, **options)
+    return html.Div([toolbar, grid])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
-from components.grid_dense import dense_grid
+from components.grid_dense import dense_parts
 from components.grids import RANKING_COLUMNS, ranking_column_defs
 from dashapp.market import market_state, queries
 from pages._common import (
@@ -39,22 +40,26 @@ def layout(
     **query: Any,
 ) -> html.Div:
     """Return the Rankings page: controls, then the dense grid and its toolbar."""
+    hint = html.I(
+        className="bi bi-info-circle text-body-secondary",
+        title="Click a row to open the symbol. Sort and filter in the column "
+        "headers; the URL keeps them, so the view can be bookmarked and shared.",
+    )
+    toolbar, grid = dense_parts(
+        PAGE,
+        COLUMN_DEFS,
+        query=query,
+        height="max(360px, calc(100vh - 172px))",
+        search=q or "",
+        tools=[hint],
+    )
     return html.Div(
         [
-            page_header(
-                "Rankings",
-                PAGE,
-                "Click a row to open the symbol. Sort and filter in the column "
-                "headers; the URL keeps them.",
+            page_header("Rankings", PAGE),
+            controls_bar(
+                PAGE, universe, as_of, extra=[dbc.Col(toolbar, xs=12, md=True)]
             ),
-            controls_bar(PAGE, universe, as_of),
-            dense_grid(
-                PAGE,
-                COLUMN_DEFS,
-                query=query,
-                height="max(360px, calc(100vh - 215px))",
-                search=q or "",
-            ),
+            grid,
             poll_components(PAGE, poll_ms),
         ]
     )
