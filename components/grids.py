@@ -125,7 +125,12 @@ def data_grid(
     Numeric columns are right-aligned with fixed decimals (`densify`); the
     header stays put while the rows scroll inside the grid's box.
     """
-    filter_model = grid_options.pop("filterModel", None)
+    # Props of the component itself, not grid options.
+    props = {
+        k: grid_options.pop(k)
+        for k in ("filterModel", "rowClassRules", "getRowStyle")
+        if grid_options.get(k)
+    }
     csv = grid_options.pop("csvExportParams", None)
     options = {
         **DENSE_OPTIONS,
@@ -137,8 +142,7 @@ def data_grid(
         **grid_options,
     }
     extra: dict[str, Any] = {"getRowId": f"params.data.{row_id}"} if row_id else {}
-    if filter_model:
-        extra["filterModel"] = filter_model
+    extra.update(props)
     return dag.AgGrid(
         id=grid_id,
         columnDefs=[densify(d) for d in column_defs],

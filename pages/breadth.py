@@ -12,10 +12,13 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from components.breadth_figures import breadth_figure
-from components.cards import empty_state, error_state, snapshot_line
+from components.cards import empty_state, error_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
+from components.grid_columns import num_col, text_col
+from components.grid_dense import dense_grid
 from components.layout import card_col, graph
 from components.theme import DOWN, UP
 from dashapp.market import market_state, queries
@@ -24,6 +27,8 @@ from pages._common import (
     control_inputs,
     counted_line,
     poll_components,
+    register_csv_name,
+    register_dense_grid,
     register_url_sync,
     render_view,
     view_params,
@@ -32,17 +37,42 @@ from pages._common import (
 PAGE = "breadth"
 PCT_MIDPOINT = 50.0
 ALL_SECTORS = ""
-SECTOR_HEADERS = (
-    ("sector", "Sector"),
-    ("members", "Members"),
-    ("pct_above_sma20", "% > SMA20"),
-    ("pct_above_sma50", "% > SMA50"),
-    ("pct_above_sma200", "% > SMA200"),
-    ("new_highs", "NH"),
-    ("new_lows", "NL"),
-    ("advancers", "Adv"),
-    ("decliners", "Dec"),
-)
+SECTORS_URL_KEY = "sec"  # the sector grid's sort / filters: sec_sort, sec_f
+SECTORS_GRID = "breadth-sectors-grid"
+HALF = {
+    "pos": {"function": f"params.value >= {PCT_MIDPOINT}"},
+    "neg": {"function": f"params.value < {PCT_MIDPOINT}"},
+}
+PICKED = {"sector-picked": {"function": "params.data.selected"}}
+SECTOR_COLUMNS = [
+    text_col(field="sector", headerName="Sector", width=200, pinned="left"),
+    text_col(
+        field="coverage",
+        headerName="Members",
+        headerTooltip="Members with data / all members",
+        width=104,
+        type="rightAligned",
+        cellClass="ag-right-aligned-cell num-cell",
+        headerClass="ag-right-aligned-header",
+    ),
+    *[
+        num_col(
+            0,
+            "pp",
+            field=f"pct_above_sma{n}",
+            headerName=f"% > SMA{n}",
+            width=108,
+            cellClassRules=HALF,
+        )
+        for n in (20, 50, 200)
+    ],
+    num_col(0, "int", field="new_highs", headerName="NH", width=80),
+    num_col(0, "int", field="new_lows", headerName="NL", width=80),
+    num_col(0, "int", field="advancers", headerName="Adv", width=84, cellClass="pos"),
+    num_col(0, "int", field="decliners", headerName="Dec", width=84, cellClass="neg"),
+    num_col(0, "int", field="with_data", headerName="With data", hide=True),
+    num_col(0, "int", field="members", headerName="All members", hide=True),
+]
 dash.register_page(
     __name__, path="/breadth", name="Breadth", order=40, title="TickStock — Breadth"
 )
@@ -67,7 +97,7 @@ def layout(
     as_of: str = NOW,
     sector: str = ALL_SECTORS,
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    **query: Any,
 ) -> html.Div:
     """Return the Breadth page skeleton; the poll callback fills it."""
     sector = str(sector or ALL_SECTORS)[:64]
@@ -107,8 +137,18 @@ def layout(
                 className="g-2",
             ),
             card_col(
-                html.Div(id="breadth-sectors"),
-                "Sectors × breadth (as-of session; counts of members with data)",
+                dense_grid(
+                    "breadth-sectors",
+                    SECTOR_COLUMNS,
+                    grid_id=SECTORS_GRID,
+                    query=query,
+                    url_key=SECTORS_URL_KEY,
+                    height="380px",
+                    row_id="sector",
+                    rowClassRules=PICKED,
+                ),
+                "Sectors × breadth (as-of session; counts of members with data; "
+                "click a sector to pick it)",
                 xs=12,
             ),
             poll_components(PAGE, poll_ms),
@@ -124,10 +164,10 @@ def panel_table(panel: pd.DataFrame) -> Any:
         html.Tr(
             [
                 html.Th("Row"),
-                html.Th("Up"),
-                html.Th("Down"),
-                html.Th("Unch"),
-                html.Th("Total"),
+                html.Th("Up", className="num"),
+                html.Th("Down", className="num"),
+                html.Th("Unch", className="num"),
+                html.Th("Total", className="num"),
                 html.Th("% up", style={"width": "30%"}),
             ]
         )
@@ -155,10 +195,10 @@ def panel_table(panel: pd.DataFrame) -> Any:
             html.Tr(
                 [
                     html.Td(PANEL_LABELS.get(r.label, r.label)),
-                    html.Td(f"{int(r.up):,}", style={"color": UP}),
-                    html.Td(f"{int(r.down):,}", style={"color": DOWN}),
-                    html.Td(f"{unch:,}"),
-                    html.Td(f"{total:,}"),
+                    html.Td(f"{int(r.up):,}", style={"color": UP}, className="num"),
+                    html.Td(f"{int(r.down):,}", style={"color": DOWN}, className="num"),
+                    html.Td(f"{unch:,}", className="num"),
+                    html.Td(f"{total:,}", className="num"),
                     html.Td(bar),
                 ]
             )
@@ -168,47 +208,27 @@ def panel_table(panel: pd.DataFrame) -> Any:
         size="sm",
         hover=True,
         responsive=True,
-        className="breadth-panel mb-0",
+        className="breadth-panel dense-table mb-0",
         id="breadth-panel-table",
     )
 
 
+def sector_table(table: pd.DataFrame, selected: str = ALL_SECTORS) -> list[dict]:
+    """Return the sector x breadth grid's rows (the picked sector flagged)."""
+    if table is None or table.empty:
+        return []
+    out = table.copy()
+    out["coverage"] = [
+        f"{_count(w)} / {_count(m)}"
+        for w, m in zip(out["with_data"], out["members"], strict=True)
+    ]
+    out["selected"] = out["sector"] == selected
+    cols = [c["field"] for c in SECTOR_COLUMNS if c["field"] in out] + ["selected"]
+    return frame_records(out[cols])
+
+
 def _count(value: Any) -> str:
     return "—" if value is None or pd.isna(value) else f"{int(value):,}"
-
-
-def _pct_cell(value: Any) -> html.Td:
-    if value is None or pd.isna(value):
-        return html.Td("—")
-    color = UP if value >= PCT_MIDPOINT else DOWN
-    return html.Td(f"{float(value):.0f}%", style={"color": color})
-
-
-def sector_table(table: pd.DataFrame, selected: str = ALL_SECTORS) -> Any:
-    """Render one row per sector: % above SMAs, NH / NL, A / D, member counts."""
-    if table is None or table.empty:
-        return empty_state("No sectors: the universe's stocks have no GICS sector")
-    head = html.Thead(html.Tr([html.Th(label) for _, label in SECTOR_HEADERS]))
-    rows = []
-    for r in table.itertuples(index=False):
-        cells = [
-            html.Td(r.sector),
-            html.Td(f"{_count(r.with_data)} / {_count(r.members)}"),
-            *[_pct_cell(getattr(r, f"pct_above_sma{n}")) for n in (20, 50, 200)],
-            *[html.Td(_count(getattr(r, c))) for c in ("new_highs", "new_lows")],
-            html.Td(_count(r.advancers), style={"color": UP}),
-            html.Td(_count(r.decliners), style={"color": DOWN}),
-        ]
-        active = "table-active" if r.sector == selected else None
-        rows.append(html.Tr(cells, className=active))
-    return dbc.Table(
-        [head, html.Tbody(rows)],
-        size="sm",
-        hover=True,
-        responsive=True,
-        className="mb-0",
-        id="breadth-sectors-table",
-    )
 
 
 def build_breadth(universe: str, as_of: str, sector: str = ALL_SECTORS) -> tuple:
@@ -252,7 +272,7 @@ def build_breadth(universe: str, as_of: str, sector: str = ALL_SECTORS) -> tuple
     Output("breadth-panel", "children"),
     Output("breadth-chart", "figure"),
     Output("breadth-sector", "options"),
-    Output("breadth-sectors", "children"),
+    Output(SECTORS_GRID, "rowData"),
     Output("breadth-version", "data"),
     Input("breadth-poll", "n_intervals"),
     *control_inputs(PAGE),
@@ -265,6 +285,26 @@ def refresh_breadth(_n, universe, session, time_, sector, last):
     return render_view(PAGE, params, last, build_breadth, n_outputs=5)
 
 
+@callback(
+    Output("breadth-sector", "value"),
+    Input(SECTORS_GRID, "cellClicked"),
+    prevent_initial_call=True,
+)
+def pick_sector(cell: dict | None) -> str:
+    """Pick the clicked sector (the row id is the sector)."""
+    if not cell or not cell.get("rowId"):
+        raise PreventUpdate
+    return cell["rowId"]
+
+
+register_dense_grid(
+    "breadth-sectors",
+    SECTOR_COLUMNS,
+    grid_id=SECTORS_GRID,
+    url_key=SECTORS_URL_KEY,
+    link_symbol=False,
+)
+register_csv_name("breadth-sectors", SECTORS_GRID, "breadth-version")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "sector"],

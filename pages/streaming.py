@@ -15,7 +15,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from components.grid_columns import text_col
+from components.grid_dense import grid_ids, grid_toolbar
+from components.grids import data_grid
 from dashapp.market.context import current_settings, extension
+from pages._common import register_dense_grid
 
 dash.register_page(
     __name__,
@@ -95,7 +99,9 @@ def layout(**_kwargs: Any) -> html.Div:
             html.H2("Live stream", className="h4"),
             html.Div(id="streaming-tiles", className="mb-3"),
             controls,
+            grid_toolbar("streaming", MESSAGE_COLUMNS),
             html.Div(id="streaming-messages", children="Waiting for messages…"),
+            dcc.Store(id=grid_ids("streaming")["sink"]),
             dcc.Store(id="streaming-pause-seq"),
             dcc.Interval(id="streaming-poll", interval=_poll_ms()),
         ]
@@ -234,44 +240,59 @@ def _summary(entry: dict[str, Any]) -> tuple[str, str]:
     return str(data.get("source", "")), str(data.get("message", ""))
 
 
-def message_rows(entries: list[dict[str, Any]]) -> html.Div:
-    """Render channel messages as a table, newest first."""
-    if not entries:
-        return html.Div("No messages yet.", className="text-muted")
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th(h)
-                for h in ("Received (UTC)", "Channel", "Level", "Source", "Message")
-            ]
-        )
-    )
+MESSAGE_GRID = "streaming-table"
+LEVEL_CLASSES = {
+    f"level-{LEVEL_COLORS[k]}": {"function": f"params.value == '{k}'"} for k in LEVELS
+}
+MESSAGE_COLUMNS = [
+    text_col(field="received", headerName="Received (UTC)", width=120),
+    text_col(field="channel", headerName="Channel", width=170),
+    text_col(
+        field="level", headerName="Level", width=100, cellClassRules=LEVEL_CLASSES
+    ),
+    text_col(field="source", headerName="Source", width=170),
+    text_col(
+        field="message",
+        headerName="Message",
+        flex=1,
+        minWidth=260,
+        tooltipField="message",
+    ),
+]
+
+
+def message_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return one grid row per channel message, newest first."""
     rows = []
     for entry in entries:
         source, text = _summary(entry)
         received = dt.datetime.fromtimestamp(entry["received"], dt.UTC)
-        kind = entry["kind"]
         rows.append(
-            html.Tr(
-                [
-                    html.Td(
-                        received.strftime("%H:%M:%S.%f")[:-3], className="text-nowrap"
-                    ),
-                    html.Td(entry["channel"], className="text-nowrap"),
-                    html.Td(dbc.Badge(kind, color=LEVEL_COLORS.get(kind, "secondary"))),
-                    html.Td(source),
-                    html.Td(text, className="streaming-message"),
-                ],
-                id={"type": "streaming-row", "seq": entry["seq"]},
-            )
+            {
+                "seq": entry["seq"],
+                "received": received.strftime("%H:%M:%S.%f")[:-3],
+                "channel": entry["channel"],
+                "level": entry["kind"],
+                "source": source,
+                "message": text,
+            }
         )
-    return dbc.Table(
-        [header, html.Tbody(rows)],
-        id="streaming-table",
-        size="sm",
-        striped=True,
-        hover=True,
-        responsive=True,
+    return rows
+
+
+def message_rows(entries: list[dict[str, Any]]) -> html.Div:
+    """Render channel messages as a dense grid, newest first."""
+    if not entries:
+        return html.Div("No messages yet.", className="text-muted")
+    # Only the grid is re-rendered each poll (same id: AG Grid keeps its sort,
+    # filters and hidden columns); the toolbar stays in the layout.
+    return data_grid(
+        MESSAGE_GRID,
+        MESSAGE_COLUMNS,
+        row_data=message_records(entries),
+        row_id="seq",
+        height="max(320px, calc(100vh - 420px))",
+        localeText={"noRowsToShow": "No messages yet"},
     )
 
 
@@ -316,3 +337,8 @@ def refresh_stream(_n, channels, levels, pause_seq):
     if counts:
         status += f" · {counts}"
     return message_rows(entries), health_tiles(), status
+
+
+register_dense_grid(
+    "streaming", MESSAGE_COLUMNS, grid_id=MESSAGE_GRID, url_key=None, link_symbol=False
+)
