@@ -84,7 +84,9 @@ def num_col(
     }
     if colour:
         out["cellClassRules"] = sign_classes(decimals, kind)
+    extra_class = spec.pop("cellClass", "")
     out.update(spec)
+    out["cellClass"] = f"{out['cellClass']} {extra_class}".strip()
     return out
 
 

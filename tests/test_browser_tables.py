@@ -87,7 +87,7 @@ def _query(duo) -> dict[str, list[str]]:
 
 def _first_symbol(duo) -> str:
     return duo.driver.execute_script(
-        "const r = document.querySelector(\"#rankings-grid .ag-pinned-left-cols-"
+        'const r = document.querySelector("#rankings-grid .ag-pinned-left-cols-'
         "container .ag-row[row-index='0']\"); return r ? r.textContent.trim() : '';"
     )
 
@@ -136,15 +136,15 @@ def test_dt03_column_chooser_hides_a_column_and_keeps_it_in_the_url(duo, setting
     box = duo.wait_for_element("#rankings-columns input[value='sector']")
     box.click()
     duo._wait_for(
-        lambda d: not d.find_elements(
-            "css selector", f"{GRID} .ag-header-cell[col-id='sector']"
+        lambda d: (
+            not d.find_elements(
+                "css selector", f"{GRID} .ag-header-cell[col-id='sector']"
+            )
         ),
         READY_TIMEOUT,
         "unticking Sector did not hide the column",
     )
-    duo._wait_for(
-        lambda d: "cols" in _query(duo), READY_TIMEOUT, "cols not in the URL"
-    )
+    duo._wait_for(lambda d: "cols" in _query(duo), READY_TIMEOUT, "cols not in the URL")
     assert "sector" not in _query(duo)["cols"][0].split(",")
     duo.driver.refresh()
     _rows_ready(duo)
@@ -183,15 +183,21 @@ def test_dt04_sort_in_the_url_is_restored_on_reload(duo, settings):
 def test_dt05_csv_holds_exactly_the_rows_and_columns_shown(duo, settings):
     app = build_app(settings)
     start(duo, app)
-    visit(duo, "/rankings?f=sector:Energy&sort=rs_rating:desc&cols=sector,rs_rating,ret_1d")
+    visit(
+        duo,
+        "/rankings?f=sector:Energy&sort=rs_rating:desc&cols=sector,rs_rating,ret_1d",
+    )
     _rows_ready(duo)
     headers, rows = duo.driver.execute_script(SHOWN_JS, GRID)
     assert headers == ["Symbol", "Sector", "RS", "1D"]
     assert rows and all(r[1] == "Energy" for r in rows)
     count = duo.find_element("#rankings-count").text
-    total = len(duo.driver.execute_script(
-        "return window.dash_ag_grid.getApi('rankings-grid').getGridOption('rowData');"
-    ))
+    total = len(
+        duo.driver.execute_script(
+            "return window.dash_ag_grid.getApi('rankings-grid')"
+            ".getGridOption('rowData');"
+        )
+    )
     assert count == f"{len(rows)} of {total} rows shown" and len(rows) < total
     duo.find_element("#rankings-export").click()
     folder = Path(duo.download_path)
