@@ -293,6 +293,7 @@ def message_rows(entries: list[dict[str, Any]]) -> html.Div:
         row_id="seq",
         height="max(320px, calc(100vh - 420px))",
         localeText={"noRowsToShow": "No messages yet"},
+        csvExportParams={"fileName": "streaming-messages.csv", "allColumns": False},
     )
 
 

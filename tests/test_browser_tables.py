@@ -166,6 +166,7 @@ def test_dt04_sort_in_the_url_is_restored_on_reload(duo, settings):
         "the sort did not reach the URL",
     )
     assert "sort=ret_1d:asc" in duo.driver.current_url  # readable, shareable
+    assert "cols" not in _query(duo) and "f" not in _query(duo)  # defaults stay out
     daily = daily_panel()
     expected = _worst_day(daily[daily["date"] >= daily["date"].max() - pd_days(7)])
     duo.driver.refresh()
