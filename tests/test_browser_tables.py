@@ -118,7 +118,12 @@ def test_dt02_a_return_that_rounds_to_zero_shows_unsigned(duo, settings, size):
     _size(duo, size)
     visit(duo, "/rankings?f=symbol:=AAPL")
     _rows_ready(duo)
-    cell = duo.wait_for_element(f"{GRID} .ag-center-cols-container [col-id='ret_1d']")
+    duo._wait_for(
+        lambda d: [r[0] for r in d.execute_script(SHOWN_JS, GRID)[1]] == ["AAPL"],
+        READY_TIMEOUT,
+        "the URL's filter was not applied",
+    )
+    cell = duo.find_element(f"{GRID} .ag-center-cols-container [col-id='ret_1d']")
     assert cell.text == "0.0%"
     assert "neg" not in (cell.get_attribute("class") or "").split()
     headers, rows = duo.driver.execute_script(SHOWN_JS, GRID)
@@ -189,9 +194,14 @@ def test_dt05_csv_holds_exactly_the_rows_and_columns_shown(duo, settings):
         "/rankings?f=sector:Energy&sort=rs_rating:desc&cols=sector,rs_rating,ret_1d",
     )
     _rows_ready(duo)
+    # AG Grid draws the rows, then applies the URL's filter model to them.
+    duo._wait_for(
+        lambda d: {r[1] for r in d.execute_script(SHOWN_JS, GRID)[1]} == {"Energy"},
+        READY_TIMEOUT,
+        "the URL's filter was not applied",
+    )
     headers, rows = duo.driver.execute_script(SHOWN_JS, GRID)
     assert headers == ["Symbol", "Sector", "RS", "1D"]
-    assert rows and all(r[1] == "Energy" for r in rows)
     count = duo.find_element("#rankings-count").text
     total = len(
         duo.driver.execute_script(
