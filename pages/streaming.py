@@ -269,7 +269,7 @@ def message_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         received = dt.datetime.fromtimestamp(entry["received"], dt.UTC)
         rows.append(
             {
-                "seq": entry["seq"],
+                "seq": str(entry["seq"]),  # AG Grid row ids are strings
                 "received": received.strftime("%H:%M:%S.%f")[:-3],
                 "channel": entry["channel"],
                 "level": entry["kind"],
