@@ -112,6 +112,7 @@
     tickstock: {
       syncUrl: syncUrl,
       syncGridUrl: syncGridUrl,
+      encodeFilters: encodeFilters,
       /* "N of M rows shown": rows after the grid's filters / all rows. */
       gridCount: function (virtual, rows) {
         if (!rows) { return ""; }

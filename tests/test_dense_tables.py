@@ -9,6 +9,9 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import plotly
@@ -294,3 +297,77 @@ def test_dt18_breadth_sector_rows_carry_coverage_and_the_pick(app):
     assert first["coverage"] == f"{first['with_data']} / {first['members']}"
     fields = {c["field"] for c in breadth.SECTOR_COLUMNS}
     assert set(first) - {"selected"} <= fields
+
+
+NODE = shutil.which("node")
+NODE_JS = """
+const fs = require('fs');
+global.window = {};
+global.document = {documentElement: {}, addEventListener() {}};
+global.MutationObserver = class { observe() {} };
+eval(fs.readFileSync('assets/dashAgGridFunctions.js', 'utf8'));
+eval(fs.readFileSync('assets/tickstock.js', 'utf8'));
+const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+const f = window.dashAgGridFunctions;
+process.stdout.write(JSON.stringify({
+  numbers: input.numbers.map(a => f.fmtNum(...a)),
+  signs: input.numbers.map(a => f.shownSign(a[0], a[1], a[2])),
+  filters: window.dash_clientside.tickstock.encodeFilters(input.model),
+}));
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_dt19_the_browser_formats_and_encodes_like_python():
+    values = [-1e-9, -0.0, 0.0, 0.0004, -0.0004, -0.04, 1 / 7, -2 / 3, 1234567.0 / 9]
+    values += [-0.0611, 98.76, -12345.678 / 7, None]
+    cases = [
+        [v, d, kind, signed]
+        for v in values
+        for d in (0, 1, 2, 3)
+        for kind in ("num", "int", "pct", "pp")
+        for signed in (False, True)
+    ]
+    model = {
+        "sector": {"filterType": "text", "type": "contains", "filter": "Energy"},
+        "name": {"filterType": "text", "type": "notEqual", "filter": "X"},
+        "close": {
+            "filterType": "number",
+            "type": "inRange",
+            "filter": 5,
+            "filterTo": 9.5,
+        },
+        "rs_rating": {
+            "filterType": "number",
+            "operator": "AND",
+            "conditions": [
+                {"filterType": "number", "type": "greaterThanOrEqual", "filter": 80},
+                {"filterType": "number", "type": "lessThan", "filter": 95},
+            ],
+        },
+        "stage": {
+            "filterType": "number",
+            "operator": "OR",
+            "conditions": [{"filterType": "number", "type": "equals", "filter": 2}],
+        },
+    }
+    run = subprocess.run(
+        [NODE, "-e", NODE_JS],
+        input=json.dumps({"numbers": cases, "model": model}),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    out = json.loads(run.stdout)
+    expected = [format_number(*c) for c in cases]
+    assert out["numbers"] == expected
+
+    def sign(text: str) -> int:
+        digits = text.lstrip("+-").replace(",", "").rstrip("%")
+        if not digits or float(digits) == 0:
+            return 0
+        return -1 if text.startswith("-") else 1
+
+    assert out["signs"] == [sign(e) for e in expected]
+    assert out["filters"] == grid_state.encode_filters(model)
