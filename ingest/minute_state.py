@@ -41,6 +41,7 @@ class MinuteState:
     __slots__ = (
         "symbol",
         "minute",
+        "end",
         "secs",
         "first_s",
         "last_s",
@@ -58,6 +59,7 @@ class MinuteState:
     def __init__(self, symbol: str, minute: int, incomplete: bool) -> None:
         self.symbol = symbol
         self.minute = minute
+        self.end = minute + MS_PER_MINUTE
         self.secs: dict[int, tuple] = {}
         self.first_s = minute + MS_PER_MINUTE
         self.last_s = minute - 1
@@ -70,6 +72,28 @@ class MinuteState:
         self.am = False  # its AM bar arrived: nothing to roll up
         self.done = False  # rolled up and handed to the writer
         self.incomplete = incomplete
+
+    def fold(self, s: int, bar: tuple) -> bool:
+        """Fold second `s` in any order; return True when it replaced a second."""
+        secs = self.secs
+        if s in secs:
+            secs[s] = bar
+            self.recompute()
+            return True
+        secs[s] = bar
+        if s > self.last_s:
+            self.last_s = s
+            self.close = bar[3]
+        if s < self.first_s:
+            self.first_s = s
+            self.open = bar[0]
+        if bar[1] > self.high:
+            self.high = bar[1]
+        if bar[2] < self.low:
+            self.low = bar[2]
+        self.volume += bar[4]
+        self.pv += bar[5]
+        return False
 
     def recompute(self) -> None:
         """Rebuild the minute from its per-second bars (after a re-sent second)."""
