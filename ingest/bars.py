@@ -32,7 +32,13 @@ import orjson
 
 from dashapp.store.livebars import LiveBar, LiveBarStore
 from ingest.bars_events import FrameEvents, numbers
-from ingest.minute_state import MS_PER_MINUTE, BarRow, MinuteState, minute_session
+from ingest.minute_state import (
+    MS_PER_MINUTE,
+    BarRow,
+    MinuteState,
+    minute_session,
+    pack_second,
+)
 from ingest.validate import GRID_MS, MAX_VOLUME, FeedValidator
 
 log = logging.getLogger(__name__)
@@ -106,6 +112,7 @@ class BarAssembler(FrameEvents):
         touched = self._touched
         other = self.event
         fields = _fields
+        pack = pack_second
         n_a = 0
         top = -1000  # newest A second folded in this frame
         check = self.validator
@@ -167,11 +174,11 @@ class BarAssembler(FrameEvents):
             ):
                 self._bad += 1
                 continue
-            bar = (o, h, lo, c, v, vw * v + 0.0)
+            pv = vw * v + 0.0
             st = states.get(sym)
             if st is not None and st.last_s < s < st.end:
                 # The common case: the next second of the current minute.
-                st.secs[s] = bar
+                st.secs[s] = pack(o, h, lo, c, v, pv)
                 st.last_s = s
                 st.close = c
                 if h > st.high:
@@ -179,9 +186,9 @@ class BarAssembler(FrameEvents):
                 if lo < st.low:
                     st.low = lo
                 st.volume += v
-                st.pv += bar[5]
+                st.pv += pv
             else:
-                st = self._other_second(sym, st, s, bar)
+                st = self._other_second(sym, st, s, (o, h, lo, c, v, pv))
                 if st is None:
                     continue
             n_a += 1

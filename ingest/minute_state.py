@@ -2,15 +2,22 @@
 
 The per-second bars of the minute are kept keyed by their start, so a re-sent
 second replaces its earlier version and the minute is recomputed from the
-seconds: nothing is ever summed twice.
+seconds: nothing is ever summed twice. Each is kept packed (six doubles in a
+`bytes`), not as a tuple: a tuple kept per event is an object the garbage
+collector tracks, and a busy feed would set off a collection every few frames.
 """
 
 from __future__ import annotations
+
+import struct
 
 from dashapp.store.livebars import LiveBar
 from ingest.sessions import session_of
 
 MS_PER_MINUTE = 60_000
+# One second's bar as kept: open, high, low, close, volume, price x volume.
+SECOND = struct.Struct("6d")
+pack_second = SECOND.pack
 
 # One finished bar as the writer takes it.
 BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
@@ -60,7 +67,7 @@ class MinuteState:
         self.symbol = symbol
         self.minute = minute
         self.end = minute + MS_PER_MINUTE
-        self.secs: dict[int, tuple] = {}
+        self.secs: dict[int, bytes] = {}  # packed: no tuple for the GC to track
         self.first_s = minute + MS_PER_MINUTE
         self.last_s = minute - 1
         self.open = 0.0
@@ -77,10 +84,10 @@ class MinuteState:
         """Fold second `s` in any order; return True when it replaced a second."""
         secs = self.secs
         if s in secs:
-            secs[s] = bar
+            secs[s] = pack_second(*bar)
             self.recompute()
             return True
-        secs[s] = bar
+        secs[s] = pack_second(*bar)
         if s > self.last_s:
             self.last_s = s
             self.close = bar[3]
@@ -97,7 +104,7 @@ class MinuteState:
 
     def recompute(self) -> None:
         """Rebuild the minute from its per-second bars (after a re-sent second)."""
-        secs = self.secs
+        secs = {s: SECOND.unpack(b) for s, b in self.secs.items()}
         first = min(secs)
         last = max(secs)
         self.first_s, self.last_s = first, last
@@ -105,7 +112,8 @@ class MinuteState:
         self.close = secs[last][3]
         self.high = max(b[1] for b in secs.values())
         self.low = min(b[2] for b in secs.values())
-        self.volume = sum(b[4] for b in secs.values())
+        volume = sum(b[4] for b in secs.values())
+        self.volume = int(volume) if volume.is_integer() else volume
         self.pv = sum(b[5] for b in secs.values())
 
     def vwap(self) -> float:
