@@ -80,6 +80,11 @@ class MinuteState:
         self.done = False  # rolled up and handed to the writer
         self.incomplete = incomplete
 
+    def second(self, s: int) -> tuple | None:
+        """Return second `s` as (open, high, low, close, volume, pv), or None."""
+        packed = self.secs.get(s)
+        return None if packed is None else SECOND.unpack(packed)
+
     def fold(self, s: int, bar: tuple) -> bool:
         """Fold second `s` in any order; return True when it replaced a second."""
         secs = self.secs
