@@ -113,7 +113,8 @@ class BarAssembler(FrameEvents):
         other = self.event
         fields = _fields
         pack = pack_second
-        n_a = 0
+        max_volume = MAX_VOLUME
+        skipped = 0  # events not folded as A bars
         top = -1000  # newest A second folded in this frame
         check = self.validator
         if check is not None:
@@ -130,6 +131,7 @@ class BarAssembler(FrameEvents):
             if kind != "A":
                 bar = other(ev, bounds)
                 if bar is None:
+                    skipped += 1
                     continue
                 sym, s, o, h, lo, c, v, vw = bar
             elif check is not None:
@@ -145,7 +147,7 @@ class BarAssembler(FrameEvents):
                         and not s % 1000
                         and 0.0 < lo <= o <= h
                         and lo <= c <= h
-                        and 0 <= v <= MAX_VOLUME
+                        and 0 <= v <= max_volume
                         and 0.0 <= vw
                         # A bool is 0 or 1: only values that small need a
                         # type check (low > 1 puts open, high, close above 1).
@@ -166,6 +168,7 @@ class BarAssembler(FrameEvents):
                 if not ok:
                     bar = other(ev, bounds)
                     if bar is None:
+                        skipped += 1
                         continue
             elif (
                 type(s) is not int
@@ -173,9 +176,13 @@ class BarAssembler(FrameEvents):
                 or not numbers(o, h, lo, c, v, vw)
             ):
                 self._bad += 1
+                skipped += 1
                 continue
-            pv = vw * v + 0.0
-            st = states.get(sym)
+            pv = vw * v
+            try:
+                st = states[sym]
+            except KeyError:
+                st = None
             if st is not None and st.last_s < s < st.end:
                 # The common case: the next second of the current minute.
                 st.secs[s] = pack(o, h, lo, c, v, pv)
@@ -190,12 +197,12 @@ class BarAssembler(FrameEvents):
             else:
                 st = self._other_second(sym, st, s, (o, h, lo, c, v, pv))
                 if st is None:
+                    skipped += 1
                     continue
-            n_a += 1
             touched[sym] = st
             if s > top:
                 top = s
-        return self._frame_done(n_a, top)
+        return self._frame_done(len(events) - skipped, top)
 
     def _frame_done(self, n_a: int, top: int) -> list[dict]:
         """Count the frame, move the stream clock, hand over its AM bars."""
