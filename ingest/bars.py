@@ -118,7 +118,6 @@ class BarAssembler(FrameEvents):
         top = -1000  # newest A second folded in this frame
         check = self.validator
         if check is not None:
-            known = check.known
             bounds = (check.window(GRID_MS["A"]), check.window(GRID_MS["AM"]))
             a_lo, a_hi = bounds[0]
         else:
@@ -134,14 +133,16 @@ class BarAssembler(FrameEvents):
                     skipped += 1
                     continue
                 sym, s, o, h, lo, c, v, vw = bar
+                st = states.get(sym)
             elif check is not None:
                 # Shortcut of FeedValidator.reason: never accepts more. A
                 # non-number raises TypeError here; orjson never decodes an
-                # infinity or NaN, so prices need no finiteness check.
+                # infinity or NaN, so prices need no finiteness check. Only
+                # validated symbols have a state: a state means a known symbol.
                 try:
+                    st = states[sym]
                     ok = (
                         type(s) is int
-                        and sym in known
                         and a_lo <= s <= a_hi
                         and e == s + 1000
                         and not s % 1000
@@ -163,13 +164,14 @@ class BarAssembler(FrameEvents):
                         and (v > 1 or type(v) is not bool)
                         and (vw > 1.0 or type(vw) is not bool)
                     )
-                except TypeError:
+                except (KeyError, TypeError):
                     ok = False
                 if not ok:
                     bar = other(ev, bounds)
                     if bar is None:
                         skipped += 1
                         continue
+                    st = states.get(sym)
             elif (
                 type(s) is not int
                 or type(sym) is not str
@@ -178,11 +180,9 @@ class BarAssembler(FrameEvents):
                 self._bad += 1
                 skipped += 1
                 continue
+            else:
+                st = states.get(sym)
             pv = vw * v
-            try:
-                st = states[sym]
-            except KeyError:
-                st = None
             if st is not None and st.last_s < s < st.end:
                 # The common case: the next second of the current minute.
                 st.secs[s] = pack(o, h, lo, c, v, pv)
