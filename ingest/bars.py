@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 DEFAULT_GRACE_MS = 10_000
 _loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
-# An A event's fields in one C call (KeyError/TypeError: the slow path).
-_fields = itemgetter("ev", "sym", "s", "o", "h", "l", "c", "v", "vw", "e")
+# An A event's fields in one C call (KeyError/TypeError: the slow path). The
+# key strings are orjson's own: it reuses one object per key from frame to
+# frame, so each lookup matches by identity instead of comparing characters.
+A_FIELDS = ("ev", "sym", "s", "o", "h", "l", "c", "v", "vw", "e")
+_fields = itemgetter(*_loads(orjson.dumps(dict.fromkeys(A_FIELDS, 0))))
 _NO_STATUS: list[dict] = []
 _NO_BOUNDS = ((0, 0), (0, 0))
 
