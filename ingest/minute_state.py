@@ -19,6 +19,8 @@ MS_PER_MINUTE = 60_000
 SECOND = struct.Struct("6d")
 pack_second = SECOND.pack
 
+_new_tuple = tuple.__new__
+
 # One finished bar as the writer takes it.
 BarRow = tuple  # (symbol, ts_ms, open, high, low, close, volume, vwap, trades)
 
@@ -143,6 +145,21 @@ class MinuteState:
 
     def live_bar(self, now_ms: int) -> LiveBar:
         """Return the minute as an in-progress live bar."""
-        return LiveBar(
-            *self.row(), self.am or self.done, now_ms, minute_session(self.minute)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path).
+        return _new_tuple(
+            LiveBar,
+            (
+                self.symbol,
+                self.minute,
+                self.open,
+                self.high,
+                self.low,
+                self.close,
+                self.volume,
+                self.vwap(),
+                None,
+                self.am or self.done,
+                now_ms,
+                minute_session(self.minute),
+            ),
         )

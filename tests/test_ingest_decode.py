@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from dashapp.store.livebars import LiveBarStore
+from dashapp.store.livebars import LiveBar, LiveBarStore
 from ingest.bars import BarAssembler
-from ingest.minute_state import MS_PER_MINUTE, round4
+from ingest.minute_state import MS_PER_MINUTE, minute_session, round4
 from ingest.validate import MALFORMED, FeedValidator
 
 M0 = 1_795_530_600_000  # 2026-11-24 14:30 UTC, a minute start
@@ -97,3 +97,12 @@ def test_dc04_a_resent_second_recomputes_from_the_packed_seconds(asm):
     assert st.high == 12.1 and st.volume == 10 + 11 + 12 + 50
     assert type(st.volume) is int and asm.counts["resent_seconds"] == 1
     assert st.second(M0 + 3000) == (10.0, 10.2, 9.9, 10.05, 50.0, 500.0)
+
+
+def test_dc05_a_live_bar_is_the_same_as_one_built_by_its_fields(asm):
+    asm.feed(frame(*(sec("AAA", M0 + k * 1000, v=10 + k) for k in range(3))))
+    st = asm.states["AAA"]
+    bar = st.live_bar(NOW)
+    want = LiveBar(*st.row(), False, NOW, minute_session(M0))
+    assert bar == want and bar._asdict() == want._asdict()
+    assert type(bar) is LiveBar and bar.session == "regular"
