@@ -57,6 +57,7 @@ SAMPLE_S = 0.5
 HEALTH_EVERY_S = 1.0
 START_TIMEOUT_S = 120.0
 SETTLE_S = 5.0
+GROWTH_TARGET_MB = 100.0
 # Inherited settings that would point the server elsewhere than this soak wants.
 CLEARED_PREFIXES = ("REDIS_", "MASSIVE_", "INGEST_", "TICKSTOCK_", "LOG_", "RATE_")
 CLEARED = (
@@ -359,7 +360,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if hours < full_hours - 0.01:
         print("  NOT the whole day: the budget ran out first (growth is partial)")
-    print(f"{'figure (server process RSS, no target yet)':<44} {'MB':>9}")
+    print(f"{'figure (server process RSS)':<44} {'MB':>9}")
     rows = [
         ("RSS at start (subscribed, no bars yet)", curve["first_mb"]),
         (f"RSS after warm-up, {hm(curve['warm_at'])} ET", curve["warm_mb"]),
@@ -376,6 +377,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         f"  flat after warm-up: {'yes' if curve['flat'] else 'NO'} (second half "
         f"grew {curve['second_half_mb']:.1f} MB; flat is <= {FLAT_MB:.0f} MB)"
+    )
+    met = growth <= GROWTH_TARGET_MB and curve["flat"]
+    print(
+        f"  target: growth <= {GROWTH_TARGET_MB:.0f} MB and flat after warm-up: "
+        f"{'ok' if met else 'MISS'}"
     )
     health_p99 = (
         statistics.quantiles(poller.ms, n=100)[98] if len(poller.ms) > 1 else None
@@ -398,6 +404,7 @@ def main(argv: list[str] | None = None) -> dict:
         "day_soak_rss_growth_first_half_mb": curve["first_half_mb"],
         "day_soak_rss_growth_second_half_mb": curve["second_half_mb"],
         "day_soak_rss_flat": curve["flat"],
+        "day_soak_target_met": met,
         **{f"day_soak_heap_growth_mb_{k}": v for k, v in heap.items()},
         "day_soak_simulated_hours": hours,
         "day_soak_symbols": len(sim.symbols),
