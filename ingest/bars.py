@@ -39,7 +39,7 @@ from ingest.minute_state import (
     minute_session,
     pack_second,
 )
-from ingest.validate import GRID_MS, MAX_VOLUME, FeedValidator
+from ingest.validate import MAX_VOLUME, FeedValidator
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class BarAssembler(FrameEvents):
         top = -1000  # newest A second folded in this frame
         check = self.validator
         if check is not None:
-            bounds = (check.window(GRID_MS["A"]), check.window(GRID_MS["AM"]))
+            bounds = check.windows()
             a_lo, a_hi = bounds[0]
         else:
             bounds = _NO_BOUNDS

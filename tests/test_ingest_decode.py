@@ -106,3 +106,12 @@ def test_dc05_a_live_bar_is_the_same_as_one_built_by_its_fields(asm):
     want = LiveBar(*st.row(), False, NOW, minute_session(M0))
     assert bar == want and bar._asdict() == want._asdict()
     assert type(bar) is LiveBar and bar.session == "regular"
+
+
+def test_dc06_one_clock_reading_gives_both_windows():
+    readings = iter([NOW, NOW, NOW, NOW + 7])
+    val = FeedValidator(["AAA"], clock_ms=lambda: next(readings))
+    a, am = val.windows()
+    assert (a, am) == (val.window(1000), val.window(MS_PER_MINUTE))
+    assert a[1] - am[1] == MS_PER_MINUTE - 1000
+    assert next(readings) == NOW + 7  # windows() read the clock once
