@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import orjson
 import pytest
 
@@ -115,3 +118,26 @@ def test_dc06_one_clock_reading_gives_both_windows():
     assert (a, am) == (val.window(1000), val.window(MS_PER_MINUTE))
     assert a[1] - am[1] == MS_PER_MINUTE - 1000
     assert next(readings) == NOW + 7  # windows() read the clock once
+
+
+TRICKY = [True, False, 0, 1, 1.0, 0.5, -1, 2, 10.0, 10.5, 11.0, 9.0, 1e12, 1e30,
+          math.nan, math.inf, "1", None, [1], {"x": 1}, M0 + 1000, float(M0 + 1000),
+          M0 + 1500, M0 + 2000, M0 + 60_000, NOW, NOW + 10**9, -(2**63), 2**64,
+          "AAA", "ZZZ", "aaa", "X" * 30]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["o", "h", "l", "c", "v", "vw", "s", "e", "sym"])
+def test_dc07_the_inline_check_on_a_known_symbol_never_accepts_more(field):
+    """With a state for the symbol the inline check runs; it agrees with reason."""
+    for value in TRICKY:
+        val = FeedValidator(["AAA", "BBB"], clock_ms=lambda: NOW)
+        asm = BarAssembler(lambda rows: None, validator=val)
+        asm.feed(frame(sec("AAA", M0)))
+        ev = dict(sec("AAA", M0 + 1000), **{field: value})
+        if field == "s" and isinstance(value, int) and not isinstance(value, bool):
+            ev["e"] = value + 1000
+        expected = val.reason(ev, "A") is None
+        # json writes NaN/Infinity literals (orjson refuses the frame) and
+        # integers past 64 bits (orjson reads them as floats).
+        asm.feed(json.dumps([ev]).encode())
+        assert (asm.counts["events_A"] == 2) == expected, (field, value)
