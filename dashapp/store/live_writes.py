@@ -132,7 +132,11 @@ class LiveWritesMixin(StoreBase):
             f"INSERT INTO ohlcv_1min ({names}) VALUES ({marks}) "
             f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
         )
-        want = live_cache_kib(len({r[0] for r in rows}))
+        want = 0
+        if self._live_cache_kib < min(
+            SQLITE_LIVE_CACHE_KIB, len(rows) * SQLITE_LIVE_CACHE_KIB_PER_SYMBOL
+        ):
+            want = live_cache_kib(len({r[0] for r in rows}))  # only while it may grow
         with self._live_lock:
             conn = self._live_sqlite_conn()
             try:
