@@ -9,7 +9,10 @@ paced so that the day takes `--pace` seconds of wall time (default 180; the
 server's timers, caches and monitoring get some wall time too). Only `/health`
 is polled (once a second). The server's RSS (/proc) is sampled after every
 chunk and twice a second; growth = RSS at the close (after the writer settled)
-- RSS after the first simulated hour (warm-up). When the budget (300 s) runs out
+- RSS after the first simulated hour (warm-up); the curve is flat when the
+second half of the day after warm-up grows by at most 10 MB (`bench.soak_memory`,
+which also has `--trace-memory`: tracemalloc snapshots in the server at warm-up,
+mid-day and the end, diffed). When the budget (300 s) runs out
 before 20:00 ET the run stops there and the table says how much of the day was
 simulated.
 
@@ -40,12 +43,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.soak_memory import FLAT_MB, WARMUP, HeapTrace, summarise  # noqa: E402
 from ingest import sessions  # noqa: E402
 from ingest.simulator import Simulator  # noqa: E402
 
 MARKET_TZ = "America/New_York"
 DAY_START, DAY_END = dt.time(4, 0), dt.time(20, 0)
-WARMUP = pd.Timedelta(hours=1)
 BUDGET_S = 300.0
 QUICK_BUDGET_S = 90.0
 PACE_S = 180.0
@@ -54,6 +57,7 @@ SAMPLE_S = 0.5
 HEALTH_EVERY_S = 1.0
 START_TIMEOUT_S = 120.0
 SETTLE_S = 5.0
+GROWTH_TARGET_MB = 100.0
 # Inherited settings that would point the server elsewhere than this soak wants.
 CLEARED_PREFIXES = ("REDIS_", "MASSIVE_", "INGEST_", "TICKSTOCK_", "LOG_", "RATE_")
 CLEARED = (
@@ -142,7 +146,7 @@ def start_server(env: dict[str, str], tmp: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [*cmd, "serve", "--port", str(port)],
         cwd=tmp,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={"PYTHONPATH": str(ROOT), **env},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -233,16 +237,25 @@ def stored_minute_bars(url: str) -> int | None:
 
 
 def run_day(
-    sim: Simulator, sampler: Sampler, end: pd.Timestamp, budget_s: float, pace_s: float
+    sim: Simulator,
+    sampler: Sampler,
+    end: pd.Timestamp,
+    budget_s: float,
+    pace_s: float,
+    trace: HeapTrace | None = None,
 ) -> dict:
     """Advance the simulator chunk by chunk until `end` or the budget is spent.
 
     Paced: the simulated day (start to `end`) is spread over `pace_s` seconds
-    of wall time when the server reads faster than that (0: no pacing).
+    of wall time when the server reads faster than that (0: no pacing). With
+    `trace`, heap snapshots are taken after warm-up and at mid-day (the time
+    they take is not counted in the budget).
     """
     started = time.monotonic()
     first = sim.now()
     span = (end - first).total_seconds()
+    warm = first + WARMUP
+    marks = [("warm", warm), ("mid", warm + (end - warm) / 2)]
     minutes = 0
     while time.monotonic() - started < budget_s and sim.now() < end:
         done = sim.advance(CHUNK_MINUTES, until=end, timeout=budget_s + 60)
@@ -250,34 +263,16 @@ def run_day(
         sampler.sample()
         if not done:
             break
+        if trace is not None and marks and sim.now() >= marks[0][1]:
+            sim.drain(30)
+            t0 = time.monotonic()
+            trace.snapshot(marks.pop(0)[0])
+            started += time.monotonic() - t0
         due = pace_s * (sim.now() - first).total_seconds() / span
         left = budget_s - (time.monotonic() - started)
         time.sleep(max(0.0, min(due - (time.monotonic() - started), left)))
     sim.drain(30)
     return {"minutes": minutes, "wall_s": time.monotonic() - started}
-
-
-def summarise(samples, day_start: pd.Timestamp) -> dict:
-    """Return the RSS curve summary: warm-up, peak, end, growth, hourly points."""
-    if not samples:
-        raise RuntimeError("no RSS sample of the server")
-    warm = next(
-        (s for s in samples if s[1] >= day_start + WARMUP), samples[len(samples) // 2]
-    )
-    after = [s for s in samples if s[0] >= warm[0]]
-    peak = max(after, key=lambda s: s[2])
-    hourly: dict[int, float] = {}
-    for _wall, when, rss in samples:
-        hourly[when.tz_convert(MARKET_TZ).hour] = rss  # last sample of each hour
-    return {
-        "first_mb": samples[0][2],
-        "warm_mb": warm[2],
-        "warm_at": warm[1],
-        "peak_mb": peak[2],
-        "peak_at": peak[1],
-        "end_mb": samples[-1][2],
-        "hourly": hourly,
-    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -288,6 +283,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pace", type=float, default=None, help="seconds per day")
     parser.add_argument("--universe", default=None, help="INGEST_UNIVERSE")
     parser.add_argument("--seconds", action="store_true", help="INGEST_SECONDS=true")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc in the server; print what grew (slower, more RSS)",
+    )
     args = parser.parse_args([] if argv is None else argv)
     budget = args.budget or (QUICK_BUDGET_S if args.quick else BUDGET_S)
     pace = args.pace if args.pace is not None else (0.0 if args.quick else PACE_S)
@@ -298,6 +298,9 @@ def main(argv: list[str] | None = None) -> dict:
     sim.start()
     port = free_port()
     env = server_env(tmp, sim, port, args)
+    trace = HeapTrace(tmp / "trace") if args.trace_memory else None
+    if trace is not None:
+        env.update(trace.env(str(ROOT)))
     proc = sampler = poller = None
     code = None
     try:
@@ -311,8 +314,10 @@ def main(argv: list[str] | None = None) -> dict:
         sampler.sample()
         sampler.start()
         poller.start()
-        day_run = run_day(sim, sampler, day_end, budget, pace)
+        day_run = run_day(sim, sampler, day_end, budget, pace, trace)
         time.sleep(SETTLE_S)  # the writer flushes the last minutes
+        if trace is not None:
+            trace.snapshot("end")
         sampler.stop.set()
         sampler.join()
         sampler.sample()
@@ -328,8 +333,11 @@ def main(argv: list[str] | None = None) -> dict:
         if proc is not None:
             code = stop_server(proc)
         sim.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    curve = summarise(sampler.samples, day_start)
+        try:
+            heap = trace.report() if trace is not None else {}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    curve = summarise(sampler.samples, day_start, day_end)
     stats = sim.stats()
     hours = (reached - day_start).total_seconds() / 3600
     full_hours = (day_end - day_start).total_seconds() / 3600
@@ -352,18 +360,29 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if hours < full_hours - 0.01:
         print("  NOT the whole day: the budget ran out first (growth is partial)")
-    print(f"{'figure (server process RSS, no target yet)':<44} {'MB':>9}")
+    print(f"{'figure (server process RSS)':<44} {'MB':>9}")
     rows = [
         ("RSS at start (subscribed, no bars yet)", curve["first_mb"]),
         (f"RSS after warm-up, {hm(curve['warm_at'])} ET", curve["warm_mb"]),
         (f"RSS peak, {hm(curve['peak_at'])} ET", curve["peak_mb"]),
         (f"RSS at the end, {hm(reached)} ET (+{SETTLE_S:.0f} s)", curve["end_mb"]),
         ("RSS growth warm-up -> end", growth),
+        (f"  first half, -> {hm(curve['mid_at'])} ET", curve["first_half_mb"]),
+        (f"  second half, {hm(curve['mid_at'])} ET ->", curve["second_half_mb"]),
     ]
     for name, value in rows:
         print(f"{name:<44} {value:>9.1f}")
     curve_text = ", ".join(f"{h:02d}h {mb:.0f}" for h, mb in curve["hourly"].items())
     print(f"  RSS by simulated hour (ET, MB): {curve_text}")
+    print(
+        f"  flat after warm-up: {'yes' if curve['flat'] else 'NO'} (second half "
+        f"grew {curve['second_half_mb']:.1f} MB; flat is <= {FLAT_MB:.0f} MB)"
+    )
+    met = growth <= GROWTH_TARGET_MB and curve["flat"]
+    print(
+        f"  target: growth <= {GROWTH_TARGET_MB:.0f} MB and flat after warm-up: "
+        f"{'ok' if met else 'MISS'}"
+    )
     health_p99 = (
         statistics.quantiles(poller.ms, n=100)[98] if len(poller.ms) > 1 else None
     )
@@ -382,6 +401,11 @@ def main(argv: list[str] | None = None) -> dict:
         "day_soak_rss_warm_mb": curve["warm_mb"],
         "day_soak_rss_peak_mb": curve["peak_mb"],
         "day_soak_rss_end_mb": curve["end_mb"],
+        "day_soak_rss_growth_first_half_mb": curve["first_half_mb"],
+        "day_soak_rss_growth_second_half_mb": curve["second_half_mb"],
+        "day_soak_rss_flat": curve["flat"],
+        "day_soak_target_met": met,
+        **{f"day_soak_heap_growth_mb_{k}": v for k, v in heap.items()},
         "day_soak_simulated_hours": hours,
         "day_soak_symbols": len(sim.symbols),
         "day_soak_am_sent": stats.get("events_AM"),

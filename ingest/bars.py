@@ -1,8 +1,9 @@
 """Decode Massive frames and assemble minute bars (finished `AM`, live from `A`).
 
 `BarAssembler.feed(frame)` is the hot path of live ingest: one `orjson.loads`
-per frame, then a tight loop with no per-event objects beyond what the decoder
-makes. It
+per frame, then a tight loop that takes a valid `A` event's fields in one
+`itemgetter` call, checks them inline and folds them; every other event goes to
+the slow path (`ingest.bars_events`). It
 
 * turns each `AM` event into a finished bar row keyed (symbol, s = minute start)
   for the writer; re-sent corrections simply produce a newer row for the same key;
@@ -24,26 +25,37 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from dashapp.store.livebars import LiveBar, LiveBarStore
-from ingest.minute_state import MS_PER_MINUTE, BarRow, MinuteState, minute_session
-from ingest.validate import GRID_MS, MALFORMED, MAX_VOLUME, FeedValidator
+from ingest.bars_events import FrameEvents, numbers
+from ingest.minute_state import (
+    MS_PER_MINUTE,
+    BarRow,
+    MinuteState,
+    minute_session,
+    pack_second,
+)
+from ingest.validate import MAX_VOLUME, FeedValidator
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_MS = 10_000
-UNKNOWN_KINDS_KEPT = 32
-WARN_EVERY_S = 10.0
 _loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
+# An A event's fields in one C call (KeyError/TypeError: the slow path). The
+# key strings are orjson's own: it reuses one object per key from frame to
+# frame, so each lookup matches by identity instead of comparing characters.
+A_FIELDS = ("ev", "sym", "s", "o", "h", "l", "c", "v", "vw", "e")
+_fields = itemgetter(*_loads(orjson.dumps(dict.fromkeys(A_FIELDS, 0))))
 _NO_STATUS: list[dict] = []
-_INF = float("inf")
+_NO_BOUNDS = ((0, 0), (0, 0))
 
 
-class BarAssembler:
+class BarAssembler(FrameEvents):
     """Frame decoder + minute roll-up + live bars; single-threaded (the reader)."""
 
     def __init__(
@@ -80,16 +92,7 @@ class BarAssembler:
             "rollups": 0,
             "skipped_incomplete": 0,
         }
-        self.unknown_kinds: dict[str, int] = {}
-        self._warned: dict[str, float] = {}
-
-    def _warn(self, key: str, message: str, *args: Any) -> None:
-        """Log a warning at most once per WARN_EVERY_S per kind (counts go on)."""
-        now = time.monotonic()
-        if now >= self._warned.get(key, 0.0):
-            self._warned[key] = now + WARN_EVERY_S
-            total = self.counts["bad_frames"] + self.counts["malformed"]
-            log.warning(message + " (%d bad so far)", *args, total)
+        self._init_events()
 
     # ---------------------------------------------------------------- frames
     def feed(self, raw: bytes | str) -> list[dict]:
@@ -108,55 +111,50 @@ class BarAssembler:
             counts["bad_frames"] += 1
             self._warn("not_array", "skipped a frame that is not a JSON array")
             return _NO_STATUS
-        statuses = _NO_STATUS
         states = self.states
         touched = self._touched
-        rows: list[BarRow] | None = None
-        n_a = n_am = bad = 0
-        stream_ms = self.stream_ms
+        other = self.event
+        fields = _fields
+        pack = pack_second
+        max_volume = MAX_VOLUME
+        skipped = 0  # events not folded as A bars
+        top = -1000  # newest A second folded in this frame
         check = self.validator
         if check is not None:
-            known = check.known
-            a_bounds = check.window(GRID_MS["A"])
-            am_bounds = check.window(GRID_MS["AM"])
-            a_lo, a_hi = a_bounds
+            bounds = check.windows()
+            a_lo, a_hi = bounds[0]
+        else:
+            bounds = _NO_BOUNDS
         for ev in events:
-            if type(ev) is not dict:
-                bad += 1
-                continue
-            kind = ev.get("ev")
-            if kind == "A":
-                try:
-                    sym = ev["sym"]
-                    s = ev["s"]
-                    o = ev["o"]
-                    h = ev["h"]
-                    lo = ev["l"]
-                    c = ev["c"]
-                    v = ev["v"]
-                    vw = ev["vw"]
-                    pv = vw * v + 0.0
-                    o + h + lo + c + v + 0.0  # noqa: B018 - TypeError on non-numbers
-                except (KeyError, TypeError):
-                    bad += 1
-                    if check is not None:
-                        check.reject(MALFORMED, ev)
+            try:
+                kind, sym, s, o, h, lo, c, v, vw, e = fields(ev)
+            except (KeyError, TypeError):
+                kind = None
+            if kind != "A":
+                bar = other(ev, bounds)
+                if bar is None:
+                    skipped += 1
                     continue
-                if check is not None:
-                    # Shortcut of FeedValidator.reason: never accepts more.
-                    if not (
+                sym, s, o, h, lo, c, v, vw = bar
+                st = states.get(sym)
+            elif check is not None:
+                # Shortcut of FeedValidator.reason: never accepts more. A
+                # non-number raises TypeError here; orjson never decodes an
+                # infinity or NaN, so prices need no finiteness check. Only
+                # validated symbols have a state: a state means a known symbol.
+                try:
+                    st = states[sym]
+                    ok = (
                         type(s) is int
-                        and type(sym) is str
-                        and sym in known
                         and a_lo <= s <= a_hi
+                        and e == s + 1000
                         and not s % 1000
                         and 0.0 < lo <= o <= h
-                        and lo <= c <= h < _INF
-                        and 0 <= v <= MAX_VOLUME
-                        and 0.0 <= vw < _INF
-                        and ev.get("e") == s + 1000
-                        # A bool is 0 or 1: only values that small need a type
-                        # check (low > 1 puts open, high and close above 1).
+                        and lo <= c <= h
+                        and 0 <= v <= max_volume
+                        and 0.0 <= vw
+                        # A bool is 0 or 1: only values that small need a
+                        # type check (low > 1 puts open, high, close above 1).
                         and (
                             lo > 1.0
                             or (
@@ -168,108 +166,86 @@ class BarAssembler:
                         )
                         and (v > 1 or type(v) is not bool)
                         and (vw > 1.0 or type(vw) is not bool)
-                    ) and not check.accept(ev, "A", a_bounds):
+                    )
+                except (KeyError, TypeError):
+                    ok = False
+                if not ok:
+                    bar = other(ev, bounds)
+                    if bar is None:
+                        skipped += 1
                         continue
-                elif type(s) is not int or type(sym) is not str:
-                    bad += 1
-                    continue
-                minute = s - s % MS_PER_MINUTE
-                st = states.get(sym)
-                if st is None or st.minute != minute:
-                    st = self._switch(sym, st, minute)
-                    if st is None:
-                        continue
-                n_a += 1
-                secs = st.secs
-                if s in secs:
-                    secs[s] = (o, h, lo, c, v, pv)
-                    st.recompute()
-                    self.counts["resent_seconds"] += 1
-                else:
-                    secs[s] = (o, h, lo, c, v, pv)
-                    if s > st.last_s:
-                        st.last_s = s
-                        st.close = c
-                    if s < st.first_s:
-                        st.first_s = s
-                        st.open = o
-                    if h > st.high:
-                        st.high = h
-                    if lo < st.low:
-                        st.low = lo
-                    st.volume += v
-                    st.pv += pv
-                touched[sym] = st
-                if s + 1000 > stream_ms:
-                    stream_ms = s + 1000
-            elif kind == "AM":
-                row = self._minute_row(ev)
-                if row is None:
-                    bad += 1
-                    if check is not None:
-                        check.reject(MALFORMED, ev)
-                    continue
-                if check is not None:
-                    if not check.accept(ev, "AM", am_bounds):
-                        continue
-                elif type(row[1]) is not int or row[1] % MS_PER_MINUTE:
-                    bad += 1
-                    continue
-                n_am += 1
-                if rows is None:
-                    rows = []
-                rows.append(row)
-                if row[1] + MS_PER_MINUTE > stream_ms:
-                    stream_ms = row[1] + MS_PER_MINUTE
-            elif kind == "status":
-                if statuses is _NO_STATUS:
-                    statuses = []
-                statuses.append(ev)
+                    st = states.get(sym)
+            elif (
+                type(s) is not int
+                or type(sym) is not str
+                or not numbers(o, h, lo, c, v, vw)
+            ):
+                self._bad += 1
+                skipped += 1
+                continue
             else:
-                self._unknown(kind)
-        self.stream_ms = stream_ms
+                st = states.get(sym)
+            pv = vw * v
+            if st is not None and st.last_s < s < st.end:
+                # The common case: the next second of the current minute.
+                st.secs[s] = pack(o, h, lo, c, v, pv)
+                st.last_s = s
+                st.close = c
+                if h > st.high:
+                    st.high = h
+                if lo < st.low:
+                    st.low = lo
+                st.volume += v
+                st.pv += pv
+            else:
+                st = self._other_second(sym, st, s, (o, h, lo, c, v, pv))
+                if st is None:
+                    skipped += 1
+                    continue
+            touched[sym] = st
+            if s > top:
+                top = s
+        return self._frame_done(len(events) - skipped, top)
+
+    def _frame_done(self, n_a: int, top: int) -> list[dict]:
+        """Count the frame, move the stream clock, hand over its AM bars."""
+        counts = self.counts
+        if top + 1000 > self.stream_ms:
+            self.stream_ms = top + 1000
         if n_a:
             counts["events_A"] += n_a
             self.last_wall["A"] = time.time()
-        if n_am:
-            counts["events_AM"] += n_am
+        rows = self._am_rows
+        if rows:
+            self._am_rows = []
+            counts["events_AM"] += len(rows)
             self.last_wall["AM"] = time.time()
-        counts["status"] += len(statuses)
+        statuses = self._statuses
+        if statuses:
+            self._statuses = []
+            counts["status"] += len(statuses)
+        else:
+            statuses = _NO_STATUS
+        bad, self._bad = self._bad, 0
         if bad:
             counts["malformed"] += bad
             self._warn("malformed", "skipped %d malformed event(s) in a frame", bad)
-        if rows is not None:
+        if rows:
             self._finished(rows)
         return statuses
 
-    def _minute_row(self, ev: dict) -> BarRow | None:
-        try:
-            sym = ev["sym"]
-            s = ev["s"]
-            row = (
-                sym,
-                s,
-                ev["o"] + 0.0,
-                ev["h"] + 0.0,
-                ev["l"] + 0.0,
-                ev["c"] + 0.0,
-                ev["v"] + 0,
-                ev["vw"] + 0.0,
-                None,
-            )
-        except (KeyError, TypeError):
-            return None
-        if type(sym) is not str:
-            return None
-        return row
-
-    def _unknown(self, kind: Any) -> None:
-        self.counts["unknown"] += 1
-        name = kind if isinstance(kind, str) else type(kind).__name__
-        if name in self.unknown_kinds or len(self.unknown_kinds) < UNKNOWN_KINDS_KEPT:
-            self.unknown_kinds[name] = self.unknown_kinds.get(name, 0) + 1
-        if self.unknown_kinds.get(name, 0) <= 1:
-            log.warning("skipping unknown event type %r", name)
+    def _other_second(
+        self, sym: str, st: MinuteState | None, s: int, bar: tuple
+    ) -> MinuteState | None:
+        """Fold a second that is not the next one of the current minute (rare)."""
+        minute = s - s % MS_PER_MINUTE
+        if st is None or st.minute != minute:
+            st = self._switch(sym, st, minute)
+            if st is None:
+                return None
+        if st.fold(s, bar):
+            self.counts["resent_seconds"] += 1
+        return st
 
     def _switch(
         self, sym: str, st: MinuteState | None, minute: int

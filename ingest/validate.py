@@ -132,11 +132,21 @@ class FeedValidator:
     # ------------------------------------------------------------- window
     def window(self, grid_ms: int = GRID_MS["AM"]) -> tuple[int, int]:
         """Return [lowest, highest] start allowed now for events of `grid_ms`."""
+        lowest, now = self._lowest_now()
+        return lowest, now + FUTURE_SLACK_MS - grid_ms
+
+    def windows(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Return the `A` and `AM` windows of one clock reading (one per frame)."""
+        lowest, now = self._lowest_now()
+        top = now + FUTURE_SLACK_MS
+        return (lowest, top - GRID_MS["A"]), (lowest, top - GRID_MS["AM"])
+
+    def _lowest_now(self) -> tuple[int, int]:
         now = self.clock_ms()
         if now >= self._lower_until or now < self._lower_until - WINDOW_REFRESH_MS:
             self._lower_ms = previous_session_start_ms(now)
             self._lower_until = now + WINDOW_REFRESH_MS
-        return self._lower_ms, now + FUTURE_SLACK_MS - grid_ms
+        return self._lower_ms, now
 
     # ------------------------------------------------------------- checks
     def reason(

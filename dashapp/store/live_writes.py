@@ -21,7 +21,13 @@ log = logging.getLogger(__name__)
 LIVE_BATCH_ROWS = 20_000
 LIVE_PARALLEL_MIN_ROWS = 2_000
 LIVE_PARALLEL_MAX = 4
+# The live connection's page cache holds the minute's working set: a few
+# primary-key pages per symbol written (3 pages of 4 KiB), at least the floor,
+# at most the cap. A bigger cache only fills with cold pages as the table
+# grows, which is memory growth over the day, not speed.
 SQLITE_LIVE_CACHE_KIB = 131_072
+SQLITE_LIVE_CACHE_MIN_KIB = 8_192
+SQLITE_LIVE_CACHE_KIB_PER_SYMBOL = 12
 _PG_MINUTE_TYPES = (
     "varchar",
     "timestamptz",
@@ -39,8 +45,16 @@ def _pg_binary_copy(cur: Any, target: str, rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
+def live_cache_kib(symbols: int) -> int:
+    """Return the page cache (KiB) live writes of `symbols` symbols a batch need."""
+    want = symbols * SQLITE_LIVE_CACHE_KIB_PER_SYMBOL
+    return min(SQLITE_LIVE_CACHE_KIB, max(SQLITE_LIVE_CACHE_MIN_KIB, want))
+
+
 class LiveWritesMixin(StoreBase):
     """The live-ingest write path (issue 3)."""
+
+    _live_cache_kib = SQLITE_LIVE_CACHE_MIN_KIB  # grows with the widest batch
 
     def upsert_minute_tuples(
         self,
@@ -118,9 +132,17 @@ class LiveWritesMixin(StoreBase):
             f"INSERT INTO ohlcv_1min ({names}) VALUES ({marks}) "
             f"ON CONFLICT (symbol, ts) DO UPDATE SET {updates}"
         )
+        want = 0
+        if self._live_cache_kib < min(
+            SQLITE_LIVE_CACHE_KIB, len(rows) * SQLITE_LIVE_CACHE_KIB_PER_SYMBOL
+        ):
+            want = live_cache_kib(len({r[0] for r in rows}))  # only while it may grow
         with self._live_lock:
             conn = self._live_sqlite_conn()
             try:
+                if want > self._live_cache_kib:
+                    self._live_cache_kib = want
+                    conn.exec_driver_sql(f"PRAGMA cache_size=-{want}")
                 conn.exec_driver_sql(sql, rows)
                 self._bump_seq(conn)
                 conn.commit()
@@ -132,13 +154,14 @@ class LiveWritesMixin(StoreBase):
         """Return the connection live minute writes use (held; its cache stays warm).
 
         Each minute touches one primary-key leaf page per symbol, so the page
-        cache must hold that working set; and the WAL checkpoint, which would
-        otherwise run inside a commit, runs in `checkpoint()` instead.
+        cache must hold that working set (sized from the widest batch so far,
+        `live_cache_kib`); and the WAL checkpoint, which would otherwise run
+        inside a commit, runs in `checkpoint()` instead.
         """
         conn = self._live_conn
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
-            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LIVE_CACHE_KIB}")
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{self._live_cache_kib}")
             conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
             conn.commit()
             self._live_conn = conn
