@@ -459,7 +459,7 @@ def _quiet_ready_ms(driver, timeout: float = 30.0) -> float:
         value = driver.execute_script(QUIET_READY_JS)
         if value is None:
             seen = None
-        elif seen is None or value[1] != seen[1]:
+        elif seen is None or value[1] != seen[0][1]:
             seen = (value, time.monotonic())
         elif time.monotonic() - seen[1] >= QUIET_S:
             return float(seen[0][2])
