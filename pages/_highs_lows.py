@@ -6,6 +6,8 @@ module registers the callback that fills it from the market page's controls.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Input, Output, State, callback
 
 from components.controls import split_as_of
@@ -17,7 +19,7 @@ PAGE = "market"
 VIEW = "market-highs-lows"
 
 
-def highs_lows_section(universe: str | None = None, as_of: str | None = None):
+def highs_lows_section(universe: str | None = None, as_of: str | None = None) -> Any:
     """Return the card the callback below fills, pre-filled when the view renders."""
     if universe is None:
         return highs_lows_card()
