@@ -507,7 +507,7 @@ def bench_browser(settings, runs: int = BROWSER_RUNS) -> list[tuple]:
                 loads.append(_page_ready_ms(driver, page))
             rows.append((page, loads, []))
         navs = {row[0]: row[2] for row in rows}
-        order = [(p, u) for p, u in BROWSER_PAGES.items() if p not in NO_STATUS]
+        order = list(PAGES.items())  # in-app navigation: the original six pages
         for _ in range(runs):
             for i, (page, path) in enumerate(order):
                 # Leave through another page so each arrival is a real navigation.
