@@ -6,8 +6,6 @@ module registers the callback that fills it from the market page's controls.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dash import Input, Output, State, callback
 
 from components.controls import split_as_of
@@ -19,7 +17,7 @@ PAGE = "market"
 VIEW = "market-highs-lows"
 
 
-def highs_lows_section(universe: str | None = None, as_of: str | None = None) -> Any:
+def highs_lows_section(universe: str | None = None, as_of: str | None = None):
     """Return the card the callback below fills, pre-filled when the view renders."""
     if universe is None:
         return highs_lows_card()
