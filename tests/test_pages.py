@@ -551,28 +551,3 @@ def test_pg25_feed_state_is_shown_and_rerenders_when_it_changes(settings):
         third = fn(*args, second[-1])
     assert "Feed down" in _text(second[1])
     assert "Feed failed" in _text(third[1]) and "bad universe" in _text(third[1])
-
-
-def test_pg26_market_layout_is_prefilled_and_the_load_poll_answers_204(app):
-    market = page("market")
-    with app.server.test_request_context():
-        tree = market.layout()
-        found = {}
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list | tuple):
-                stack.extend(node)
-                continue
-            if isinstance(getattr(node, "id", None), str):
-                found[node.id] = node
-            if getattr(node, "children", None) is not None:
-                stack.append(node.children)
-        key = found["market-version"].data
-        assert key and _text(found["market-status"].children).strip('"[]')
-        assert "/symbol/" in _text(found["market-leaders"].children)
-        assert "Loading" not in _text(found["market-regime"].children)
-        assert found["market-highs-lows-version"].data
-        assert go.Figure(found["market-treemap"].figure).data
-        with pytest.raises(PreventUpdate):  # the poll on load: nothing to send
-            market.refresh_market(1, "sp500", "now", "", "ret_1d", key)
