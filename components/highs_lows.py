@@ -90,8 +90,8 @@ def highs_lows_body(
     )
 
 
-def highs_lows_card(body: Any = None, version: str | None = None) -> dbc.Card:
-    """Return the card the Market page's highs/lows callback fills (or refills)."""
+def highs_lows_card() -> dbc.Card:
+    """Return the (empty) card the Market page's highs/lows callback fills."""
     return dbc.Card(
         [
             dbc.CardHeader(
@@ -99,12 +99,9 @@ def highs_lows_card(body: Any = None, version: str | None = None) -> dbc.Card:
             ),
             dbc.CardBody(
                 [
-                    html.Div(
-                        id="market-highs-lows",
-                        children="Loading…" if body is None else body,
-                    ),
+                    html.Div(id="market-highs-lows", children="Loading…"),
                     html.Small(RULE_TEXT, className="text-body-secondary d-block mt-1"),
-                    dcc.Store(id="market-highs-lows-version", data=version),
+                    dcc.Store(id="market-highs-lows-version"),
                 ]
             ),
         ],

@@ -31,14 +31,11 @@ BOX = {
 }
 
 
-def regime_card(children: Any = None) -> dbc.Card:
+def regime_card() -> dbc.Card:
     """Return the card the Market page shows at its top (filled by a callback)."""
     return dbc.Card(
         dbc.CardBody(
-            html.Div(
-                id=REGIME_ID,
-                children="Loading market regime…" if children is None else children,
-            ),
+            html.Div(id=REGIME_ID, children="Loading market regime…"),
             className="py-2",
         ),
         className="mb-2 regime-card",

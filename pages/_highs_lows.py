@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback
 
-from components.controls import split_as_of
 from components.highs_lows import highs_lows_body, highs_lows_card
 from dashapp.market.highs_lows import highs_lows
 from pages._common import control_inputs, render_view, view_params
@@ -17,17 +16,9 @@ PAGE = "market"
 VIEW = "market-highs-lows"
 
 
-def highs_lows_section(universe: str | None = None, as_of: str | None = None):
-    """Return the card the callback below fills, pre-filled when the view renders."""
-    if universe is None:
-        return highs_lows_card()
-    try:
-        body, key = render_view(
-            VIEW, view_params(universe, *split_as_of(as_of)), None, build_highs_lows, 1
-        )
-    except Exception:  # the callback fills it (or shows the error) on load
-        return highs_lows_card()
-    return highs_lows_card(body, key) if key else highs_lows_card()
+def highs_lows_section():
+    """Return the card the callback below fills (one element of the layout)."""
+    return highs_lows_card()
 
 
 def build_highs_lows(universe: str, as_of: str) -> tuple:

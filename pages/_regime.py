@@ -23,7 +23,7 @@ from dashapp.market.regime import market_regime
 log = logging.getLogger(__name__)
 PAGE = "market"
 
-__all__ = ["regime_card", "regime_section", "refresh_regime"]
+__all__ = ["regime_card", "refresh_regime"]
 
 
 def build_regime(as_of: str) -> list:
@@ -31,33 +31,17 @@ def build_regime(as_of: str) -> list:
     return regime_body(market_regime(as_of))
 
 
-def regime_section(key: str | None, as_of: str) -> Any:
-    """Return the regime card, pre-filled when the Market view rendered (`key`)."""
-    if not key:
-        return regime_card()
-    try:
-        return regime_card(_regime_children(key, as_of))
-    except PreventUpdate:
-        return regime_card()
-
-
-# The layout pre-fills the panel with the view's key, so nothing to do on load;
-# without a key the Market callback sets one, which triggers this.
 @callback(
     Output(REGIME_ID, "children"),
     Input(f"{PAGE}-version", "data"),
     State(cid("asof", PAGE), "value"),
     State(cid("time", PAGE), "value"),
-    prevent_initial_call=True,
 )
 def refresh_regime(key: Any, session: Any, time_: Any) -> Any:
     """Re-render the regime panel when the Market view's key moved."""
     if not key:
         raise PreventUpdate
-    return _regime_children(key, as_of_value(session, time_))
-
-
-def _regime_children(key: str, as_of: str) -> Any:
+    as_of = as_of_value(session, time_)
     try:
         return queries.cached(f"view:regime:{key}", lambda: build_regime(as_of))
     except BadRequest as exc:

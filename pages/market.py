@@ -20,14 +20,7 @@ from components.cards import (
     session_badge,
     snapshot_line,
 )
-from components.controls import (
-    DEFAULT_UNIVERSE,
-    NOW,
-    as_of_value,
-    controls_bar,
-    page_header,
-    split_as_of,
-)
+from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import gauges_figure, treemap_figure
 from components.leaders import leaders_table, top_leaders
 from components.theme import WINDOW_LABELS
@@ -42,7 +35,7 @@ from pages._common import (
     view_params,
 )
 from pages._highs_lows import highs_lows_section
-from pages._regime import regime_section
+from pages._regime import regime_card
 
 PAGE = "market"
 dash.register_page(
@@ -66,17 +59,8 @@ def layout(
     poll_ms: int | None = None,
     **_kwargs: Any,
 ) -> html.Div:
-    """Return the Market page, pre-filled from the cached view (else a skeleton)."""
+    """Return the Market page skeleton; the poll callback fills it."""
     window = window if window in TREEMAP_WINDOWS else DEFAULT_WINDOW
-    session, time_ = split_as_of(as_of)
-    try:
-        first = market_outputs(universe, session, time_, window, None)
-    except Exception:  # the poll callback fills the skeleton (or shows the error)
-        first = None
-    if first is None or not first[-1]:
-        first = (None, None, None, None, None, None, None, None, None)
-    status, clock, cards, gauges, tiles, treemap, leaders, newest, key = first
-    regime_as_of = as_of_value(session, time_)
     window_picker = dbc.RadioItems(
         id="market-window",
         options=[{"label": WINDOW_LABELS[w], "value": w} for w in TREEMAP_WINDOWS],
@@ -87,17 +71,17 @@ def layout(
     )
     return html.Div(
         [
-            _filled(page_header("Market", PAGE), f"{PAGE}-status", children=status),
+            page_header("Market", PAGE),
             controls_bar(PAGE, universe, as_of),
-            regime_section(key, regime_as_of),
+            regime_card(),
             html.Div(
                 [
-                    html.Div(id="market-clock", children=clock, className="d-inline"),
+                    html.Div(id="market-clock", className="d-inline"),
                     html.Small(id="market-age", className="me-2"),
                 ],
                 className="mb-2",
             ),
-            dbc.Row(id="market-indices", children=cards, className="g-2 mb-3"),
+            dbc.Row(id="market-indices", className="g-2 mb-3"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -105,7 +89,6 @@ def layout(
                             "Breadth",
                             dcc.Graph(
                                 id="market-gauges",
-                                **_figure(gauges),
                                 config={"displayModeBar": False},
                                 style={"height": "210px"},
                             ),
@@ -115,11 +98,7 @@ def layout(
                         lg=6,
                         className="mb-2",
                     ),
-                    dbc.Col(
-                        dbc.Row(id="market-breadth", children=tiles, className="g-2"),
-                        xs=12,
-                        lg=6,
-                    ),
+                    dbc.Col(dbc.Row(id="market-breadth", className="g-2"), xs=12, lg=6),
                 ],
                 className="g-2 mb-2",
             ),
@@ -127,20 +106,12 @@ def layout(
             dbc.Row(
                 [
                     dbc.Col(
-                        _card(
-                            "Leaders (RS rating)",
-                            html.Div(id="market-leaders", children=leaders),
-                        ),
+                        _card("Leaders (RS rating)", html.Div(id="market-leaders")),
                         xs=12,
                         lg=6,
                         className="mb-2",
                     ),
-                    dbc.Col(
-                        highs_lows_section(universe, as_of),
-                        xs=12,
-                        lg=6,
-                        className="mb-2",
-                    ),
+                    dbc.Col(highs_lows_section(), xs=12, lg=6, className="mb-2"),
                 ],
                 id="market-lists",
                 className="g-2",
@@ -162,7 +133,6 @@ def layout(
                         dcc.Loading(
                             dcc.Graph(
                                 id="market-treemap",
-                                **_figure(treemap),
                                 config={"displayModeBar": False},
                                 style={"height": "520px"},
                             ),
@@ -173,31 +143,10 @@ def layout(
                 ],
                 className="mb-3",
             ),
-            dcc.Store(id="market-newest", data=newest),
-            _filled(poll_components(PAGE, poll_ms), f"{PAGE}-version", data=key),
+            dcc.Store(id="market-newest"),
+            poll_components(PAGE, poll_ms),
         ]
     )
-
-
-def _filled(tree: Any, id_: str, **props: Any) -> Any:
-    """Set `props` on the element `id_` below `tree` (None values are skipped)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list | tuple):
-            stack.extend(node)
-        elif getattr(node, "id", None) == id_:
-            for name, value in props.items():
-                if value is not None:
-                    setattr(node, name, value)
-            break
-        elif getattr(node, "children", None) is not None:
-            stack.append(node.children)
-    return tree
-
-
-def _figure(figure: Any) -> dict:
-    return {} if figure is None else {"figure": figure}
 
 
 def build_market(
@@ -263,11 +212,6 @@ def feed_key(feed: dict) -> str:
 )
 def refresh_market(_n, universe, session, time_, window, last):
     """Re-render the Market page when the data version (or a control) moved."""
-    return market_outputs(universe, session, time_, window, last)
-
-
-def market_outputs(universe, session, time_, window, last) -> tuple:
-    """Return every Market output (no_update where unchanged) and the view key."""
     try:
         clock = queries.market_clock()
         feed = queries.feed_status()
