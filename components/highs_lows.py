@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
+
+from components.grid_columns import format_number
+from components.theme import change_color
 
 TITLES = {"new_highs": "New 52-week highs", "new_lows": "New 52-week lows"}
 RULE_TEXT = (
@@ -16,25 +20,45 @@ RULE_TEXT = (
 SHOWN = 25
 
 
-def _item(row: dict[str, Any]) -> html.Li:
+def _row(row: dict[str, Any]) -> html.Tr:
+    sym = str(row["symbol"])
     change = row.get("change_pct")
-    change_text = "" if change is None or pd.isna(change) else f"{change:+.1f}%"
-    rating = row.get("rs_rating")
-    rating_text = "" if rating is None or pd.isna(rating) else f"RS {int(rating)}"
-    close = row.get("close")
-    close_text = "" if close is None or pd.isna(close) else f"{close:,.2f}"
-    return html.Li(
+    return html.Tr(
         [
-            dcc.Link(
-                row["symbol"], href=f"/symbol/{row['symbol']}", className="fw-bold"
+            html.Td(dcc.Link(sym, href=f"/symbol/{quote(sym)}", className="fw-bold")),
+            html.Td(row.get("name") or "", className="text-body-secondary"),
+            html.Td(format_number(row.get("close"), 2) or "—", className="num"),
+            html.Td(
+                format_number(change, 1, "pp", signed=True) or "—",
+                className="num",
+                style={"color": change_color(change)},
             ),
-            html.Span(f" {row.get('name') or ''}", className="text-body-secondary"),
-            html.Span(
-                f" {close_text} {change_text} {rating_text}".rstrip(),
-                className="ms-1",
+            html.Td(
+                format_number(row.get("rs_rating"), 0, "int") or "—", className="num"
             ),
-        ],
-        className="small",
+        ]
+    )
+
+
+def _table(rows: list[dict[str, Any]], name: str) -> dbc.Table:
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("Symbol"),
+                html.Th("Name"),
+                html.Th("Close", className="num"),
+                html.Th("1D", className="num"),
+                html.Th("RS", className="num"),
+            ]
+        )
+    )
+    return dbc.Table(
+        [head, html.Tbody([_row(r) for r in rows])],
+        size="sm",
+        hover=True,
+        responsive=True,
+        className="dense-table",
+        id=f"market-{name}",
     )
 
 
@@ -44,10 +68,9 @@ def _column(name: str, frame: pd.DataFrame | None, count: int | None) -> dbc.Col
     body: Any
     if rows:
         more = len(rows) - SHOWN
-        items = [_item(r) for r in rows[:SHOWN]]
+        body = [_table(rows[:SHOWN], name)]
         if more > 0:
-            items.append(html.Li(f"… and {more} more", className="small text-muted"))
-        body = html.Ul(items, className="list-unstyled mb-0", id=f"market-{name}")
+            body.append(html.Small(f"… and {more} more", className="text-muted"))
     else:
         body = html.Small("None in this session", className="text-body-secondary")
     return dbc.Col(

@@ -8,7 +8,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from components.theme import change_color, fmt_pct, is_missing
+from components.grid_columns import format_number
+from components.theme import change_color, is_missing
 
 LEADERS = 10
 LEADER_COLUMNS = (
@@ -19,6 +20,7 @@ LEADER_COLUMNS = (
     ("ret_21d", "1M"),
     ("stage", "Stage"),
 )
+TEXT = ("symbol", "sector")
 
 
 def top_leaders(rankings: pd.DataFrame | None, n: int = LEADERS) -> pd.DataFrame:
@@ -34,13 +36,14 @@ def _cell(column: str, value: object) -> html.Td:
     if column == "symbol":
         sym = str(value)
         return html.Td(dcc.Link(sym, href=f"/symbol/{quote(sym)}"))
+    if column == "sector":
+        return html.Td("—" if is_missing(value) else str(value))
     if is_missing(value):
-        return html.Td("—")
+        return html.Td("—", className="num")
     if column.startswith("ret_"):
-        return html.Td(fmt_pct(value), style={"color": change_color(value)})
-    if column in ("rs_rating", "stage"):
-        return html.Td(f"{int(value)}")
-    return html.Td(str(value))
+        text = format_number(value, 1, "pct", signed=True)
+        return html.Td(text, className="num", style={"color": change_color(value)})
+    return html.Td(format_number(value, 0, "int"), className="num")
 
 
 def leaders_table(leaders: pd.DataFrame, ranked: int) -> html.Div:
@@ -48,14 +51,27 @@ def leaders_table(leaders: pd.DataFrame, ranked: int) -> html.Div:
     if leaders.empty:
         return html.Div("No RS ratings yet.", className="text-body-secondary small")
     cols = [(c, label) for c, label in LEADER_COLUMNS if c in leaders]
-    head = html.Thead(html.Tr([html.Th(label) for _, label in cols]))
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(label, className=None if c in TEXT else "num")
+                for c, label in cols
+            ]
+        )
+    )
     body = html.Tbody(
         [
             html.Tr([_cell(c, row[c]) for c, _ in cols])
             for row in leaders.to_dict("records")
         ]
     )
-    table = dbc.Table([head, body], size="sm", hover=True, responsive=True)
+    table = dbc.Table(
+        [head, body],
+        size="sm",
+        hover=True,
+        responsive=True,
+        className="dense-table",
+    )
     note = html.Small(
         f"Top {len(leaders)} RS ratings of {ranked:,} ranked names",
         className="text-body-secondary",

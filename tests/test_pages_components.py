@@ -346,3 +346,63 @@ def test_pc14_key_figures_format_missing_values_as_dashes():
     row = _json(cards.key_figures({"last": 12.5, "change": -0.5, "pct": -0.04}, None))
     text = json.dumps(row, ensure_ascii=False)
     assert "12.50" in text and "-4.00%" in text and "—" in text
+
+
+def _texts(component) -> list:
+    """Return every (className, text) of the Td cells below a component."""
+    out = []
+    stack = [component]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list | tuple):
+            stack.extend(node)
+            continue
+        if getattr(node, "_type", None) == "Td":
+            kids = node.children
+            text = kids.children if hasattr(kids, "children") else kids
+            out.append((getattr(node, "className", None), text, kids))
+        kids = getattr(node, "children", None)
+        if kids is not None and not isinstance(kids, str):
+            stack.append(kids)
+    return out
+
+
+def test_pc15_market_tables_right_align_fixed_decimals_and_link_symbols():
+    from components.highs_lows import highs_lows_body
+    from components.leaders import leaders_table
+
+    rows = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BRK.B"],
+            "sector": ["Tech", None],
+            "rs_rating": [99.0, 98.0],
+            "ret_1d": [-0.00001, 0.0123],
+            "ret_21d": [np.nan, -0.2],
+            "stage": [2.0, 4.0],
+        }
+    )
+    found = pd.DataFrame(
+        {
+            "symbol": ["CCC"],
+            "name": ["C Co"],
+            "close": [12.5],
+            "change_pct": [-0.04],
+            "rs_rating": [77.0],
+        }
+    )
+    for comp in (
+        leaders_table(rows, 2),
+        highs_lows_body({"new_highs": found}, {"new_highs": 1}),
+    ):
+        cells = _texts(comp)
+        texts = [t for _, t, _ in cells]
+        assert not any(isinstance(t, str) and t.startswith("-0.0") for t in texts)
+        nums = [(c, t) for c, t, _ in cells if isinstance(t, str) and t[-1:].isdigit()]
+        assert nums and all(c == "num" for c, _ in nums)
+        links = [k.href for _, _, k in cells if hasattr(k, "href")]
+        assert links and all(h.startswith("/symbol/") for h in links)
+    texts = [t for _, t, _ in _texts(leaders_table(rows, 2))]
+    assert "0.0%" in texts and "+1.2%" in texts and "-20.0%" in texts
+    assert "12.50" in [
+        t for _, t, _ in _texts(highs_lows_body({"new_highs": found}, {}))
+    ]
