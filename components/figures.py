@@ -99,7 +99,13 @@ def treemap_figure(
         "pathbar": {"visible": True},
         "maxdepth": 2,
     }
-    return figure([trace], height, margin={"l": 4, "r": 4, "t": 28, "b": 4})
+    # Hide a tile's label rather than cut it when the tile is too small for it.
+    return figure(
+        [trace],
+        height,
+        margin={"l": 4, "r": 4, "t": 28, "b": 4},
+        uniformtext={"minsize": 9, "mode": "hide"},
+    )
 
 
 def gauges_figure(last: dict | None, height: int = 210) -> Figure:
@@ -269,9 +275,10 @@ def sector_perf_figure(
         traces,
         height,
         barmode="group",
-        xaxis={"tickformat": "+.0%"},
+        xaxis={"tickformat": "+.0%", "automargin": True},
+        yaxis={"automargin": True},
         legend={"orientation": "h", "y": 1.08},
-        margin={"l": 150, "r": 16, "t": 40, "b": 32},
+        margin={"l": 8, "r": 16, "t": 40, "b": 32},
     )
 
 
