@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
-
-from components.grid_columns import format_number
-from components.theme import change_color
 
 TITLES = {"new_highs": "New 52-week highs", "new_lows": "New 52-week lows"}
 RULE_TEXT = (
@@ -20,45 +16,25 @@ RULE_TEXT = (
 SHOWN = 25
 
 
-def _row(row: dict[str, Any]) -> html.Tr:
-    sym = str(row["symbol"])
+def _item(row: dict[str, Any]) -> html.Li:
     change = row.get("change_pct")
-    return html.Tr(
+    change_text = "" if change is None or pd.isna(change) else f"{change:+.1f}%"
+    rating = row.get("rs_rating")
+    rating_text = "" if rating is None or pd.isna(rating) else f"RS {int(rating)}"
+    close = row.get("close")
+    close_text = "" if close is None or pd.isna(close) else f"{close:,.2f}"
+    return html.Li(
         [
-            html.Td(dcc.Link(sym, href=f"/symbol/{quote(sym)}", className="fw-bold")),
-            html.Td(row.get("name") or "", className="text-body-secondary"),
-            html.Td(format_number(row.get("close"), 2) or "—", className="num"),
-            html.Td(
-                format_number(change, 1, "pp", signed=True) or "—",
-                className="num",
-                style={"color": change_color(change)},
+            dcc.Link(
+                row["symbol"], href=f"/symbol/{row['symbol']}", className="fw-bold"
             ),
-            html.Td(
-                format_number(row.get("rs_rating"), 0, "int") or "—", className="num"
+            html.Span(f" {row.get('name') or ''}", className="text-body-secondary"),
+            html.Span(
+                f" {close_text} {change_text} {rating_text}".rstrip(),
+                className="ms-1",
             ),
-        ]
-    )
-
-
-def _table(rows: list[dict[str, Any]], name: str) -> dbc.Table:
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th("Symbol"),
-                html.Th("Name"),
-                html.Th("Close", className="num"),
-                html.Th("1D", className="num"),
-                html.Th("RS", className="num"),
-            ]
-        )
-    )
-    return dbc.Table(
-        [head, html.Tbody([_row(r) for r in rows])],
-        size="sm",
-        hover=True,
-        responsive=True,
-        className="dense-table",
-        id=f"market-{name}",
+        ],
+        className="small",
     )
 
 
@@ -68,9 +44,10 @@ def _column(name: str, frame: pd.DataFrame | None, count: int | None) -> dbc.Col
     body: Any
     if rows:
         more = len(rows) - SHOWN
-        body = [_table(rows[:SHOWN], name)]
+        items = [_item(r) for r in rows[:SHOWN]]
         if more > 0:
-            body.append(html.Small(f"… and {more} more", className="text-muted"))
+            items.append(html.Li(f"… and {more} more", className="small text-muted"))
+        body = html.Ul(items, className="list-unstyled mb-0", id=f"market-{name}")
     else:
         body = html.Small("None in this session", className="text-body-secondary")
     return dbc.Col(

@@ -367,8 +367,7 @@ def _texts(component) -> list:
     return out
 
 
-def test_pc15_market_tables_right_align_fixed_decimals_and_link_symbols():
-    from components.highs_lows import highs_lows_body
+def test_pc15_leaders_table_right_aligns_fixed_decimals_and_link_symbols():
     from components.leaders import leaders_table
 
     rows = pd.DataFrame(
@@ -381,19 +380,7 @@ def test_pc15_market_tables_right_align_fixed_decimals_and_link_symbols():
             "stage": [2.0, 4.0],
         }
     )
-    found = pd.DataFrame(
-        {
-            "symbol": ["CCC"],
-            "name": ["C Co"],
-            "close": [12.5],
-            "change_pct": [-0.04],
-            "rs_rating": [77.0],
-        }
-    )
-    for comp in (
-        leaders_table(rows, 2),
-        highs_lows_body({"new_highs": found}, {"new_highs": 1}),
-    ):
+    for comp in (leaders_table(rows, 2),):
         cells = _texts(comp)
         texts = [t for _, t, _ in cells]
         assert not any(isinstance(t, str) and t.startswith("-0.0") for t in texts)
@@ -403,6 +390,3 @@ def test_pc15_market_tables_right_align_fixed_decimals_and_link_symbols():
         assert links and all(h.startswith("/symbol/") for h in links)
     texts = [t for _, t, _ in _texts(leaders_table(rows, 2))]
     assert "0.0%" in texts and "+1.2%" in texts and "-20.0%" in texts
-    assert "12.50" in [
-        t for _, t, _ in _texts(highs_lows_body({"new_highs": found}, {}))
-    ]
