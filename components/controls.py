@@ -20,6 +20,9 @@ NOW = "now"
 DEFAULT_UNIVERSE = "sp500"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{2}:\d{2}$")
+# One or more universe names joined by "+"; "watchlist:NAME" is the user's own list.
+_UNIVERSE_PART = r"(?:watchlist:)?[a-z0-9_\-]{1,64}"
+_UNIVERSE_SPEC = re.compile(rf"^{_UNIVERSE_PART}(?:\+{_UNIVERSE_PART}){{0,7}}$")
 
 
 def cid(kind: str, page: str) -> dict[str, str]:
@@ -50,7 +53,7 @@ def as_of_value(session: Any, time: Any = "") -> str:
 def clean_universe(value: Any) -> str:
     """Return a universe name (lower case) or the default."""
     text = str(value or "").strip().lower()
-    return text if re.match(r"^[a-z0-9_+\-]{1,64}$", text) else DEFAULT_UNIVERSE
+    return text if _UNIVERSE_SPEC.match(text) else DEFAULT_UNIVERSE
 
 
 def controls_bar(

@@ -23,6 +23,8 @@ from components.grid_dense import grid_ids
 from components.grid_state import url_keys
 from dashapp.market import BadRequest, queries
 from dashapp.market.availability import database_available, note_db_error
+from dashapp.market.context import current_store
+from dashapp.market.universe import has_watchlist, scoped_universe, watchlist_options
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,12 @@ def poll_components(page: str, interval_ms: int | None = None) -> html.Div:
 def view_key(page: str, params: dict[str, Any]) -> str:
     """Return page + params + data version: equal keys render identically."""
     parts = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    universe = str(params.get("universe") or "")
+    if has_watchlist(universe):  # per user and per edit of the list
+        try:
+            parts += scoped_universe(current_store(), universe)[0]
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0])) from exc
     return f"{page}|{parts}|{queries.data_version_key(params.get('as_of'))}"
 
 
@@ -294,6 +302,7 @@ def fill_control_options(_id: Any, universe: Any, session: Any) -> tuple[list, l
     """Load the universe list and stored sessions into the pickers."""
     try:
         universes = queries.universe_options()
+        universes = [*watchlist_options(current_store()), *universes]
         sessions = queries.stored_sessions(SESSION_OPTIONS_LIMIT)
     except Exception as exc:  # database down: keep the current choices
         if not note_db_error(exc):

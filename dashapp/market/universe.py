@@ -69,3 +69,17 @@ def request_universe_scope(store: Store) -> str:
         return scoped_universe(store, spec)[0]
     except KeyError:
         return "@unknown"
+
+
+def watchlist_options(store: Store) -> list[dict[str, str]]:
+    """Return picker options for the signed-in user's watchlists (none if anonymous)."""
+    principal = auth.current_principal() if has_request_context() else None
+    if principal is None:
+        return []
+    return [
+        {
+            "label": f"★ {item['name']} · {item['count']} (your watchlist)",
+            "value": f"{WATCHLIST_PREFIX}{item['name']}",
+        }
+        for item in store.list_watchlists(principal.user_id)
+    ]
