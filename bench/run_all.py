@@ -38,6 +38,23 @@ HEADLINE = {
     "tabs_100_cores": "bench_pages",
     "import_rows_per_s_sqlite": "bench_history",
     "day_soak_rss_growth_mb": "bench_soak",
+    "page_ready_worst_s": "bench_pages",
+}
+
+# The bars of the performance issue: key -> (comparison, bar).
+BARS = {
+    "snapshot_full_ms": ("<=", 50.0),
+    "snapshot_incremental_ms": ("<=", 10.0),
+    "ticks_recent_p99_ms": ("<=", 20.0),
+    "ticks_recent_rps": (">=", 2000.0),
+    "minute_write_p99_ms_postgresql": ("<=", 150.0),
+    "minute_write_p99_ms_sqlite": ("<=", 300.0),
+    "decode_events_per_s": (">=", 500_000.0),
+    "market_page_ready_s": ("<=", 1.5),
+    "tabs_100_cores": ("<=", 0.5),
+    "import_rows_per_s_sqlite": (">=", 100_000.0),
+    "day_soak_rss_growth_mb": ("<=", 100.0),
+    "page_ready_worst_s": ("<=", 1.5),
 }
 
 
@@ -107,6 +124,27 @@ def report(figures: dict, skipped: dict, stems: list[str], context: dict) -> dic
     return out
 
 
+def verdict(key: str, value) -> str:
+    """Return "met", "MISSED" or "-" (no bar or not measured) for a headline figure."""
+    if key not in BARS or value is None:
+        return "-"
+    op, bar = BARS[key]
+    met = value <= bar if op == "<=" else value >= bar
+    return "met" if met else "MISSED"
+
+
+def summary(figures: dict) -> list[str]:
+    """Return the headline figures against their bars as table lines."""
+    lines = [f"{'headline figure':<34} {'value':>12} {'bar':>12}  verdict"]
+    for key in HEADLINE:
+        value = _clean(figures.get(key))
+        op, bar = BARS.get(key, ("", None))
+        shown = "n/a" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".")
+        target = "" if bar is None else f"{op} {bar:,g}"
+        lines.append(f"{key:<34} {shown:>12} {target:>12}  {verdict(key, value)}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks; return non-zero if any failed."""
     sys.path.insert(0, str(HERE.parent))
@@ -131,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "duration_s": round(time.time() - started, 1),
     }
+    print("\n" + "\n".join(summary(figures)))
     if args.json:
         out = report(figures, skipped, stems, context)
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
