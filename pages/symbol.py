@@ -23,6 +23,7 @@ from components.layout import graph, padded_card
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
 from dashapp.market import BadRequest, market_state, queries
+from dashapp.market.asof import live_cap
 from dashapp.market.availability import note_db_error
 from dashapp.market.compare import MAX_COMPARE, compare_closes
 from dashapp.market.search import symbol_suggestions
@@ -203,7 +204,7 @@ def build_symbol(
         compare=closes,
     )
     status = origin_badges(queries.data_origins())
-    label = "live" if as_of == NOW else as_of
+    label = _as_of_label(as_of, daily.bars)
     session = f" · session {chart.session}" if chart.session else ""
     status.append(html.Small(f"as of {label}{session} · {_shown(chart, minute)}"))
     if closes is not None:
@@ -218,6 +219,15 @@ def build_symbol(
         "session": None if chart.session is None else chart.session.isoformat(),
     }
     return status, _subtitle(info), figures, figure, meta
+
+
+def _as_of_label(as_of: str, daily_bars: Any) -> str:
+    """Return "live" only while the session is open, else the last stored session."""
+    if as_of != NOW:
+        return as_of
+    if daily_bars.empty or live_cap()[1]:
+        return "live"
+    return f"last session {str(daily_bars['x'].iloc[-1])[:10]} (closed)"
 
 
 def _shown(chart: Any, minute: bool) -> str:

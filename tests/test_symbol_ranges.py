@@ -235,3 +235,16 @@ def test_sr09_symbol_page_draws_minute_ranges_as_two_panels(settings):
     names = [t["name"] for t in daily[3]["data"] if t.get("legendgroup") != "stages"]
     assert names[:2] == ["AAPL", "QQQ"] and daily[3]["data"][0]["y"][0] == 100.0
     assert "first common close" in json.dumps(daily[0], cls=PlotlyJSONEncoder)
+
+
+def test_sr10_as_of_now_says_live_only_while_the_session_is_open(app):
+    from dashapp.market.asof import fixed_clock
+    from pages.symbol import _as_of_label  # importable once an app exists
+
+    bars = pd.DataFrame({"x": pd.to_datetime(["2024-06-06", "2024-06-07"])})
+    with fixed_clock("2024-06-08 12:00"):  # a Saturday
+        assert _as_of_label("now", bars) == "last session 2024-06-07 (closed)"
+    with fixed_clock("2024-06-10 10:00"):  # Monday, market open
+        assert _as_of_label("now", bars) == "live"
+    assert _as_of_label("2024-06-07", bars) == "2024-06-07"
+    assert _as_of_label("now", bars.iloc[:0]) == "live"
