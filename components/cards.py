@@ -282,7 +282,7 @@ def snapshot_line(state: Any, demo: bool | None = None) -> list:
         items.append(
             html.Small(
                 f"· {len(excluded):,} excluded ({detail})",
-                className="text-body-secondary",
+                className="text-body-secondary me-2",
                 title="Symbols without a price in the as-of session",
             )
         )
