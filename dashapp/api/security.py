@@ -34,6 +34,7 @@ from limits.storage import MemoryStorage
 
 from dashapp import auth
 from dashapp.api import openapi
+from dashapp.api.lean import LeanSessionInterface, memoise_ensure_sync, only_on_path
 from dashapp.api.ratelimit import (
     LIMITER_PREFIX,
     ApiRateLimit,
@@ -197,6 +198,9 @@ class LeanMemoryStorage(MemoryStorage):
             self._MemoryStorage__expire_events()
 
 
+LIMITER_HOOKS = (Limiter._Limiter__inject_headers, Limiter._Limiter__release_context)
+
+
 def make_limiter(server: Flask, settings: Settings) -> Limiter:
     """Create the limiter (Redis storage when configured, memory otherwise)."""
     limiter = Limiter(
@@ -226,6 +230,14 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
             check()
 
     hooks[hooks.index(check)] = check_login
+    for funcs in (
+        server.after_request_funcs[None],
+        server.teardown_request_funcs[None],
+    ):
+        for i, hook in enumerate(funcs):
+            underlying = getattr(hook, "func", None) or getattr(hook, "__func__", None)
+            if underlying in LIMITER_HOOKS:
+                funcs[i] = only_on_path(auth.LOGIN_POST, hook)
     return limiter
 
 
@@ -260,6 +272,8 @@ def install(app: dash.Dash, settings: Settings) -> None:
     """Install the limiter, auth gatekeeper, REST API, CORS and security headers."""
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    server.session_interface = LeanSessionInterface()
+    memoise_ensure_sync(server)
     trust_proxies(server, settings.trusted_proxies)
     # The limiter's check runs first so that refused requests count too.
     limiter = make_limiter(server, settings)
