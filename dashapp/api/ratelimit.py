@@ -71,7 +71,9 @@ def rate_limited_response(item: RateLimitItem | str, reset_at: float) -> Respons
 class ApiRateLimit:
     """Every /api request hits the user budget and the IP budget (shortest first)."""
 
-    def __init__(self, limiter: Limiter, user_rate: str, ip_rate: str) -> None:
+    def __init__(
+        self, limiter: Limiter, user_rate: str, ip_rate: str, *, fallback: bool = False
+    ) -> None:
         budgets: list[tuple[RateLimitItem, str, Callable[[], str]]] = [
             *((item, USER_SCOPE, user_or_ip_key) for item in parse_many(user_rate)),
             *((item, IP_SCOPE, ip_key) for item in parse_many(ip_rate)),
@@ -80,7 +82,7 @@ class ApiRateLimit:
         self.budgets = sorted(budgets, key=lambda budget: budget[0])
         self.strategy: RateLimiter = limiter.limiter
         self.fallback: RateLimiter | None = None
-        if not isinstance(self.strategy.storage, MemoryStorage):
+        if fallback:  # shared storage (Redis): count in memory while it is down
             self.fallback = FixedWindowRateLimiter(MemoryStorage())
         self._dead_since: float | None = None
         self._lock = threading.Lock()

@@ -278,7 +278,13 @@ def install(app: dash.Dash, settings: Settings) -> None:
     # The limiter's check runs first so that refused requests count too.
     limiter = make_limiter(server, settings)
     server.extensions["tickstock_limiter"] = limiter
-    api_limit = ApiRateLimit(limiter, settings.rate_limit_user, settings.rate_limit_ip)
+    api_limit = ApiRateLimit(
+        limiter,
+        settings.rate_limit_user,
+        settings.rate_limit_ip,
+        fallback=bool(settings.redis_url),
+    )
+    server.extensions["tickstock_api_limit"] = api_limit
     server.before_request(api_limit.check)
     auth.install_auth(app, settings)
     limit_login(server, limiter, settings)
