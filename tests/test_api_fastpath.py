@@ -178,3 +178,14 @@ def test_fp09_port_in_use_is_refused_free_port_accepted():
             ensure_port_free("127.0.0.1", port)
         assert info.value.errno == errno.EADDRINUSE
     ensure_port_free("127.0.0.1", port)  # released: free again
+
+
+def test_fp10_unknown_api_paths_spend_the_ip_budget(tmp_path):
+    app = make_api_app(tmp_path, seed=False, RATE_LIMIT_IP="2/minute")
+    client = app.server.test_client()
+    assert [client.get("/api/no-such-thing").status_code for _ in range(2)] == [
+        401,
+        401,
+    ]
+    assert client.get("/api/no-such-thing").status_code == 429
+    assert client.get("/health").status_code == 200

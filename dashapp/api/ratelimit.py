@@ -6,7 +6,10 @@ of a cached `/api/ticks/recent` answer (issue 16). The budgets are fixed at
 start-up, so this hook hits them directly through the limiter's own strategy
 and storage: the same fixed windows, the same storage keys
 (`tickstock-rl/<key>/<scope>`, in Redis when `REDIS_URL` is set) and the same
-429 answer. flask-limiter still guards the login form.
+429 answer. Every request under /api/ counts, unknown paths and the OpenAPI
+document included (flask-limiter counted matched API views only), so probing
+for endpoints spends the IP budget too. flask-limiter still guards the login
+form.
 
 A storage error (Redis down) falls back to in-process counters when Redis is
 configured, re-trying the storage every `STORAGE_RECHECK_S`; without a fallback
