@@ -14,8 +14,9 @@ callbacks are in place (the CSP hashes Dash's inline scripts):
   Permissions-Policy, COOP; HSTS when the request is HTTPS or Secure cookies are on.
 * CORS on /api only, for the configured origins (no credentials: cross-origin
   callers use bearer tokens).
-* flask-limiter per user (or token owner) and per IP on /api and on the login
-  form; Redis storage when REDIS_URL is set; 429 in the JSON error shape with
+* Rate limits per user (or token owner) and per IP on /api (`ratelimit`, one
+  hook on flask-limiter's strategy) and per IP on the login form (flask-limiter);
+  Redis storage when REDIS_URL is set; 429 in the JSON error shape with
   Retry-After.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import time
 from urllib.parse import urlsplit
 
@@ -34,7 +34,13 @@ from limits.storage import MemoryStorage
 
 from dashapp import auth
 from dashapp.api import openapi
-from dashapp.api.blueprint import bp as api_bp
+from dashapp.api.lean import LeanSessionInterface, memoise_ensure_sync, only_on_path
+from dashapp.api.ratelimit import (
+    LIMITER_PREFIX,
+    ApiRateLimit,
+    ip_key,
+    rate_limited_response,
+)
 from dashapp.api.routes import install_api
 from dashapp.settings import Settings
 
@@ -46,7 +52,6 @@ CORS_HEADERS = "Authorization, Content-Type, If-None-Match"
 CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
 CORS_MAX_AGE = "600"
 MAX_BODY_BYTES = 4 * 1024 * 1024
-LIMITER_PREFIX = "tickstock-rl"
 LIMITER_STORAGE_PREFIX = "ratelimit"
 
 
@@ -117,6 +122,16 @@ class CspCache:
         return self._policy
 
 
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", REFERRER_POLICY),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _security_headers(app: dash.Dash, settings: Settings):
     csp: list[str] = []
 
@@ -126,19 +141,16 @@ def _security_headers(app: dash.Dash, settings: Settings):
             # only when it serves its first request: hash them after that.
             csp.append(build_csp(app))
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            headers.setdefault("Content-Security-Policy", csp[0])
-        else:
-            headers.setdefault(
-                "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
-            )
-        if request.is_secure or settings.secure_cookies:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+        # What six setdefault calls do, with one scan of the headers instead of 12.
+        present = {key.lower() for key, _value in headers.items()}
+        wanted = [*STATIC_HEADERS]
+        policy = csp[0] if response.mimetype == "text/html" else API_CSP
+        wanted.append(("Content-Security-Policy", policy))
+        if settings.secure_cookies or request.is_secure:
+            wanted.append(("Strict-Transport-Security", HSTS))
+        for key, value in wanted:
+            if key.lower() not in present:
+                headers.add(key, value)
         return response
 
     return after
@@ -186,15 +198,7 @@ class LeanMemoryStorage(MemoryStorage):
             self._MemoryStorage__expire_events()
 
 
-def user_or_ip_key() -> str:
-    """Return the rate-limit key: the authenticated user, else the client IP."""
-    principal = auth.current_principal()
-    return principal.rate_key if principal is not None else f"ip:{auth.client_ip()}"
-
-
-def ip_key() -> str:
-    """Return the rate-limit key of the client IP."""
-    return f"ip:{auth.client_ip()}"
+LIMITER_HOOKS = (Limiter._Limiter__inject_headers, Limiter._Limiter__release_context)
 
 
 def make_limiter(server: Flask, settings: Settings) -> Limiter:
@@ -215,18 +219,25 @@ def make_limiter(server: Flask, settings: Settings) -> Limiter:
             else {}
         ),
     )
-    # Only /api and the login form are limited: skip the limiter's bookkeeping
-    # for Dash callbacks, assets and health checks (it costs ~0.5 ms a request).
-    limiter.request_filter(
-        lambda: not request.path.startswith("/api/") and request.path != auth.LOGIN_POST
-    )
-    # Shared: one budget per user (and per IP) across every /api endpoint.
-    limiter.shared_limit(
-        settings.rate_limit_user, scope="api-user", key_func=user_or_ip_key
-    )(api_bp)
-    limiter.shared_limit(settings.rate_limit_ip, scope="api-ip", key_func=ip_key)(
-        api_bp
-    )
+    # flask-limiter guards the login form only: its per-request resolution of
+    # limits costs ~0.1 ms, so the /api budgets have their own hook (ratelimit)
+    # and its own hook runs for the login form only.
+    check = limiter._check_request_limit
+    hooks = server.before_request_funcs[None]
+
+    def check_login() -> None:
+        if request.path == auth.LOGIN_POST:
+            check()
+
+    hooks[hooks.index(check)] = check_login
+    for funcs in (
+        server.after_request_funcs[None],
+        server.teardown_request_funcs[None],
+    ):
+        for i, hook in enumerate(funcs):
+            underlying = getattr(hook, "func", None) or getattr(hook, "__func__", None)
+            if underlying in LIMITER_HOOKS:
+                funcs[i] = only_on_path(auth.LOGIN_POST, hook)
     return limiter
 
 
@@ -241,22 +252,10 @@ def limit_login(server: Flask, limiter: Limiter, settings: Settings) -> None:
 def _rate_limited(limiter: Limiter):
     def handler(exc: RateLimitExceeded) -> Response:
         current = limiter.current_limit
-        reset = current.reset_at if current is not None else time.time() + 1
-        retry_after = max(1, math.ceil(reset - time.time()))
-        limit = str(exc.limit.limit) if getattr(exc, "limit", None) else exc.description
-        response = auth.json_error(
-            429,
-            "rate_limited",
-            f"too many requests: limit {limit}",
-            limit=limit,
-            retry_after=retry_after,
-        )
-        response.headers["Retry-After"] = str(retry_after)
         if current is not None:
-            response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
-            response.headers["X-RateLimit-Remaining"] = "0"
-            response.headers["X-RateLimit-Reset"] = str(int(reset))
-        return response
+            return rate_limited_response(current.limit, current.reset_at)
+        limit = exc.limit.limit if getattr(exc, "limit", None) else exc.description
+        return rate_limited_response(limit, time.time() + 1)
 
     return handler
 
@@ -273,10 +272,20 @@ def install(app: dash.Dash, settings: Settings) -> None:
     """Install the limiter, auth gatekeeper, REST API, CORS and security headers."""
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    server.session_interface = LeanSessionInterface()
+    memoise_ensure_sync(server)
     trust_proxies(server, settings.trusted_proxies)
     # The limiter's check runs first so that refused requests count too.
     limiter = make_limiter(server, settings)
     server.extensions["tickstock_limiter"] = limiter
+    api_limit = ApiRateLimit(
+        limiter,
+        settings.rate_limit_user,
+        settings.rate_limit_ip,
+        fallback=bool(settings.redis_url),
+    )
+    server.extensions["tickstock_api_limit"] = api_limit
+    server.before_request(api_limit.check)
     auth.install_auth(app, settings)
     limit_login(server, limiter, settings)
     install_api(server)
