@@ -106,6 +106,19 @@
     return "/symbol/" + encodeURIComponent(String(symbol));
   }
 
+  /* [pathname, search] of a symbol's page: only the view's universe and as-of
+     travel along, never another page's filters, sort or selection. */
+  function symbolLink(symbol) {
+    if (!symbol) { return [noUpdate(), noUpdate()]; }
+    var here = new URLSearchParams(window.location.search);
+    var keep = new URLSearchParams();
+    ["universe", "as_of"].forEach(function (k) {
+      if (here.get(k)) { keep.set(k, here.get(k)); }
+    });
+    var qs = keep.toString();
+    return [symbolPath(symbol), qs ? "?" + qs : ""];
+  }
+
   // Extend in place: Dash and other assets keep references to this object.
   window.dash_clientside = window.dash_clientside || {};
   Object.assign(window.dash_clientside, {
@@ -122,15 +135,17 @@
       },
       /* Grid cell click -> symbol page (rows are keyed by symbol). */
       gridToSymbol: function (cell) {
-        if (!cell || !cell.rowId) { return noUpdate(); }
-        return symbolPath(cell.rowId);
+        return symbolLink(cell && cell.rowId);
       },
+      symbolLink: symbolLink,
       /* Plotly click whose point carries the symbol in customdata[0]. */
       plotToSymbol: function (click) {
-        if (!click || !click.points || !click.points.length) { return noUpdate(); }
+        if (!click || !click.points || !click.points.length) {
+          return [noUpdate(), noUpdate()];
+        }
         var data = click.points[0].customdata;
         var sym = Array.isArray(data) ? data[0] : data;
-        return sym ? symbolPath(sym) : noUpdate();
+        return symbolLink(sym);
       },
       /* Show or hide grid columns from the column chooser. */
       chooseColumns: function (visible, gridId, all) {

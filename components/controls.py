@@ -134,12 +134,24 @@ def url_sync_js(names: Sequence[str], defaults: dict[str, Any]) -> str:
     )
 
 
+def back_link(page: str) -> html.Button:
+    """Return the "Back" link (shown only when the tab has a previous view)."""
+    return html.Button(
+        [html.I(className="bi bi-arrow-left me-1"), "Back"],
+        id=cid("back", page),
+        className="btn btn-link btn-sm p-0 me-2 back-link",
+        title="Back to the previous view",
+        style={"display": "none"},
+    )
+
+
 def page_header(title: str, page: str, subtitle: str | None = None) -> html.Div:
     """Return the page title row with a status area filled by the poll callback."""
     return html.Div(
         [
             html.Div(
                 [
+                    back_link(page),
                     html.H2(title, className="h4 mb-0 me-3"),
                     html.Div(id=f"{page}-status", className="page-status small"),
                 ],

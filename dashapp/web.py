@@ -120,15 +120,15 @@ clientside_callback(
 clientside_callback(
     """
     function(value) {
-        if (!value) { return window.dash_clientside.no_update; }
+        const skip = window.dash_clientside.no_update;
+        if (!value) { return [skip, skip]; }
         const sym = value.trim().toUpperCase();
-        if (!/^[A-Z0-9.\\-]{1,12}$/.test(sym)) {
-            return window.dash_clientside.no_update;
-        }
-        return '/symbol/' + encodeURIComponent(sym);
+        if (!/^[A-Z0-9.\\-]{1,12}$/.test(sym)) { return [skip, skip]; }
+        return window.dash_clientside.tickstock.symbolLink(sym);
     }
     """,
     Output("nav-location", "pathname", allow_duplicate=True),
+    Output("nav-location", "search", allow_duplicate=True),
     Input("nav-symbol-search", "value"),
     prevent_initial_call=True,
 )

@@ -327,6 +327,21 @@ clientside_callback(
 )
 
 
+# "Back" shows when this tab has a previous view and goes there.
+clientside_callback(
+    "function(id){ return window.history.length > 1 ? {} : {display: 'none'}; }",
+    Output(cid("back", MATCH), "style"),
+    Input(cid("back", MATCH), "id"),
+)
+clientside_callback(
+    "function(n){ if (n) { window.history.back(); } "
+    "return window.dash_clientside.no_update; }",
+    Output(cid("back", MATCH), "title"),
+    Input(cid("back", MATCH), "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
 # The navbar (components/navbar.py) folds on tablets; its toggler opens it.
 clientside_callback(
     "function(n, open){ return n ? !open : open; }",
@@ -342,6 +357,7 @@ def link_grid_to_symbol(grid_id: str) -> None:
     clientside_callback(
         "function(cell){ return window.dash_clientside.tickstock.gridToSymbol(cell); }",
         Output("nav-location", "pathname", allow_duplicate=True),
+        Output("nav-location", "search", allow_duplicate=True),
         Input(grid_id, "cellClicked"),
         prevent_initial_call=True,
     )
@@ -353,6 +369,7 @@ def link_plot_to_symbol(graph_id: str) -> None:
         "function(click){ return "
         "window.dash_clientside.tickstock.plotToSymbol(click); }",
         Output("nav-location", "pathname", allow_duplicate=True),
+        Output("nav-location", "search", allow_duplicate=True),
         Input(graph_id, "clickData"),
         prevent_initial_call=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -12,8 +13,10 @@ from dash import Input, Output, State, callback, dcc, html
 from components.cards import empty_state, frame_records, snapshot_line
 from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar, page_header
 from components.figures import rrg_figure, sector_perf_figure
-from components.grids import data_grid, group_column_defs
+from components.grid_dense import dense_grid
+from components.grids import group_column_defs
 from components.layout import card_col, graph
+from components.theme import WINDOW_LABELS
 from dashapp.market import market_state, queries
 from dashapp.market.context import current_store
 from dashapp.market.counts import rotation_missing
@@ -22,8 +25,9 @@ from dashapp.market.sectors import sector_names
 from pages._common import (
     control_inputs,
     counted_line,
-    link_plot_to_symbol,
     poll_components,
+    register_csv_name,
+    register_dense_grid,
     register_url_sync,
     render_view,
     view_params,
@@ -34,6 +38,15 @@ PERIODS = ("weekly", "daily")
 DEFAULT_PERIOD = "weekly"
 DEFAULT_TAIL = 10
 MAX_TAIL = 26
+# Every column a group table can have: the grids keep one set of columns so the
+# URL's sort, filters and chosen columns survive each refresh.
+GROUP_FIELDS = (
+    "median_rs_rating", "pct_stage2", *(f"median_{c}" for c in WINDOW_LABELS),
+    "pct_above_sma50", "pct_above_sma200",
+)  # fmt: skip
+SECTOR_DEFS = group_column_defs("sector", GROUP_FIELDS)
+INDUSTRY_DEFS = group_column_defs("sub_industry", GROUP_FIELDS)
+INDUSTRY_URL_KEY = "ind"  # the industry grid's sort / filters: ind_sort, ind_f, ...
 dash.register_page(
     __name__, path="/sectors", name="Sectors", order=20, title="TickStock — Sectors"
 )
@@ -52,7 +65,7 @@ def layout(
     period: str = DEFAULT_PERIOD,
     tail: Any = DEFAULT_TAIL,
     poll_ms: int | None = None,
-    **_kwargs: Any,
+    **query: Any,
 ) -> html.Div:
     """Return the Sectors page: RRG with tail controls, performance bars, tables."""
     period = period if period in PERIODS else DEFAULT_PERIOD
@@ -86,21 +99,20 @@ def layout(
     grids = dbc.Tabs(
         [
             dbc.Tab(
-                data_grid(
-                    "sectors-grid",
-                    group_column_defs("sector", []),
-                    height="420px",
-                    row_id="sector",
+                dense_grid(
+                    "sectors", SECTOR_DEFS, query=query, row_id="sector", height="420px"
                 ),
                 label="Sectors",
                 tab_id="sectors",
             ),
             dbc.Tab(
-                data_grid(
-                    "industries-grid",
-                    group_column_defs("sub_industry", []),
-                    height="520px",
+                dense_grid(
+                    "industries",
+                    INDUSTRY_DEFS,
+                    query=query,
+                    url_key=INDUSTRY_URL_KEY,
                     row_id="sub_industry",
+                    height="520px",
                 ),
                 label="Industry groups",
                 tab_id="industries",
@@ -115,7 +127,9 @@ def layout(
                 "Sectors",
                 PAGE,
                 "Relative Rotation Graph of the 11 SPDR sector ETFs against SPY; "
-                "tails turn clockwise: Improving → Leading → Weakening → Lagging.",
+                "tails turn clockwise: Improving → Leading → Weakening → Lagging. "
+                "Click a sector (point, bar or row) or an industry group to see "
+                "its members.",
             ),
             controls_bar(PAGE, universe, as_of, extra=[period_picker, tail_slider]),
             dbc.Row(
@@ -141,10 +155,8 @@ def layout(
     )
 
 
-def _group_rows(frame, by: str) -> tuple[list, list]:
-    if frame is None or frame.empty:
-        return group_column_defs(by, []), []
-    return group_column_defs(by, list(frame.columns)), frame_records(frame)
+def _group_rows(frame) -> list:
+    return [] if frame is None or frame.empty else frame_records(frame)
 
 
 def missing_line(points: pd.DataFrame, session: Any, period: str) -> list:
@@ -168,8 +180,6 @@ def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     points = sector_rotation(period, tail, as_of)
     rets = queries.sector_returns(as_of)
     labels = {s: f"{s} · {n}" for s, n in names.items()}
-    sector_cols, sector_rows = _group_rows(state.sectors, "sector")
-    industry_cols, industry_rows = _group_rows(state.industries, "sub_industry")
     status = [*snapshot_line(state, queries.is_demo()), *counted_line(state)]
     status = [*status, *missing_line(points, state.session, period)]
     if points.empty and rets.empty:
@@ -178,10 +188,8 @@ def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
         status,
         rrg_figure(points, names, tail),
         sector_perf_figure(rets, labels),
-        sector_cols,
-        sector_rows,
-        industry_cols,
-        industry_rows,
+        _group_rows(state.sectors),
+        _group_rows(state.industries),
     )
 
 
@@ -189,9 +197,7 @@ def build_sectors(universe: str, as_of: str, period: str, tail: int) -> tuple:
     Output("sectors-status", "children"),
     Output("sectors-rrg", "figure"),
     Output("sectors-perf", "figure"),
-    Output("sectors-grid", "columnDefs"),
     Output("sectors-grid", "rowData"),
-    Output("industries-grid", "columnDefs"),
     Output("industries-grid", "rowData"),
     Output("sectors-version", "data"),
     Input("sectors-poll", "n_intervals"),
@@ -205,10 +211,64 @@ def refresh_sectors(_n, universe, session, time_, period, tail, last):
     period = period if period in PERIODS else DEFAULT_PERIOD
     tail = _int(tail, DEFAULT_TAIL, 1, MAX_TAIL)
     params = view_params(universe, session, time_, period=period, tail=tail)
-    return render_view(PAGE, params, last, build_sectors, n_outputs=7)
+    return render_view(PAGE, params, last, build_sectors, n_outputs=5)
 
 
-link_plot_to_symbol("sectors-rrg")
+def drill_href(
+    trigger: Any, clicked: Any, universe: Any, session: Any, time_: Any
+) -> str | None:
+    """Return the Groups drill-down link of a clicked sector or industry group."""
+    by, group = "sector", None
+    if trigger in ("sectors-grid", "industries-grid"):
+        group = (clicked or {}).get("rowId")
+        by = "industry" if trigger == "industries-grid" else "sector"
+    elif trigger in ("sectors-rrg", "sectors-perf"):
+        points = (clicked or {}).get("points") or [{}]
+        point = points[0]
+        data = point.get("customdata")
+        etf = data[0] if isinstance(data, list) and data else data
+        if trigger == "sectors-perf":
+            etf = str(point.get("y") or "").split(" · ")[0]
+        group = sector_names().get(str(etf or ""))
+    if not group:
+        return None
+    params = view_params(universe, session, time_)
+    query = {"by": by, "group": group}
+    if params["universe"] != DEFAULT_UNIVERSE:
+        query["universe"] = params["universe"]
+    if params["as_of"] != NOW:
+        query["as_of"] = params["as_of"]
+    return "/groups?" + urlencode(query)
+
+
+@callback(
+    Output("nav-location", "href", allow_duplicate=True),
+    Input("sectors-grid", "cellClicked"),
+    Input("industries-grid", "cellClicked"),
+    Input("sectors-rrg", "clickData"),
+    Input("sectors-perf", "clickData"),
+    *[State(i.component_id, i.component_property) for i in control_inputs(PAGE)],
+    prevent_initial_call=True,
+)
+def open_group(sector_cell, industry_cell, rrg_click, perf_click, *controls):
+    """Open the Groups drill-down of the clicked sector or industry group."""
+    trigger = dash.ctx.triggered_id
+    clicked = {
+        "sectors-grid": sector_cell,
+        "industries-grid": industry_cell,
+        "sectors-rrg": rrg_click,
+        "sectors-perf": perf_click,
+    }.get(trigger)
+    href = drill_href(trigger, clicked, *controls)
+    return href if href else dash.no_update
+
+
+register_dense_grid("sectors", SECTOR_DEFS, link_symbol=False)
+register_dense_grid(
+    "industries", INDUSTRY_DEFS, url_key=INDUSTRY_URL_KEY, link_symbol=False
+)
+register_csv_name("sectors", "sectors-grid", "sectors-version")
+register_csv_name("industries", "industries-grid", "sectors-version")
 register_url_sync(
     PAGE,
     ["universe", "as_of", "_time", "period", "tail"],

@@ -18,7 +18,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.cards import empty_state, error_state, key_figures, origin_badges
-from components.controls import DEFAULT_UNIVERSE, NOW, controls_bar
+from components.controls import DEFAULT_UNIVERSE, NOW, back_link, controls_bar
 from components.layout import graph, padded_card
 from components.symbol_chart import intraday_patch, symbol_figure
 from components.theme import empty_figure
@@ -123,6 +123,7 @@ def layout(
             dcc.Store(id="symbol-name", data=sym),
             html.Div(
                 [
+                    back_link(PAGE),
                     html.H2(
                         sym or str(symbol)[:12],
                         id="symbol-title",

@@ -30,6 +30,8 @@ DENSE_PREFIXES = (
     "stages-changes",
     "breadth-sectors",
     "streaming",
+    "sectors",
+    "industries",
 )
 FORMATTER = re.compile(
     r"fmtNum\(params\.value, (\d), '(num|int|pct|pp)', (true|false)\)"
@@ -243,8 +245,10 @@ def test_dt15_every_dense_grid_is_wired_for_csv_count_and_columns(app):
         assert feeds(f"{prefix}-count.children", f"{grid}.virtualRowData"), prefix
         assert feeds(f"{grid}.exportDataAsCsv", f"{prefix}-export.n_clicks"), prefix
         assert feeds(f"{prefix}-grid-sink.data", f"{prefix}-columns.value"), prefix
-    for grid in ("screener-grid", "groups-grid", "stages-list", "breadth-sectors-grid"):
+    grids = ("screener-grid", "groups-grid", "stages-list", "breadth-sectors-grid")
+    for grid in (*grids, "sectors-grid", "industries-grid"):
         version = {"screener": "screener", "groups": "groups", "stages": "stages"}
+        version |= {"sectors": "sectors", "industries": "sectors"}
         page_id = version.get(grid.split("-")[0], "breadth")
         assert feeds(f"{grid}.csvExportParams", f"{page_id}-version.data"), grid
         sink = f"{grid.removesuffix('-grid')}-grid-sink.data"
