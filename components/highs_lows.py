@@ -1,4 +1,4 @@
-"""New 52-week highs and lows: two clickable lists for the Market page."""
+"""New 52-week highs and lows: two dense tables for the Market page."""
 
 from __future__ import annotations
 
@@ -8,67 +8,78 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
+from components.cards import frame_records
+from components.grid_columns import num_col, text_col
+from components.grid_dense import dense_grid
+
 TITLES = {"new_highs": "New 52-week highs", "new_lows": "New 52-week lows"}
 RULE_TEXT = (
     "High ≥ the max of the prior 251 sessions' highs (low ≤ the min of the prior "
     "251 lows): the rule the breadth counts use."
 )
-SHOWN = 25
+COLUMNS = ("symbol", "name", "close", "change_pct", "rs_rating")
+COLUMN_DEFS: list[dict[str, Any]] = [
+    text_col(
+        field="symbol",
+        headerName="Symbol",
+        pinned="left",
+        width=84,
+        cellClass="fw-semibold link-cell",
+        lockVisible=True,
+        tooltipField="name",
+    ),
+    num_col(2, field="close", headerName="Close", width=84),
+    num_col(1, "pp", signed=True, colour=True, field="change_pct",
+            headerName="Chg", width=76),
+    num_col(0, "int", field="rs_rating", headerName="RS", width=62),
+    text_col(field="name", headerName="Name", width=170, hide=True),
+]  # fmt: skip
+GRID_HEIGHT = "300px"
 
 
-def _item(row: dict[str, Any]) -> html.Li:
-    change = row.get("change_pct")
-    change_text = "" if change is None or pd.isna(change) else f"{change:+.1f}%"
-    rating = row.get("rs_rating")
-    rating_text = "" if rating is None or pd.isna(rating) else f"RS {int(rating)}"
-    close = row.get("close")
-    close_text = "" if close is None or pd.isna(close) else f"{close:,.2f}"
-    return html.Li(
+def grid_prefix(name: str) -> str:
+    """Return the dense-grid prefix of one list ("market-new_highs")."""
+    return f"market-{name}"
+
+
+def title_text(name: str, count: int | None, shown: int) -> str:
+    """Return a list's title with the breadth count ("New 52-week highs (12)")."""
+    return f"{TITLES[name]} ({shown if count is None else count})"
+
+
+def highs_lows_outputs(
+    lists: dict[str, pd.DataFrame], counts: dict[str, int | None]
+) -> tuple:
+    """Return (title, rows) of the highs, then of the lows, for the grids."""
+    out: list[Any] = []
+    for name in TITLES:
+        frame = lists.get(name)
+        if frame is None or frame.empty:
+            rows: list[dict] = []
+        else:
+            rows = frame_records(frame[[c for c in COLUMNS if c in frame.columns]])
+        out += [title_text(name, counts.get(name), len(rows)), rows]
+    return tuple(out)
+
+
+def _column(name: str) -> dbc.Col:
+    return dbc.Col(
         [
-            dcc.Link(
-                row["symbol"], href=f"/symbol/{row['symbol']}", className="fw-bold"
-            ),
-            html.Span(f" {row.get('name') or ''}", className="text-body-secondary"),
-            html.Span(
-                f" {close_text} {change_text} {rating_text}".rstrip(),
-                className="ms-1",
+            html.B(TITLES[name], id=f"{grid_prefix(name)}-title", className="mb-1"),
+            dense_grid(
+                grid_prefix(name),
+                COLUMN_DEFS,
+                height=GRID_HEIGHT,
+                localeText={"noRowsToShow": "None in this session"},
             ),
         ],
-        className="small",
-    )
-
-
-def _column(name: str, frame: pd.DataFrame | None, count: int | None) -> dbc.Col:
-    rows = [] if frame is None or frame.empty else frame.to_dict("records")
-    n = len(rows) if count is None else count
-    body: Any
-    if rows:
-        more = len(rows) - SHOWN
-        items = [_item(r) for r in rows[:SHOWN]]
-        if more > 0:
-            items.append(html.Li(f"… and {more} more", className="small text-muted"))
-        body = html.Ul(items, className="list-unstyled mb-0", id=f"market-{name}")
-    else:
-        body = html.Small("None in this session", className="text-body-secondary")
-    return dbc.Col(
-        [html.Div(html.B(f"{TITLES[name]} ({n})"), className="mb-1"), body],
         xs=12,
         md=6,
     )
 
 
-def highs_lows_body(
-    lists: dict[str, pd.DataFrame], counts: dict[str, int | None]
-) -> dbc.Row:
-    """Return the two lists side by side with their breadth counts."""
-    return dbc.Row(
-        [_column(name, lists.get(name), counts.get(name)) for name in TITLES],
-        className="g-2",
-    )
-
-
 def highs_lows_card() -> dbc.Card:
-    """Return the (empty) card the Market page's highs/lows callback fills."""
+    """Return the card the Market page's highs/lows callback fills."""
     return dbc.Card(
         [
             dbc.CardHeader(
@@ -76,7 +87,11 @@ def highs_lows_card() -> dbc.Card:
             ),
             dbc.CardBody(
                 [
-                    html.Div(id="market-highs-lows", children="Loading…"),
+                    dbc.Row(
+                        [_column(name) for name in TITLES],
+                        className="g-2",
+                        id="market-highs-lows",
+                    ),
                     html.Small(RULE_TEXT, className="text-body-secondary d-block mt-1"),
                     dcc.Store(id="market-highs-lows-version"),
                 ]

@@ -32,6 +32,8 @@ DENSE_PREFIXES = (
     "streaming",
     "sectors",
     "industries",
+    "market-new_highs",
+    "market-new_lows",
 )
 FORMATTER = re.compile(
     r"fmtNum\(params\.value, (\d), '(num|int|pct|pp)', (true|false)\)"
@@ -246,13 +248,16 @@ def test_dt15_every_dense_grid_is_wired_for_csv_count_and_columns(app):
         assert feeds(f"{grid}.exportDataAsCsv", f"{prefix}-export.n_clicks"), prefix
         assert feeds(f"{prefix}-grid-sink.data", f"{prefix}-columns.value"), prefix
     grids = ("screener-grid", "groups-grid", "stages-list", "breadth-sectors-grid")
-    for grid in (*grids, "sectors-grid", "industries-grid"):
+    more = ("sectors-grid", "industries-grid", "market-new_highs-grid")
+    for grid in (*grids, *more):
         version = {"screener": "screener", "groups": "groups", "stages": "stages"}
         version |= {"sectors": "sectors", "industries": "sectors"}
+        version |= {"market": "market-highs-lows"}
         page_id = version.get(grid.split("-")[0], "breadth")
         assert feeds(f"{grid}.csvExportParams", f"{page_id}-version.data"), grid
         sink = f"{grid.removesuffix('-grid')}-grid-sink.data"
-        assert feeds(sink, f"{grid}.columnState", f"{grid}.filterModel"), grid
+        in_url = not grid.startswith("market-")  # the Market lists stay out of it
+        assert feeds(sink, f"{grid}.columnState", f"{grid}.filterModel") == in_url
 
 
 def test_dt16_csv_file_is_named_after_view_universe_and_session(app):

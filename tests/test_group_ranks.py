@@ -385,12 +385,14 @@ def test_market_page_lists_highs_and_lows(app, client):
     body = _get(client, f"/api/new-highs?universe={UNIVERSE}&as_of=2020-03-16")
     body = body.get_json()
     with app.server.test_request_context():
-        children, key = hook.refresh_highs_lows(1, UNIVERSE, "2020-03-16", "", None)
-    text = _text(children)
+        out = hook.refresh_highs_lows(1, UNIVERSE, "2020-03-16", "", None)
+    high_title, high_rows, low_title, low_rows, key = out
     assert key
-    for row in body["new_lows"][:25]:
-        assert f"/symbol/{row['symbol']}" in text
-    assert f"New 52-week lows ({len(body['new_lows'])})" in text
+    assert [r["symbol"] for r in low_rows] == [r["symbol"] for r in body["new_lows"]]
+    assert [r["symbol"] for r in high_rows] == [r["symbol"] for r in body["new_highs"]]
+    assert low_title == f"New 52-week lows ({len(body['new_lows'])})"
+    assert high_title == f"New 52-week highs ({len(body['new_highs'])})"
+    assert set(low_rows[0]) <= {"symbol", "name", "close", "change_pct", "rs_rating"}
 
 
 def test_methodology_states_group_rank_and_new_high_definitions(app):
