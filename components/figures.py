@@ -241,7 +241,8 @@ def rrg_figure(
         annotations=notes,
         xaxis={"range": xr, "title": {"text": "RS-Ratio"}, "zeroline": False},
         yaxis={"range": yr, "title": {"text": "RS-Momentum"}, "zeroline": False},
-        legend={"orientation": "h", "y": -0.12},
+        # Well below the axis title (ticks + title take ~60 px at any height).
+        legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
         uirevision="rrg",
     )
 
