@@ -5,7 +5,7 @@ symbol vectors: numpy's own `cumsum(axis=0)` / `accumulate(axis=0)` walk each co
 with a stride and are several times slower on a wide row-major panel. pandas hands
 out column-major arrays (`DataFrame.to_numpy()` of a float block), so the heavy
 callers convert the close panel to row-major once; kernels that also see other
-fields (`prior_extreme`) pick the loop that suits the layout they get.
+fields (`prior_extreme`) copy the few rows they accumulate to row-major first.
 """
 
 from __future__ import annotations
@@ -281,17 +281,16 @@ def prior_extreme(a: np.ndarray, lookback: int, op: np.ufunc) -> np.ndarray:
     so each input row is touched about twice.
     """
     t, n = a.shape
-    order = "C" if a.strides[-1] == a.itemsize else "F"
-    out = np.empty((max(t - lookback, 0), n), order=order)
+    out = np.empty((max(t - lookback, 0), n))  # row-major: built row by row
     first = lookback
     while first < t:
         last = min(first + lookback - 1, t - 1)
         s0, s1 = first - lookback, last - lookback  # window starts in this group
-        middle = op.reduce(a[s1:first], axis=0)  # rows shared by every window
         # left[k]: rows s0+k .. first-1; right[k]: rows first .. first+k.
-        left = _accumulate(a[s0:s1][::-1], op)[::-1]
-        left = op(left, middle) if len(left) else left
-        left = np.vstack([left, middle[None, :]])
+        left = np.empty((s1 - s0 + 1, n))
+        middle = op.reduce(a[s1:first], axis=0, out=left[-1])  # shared by all
+        if s1 > s0:
+            op(_accumulate(a[s0:s1][::-1], op)[::-1], middle, out=left[:-1])
         right = _accumulate(a[first:last], op)
         block = out[first - lookback : last - lookback + 1]
         block[0] = left[0]
@@ -305,9 +304,11 @@ def _accumulate(a: np.ndarray, op: np.ufunc) -> np.ndarray:
     """Running op down the rows, choosing the fast kernel for the memory layout."""
     if a.shape[0] == 0:
         return np.empty((0, *a.shape[1:]))
-    if a.ndim == 1 or a.strides[-1] == a.itemsize:  # rows are contiguous vectors
-        return row_accumulate(a, op)
-    return op.accumulate(a, axis=0)
+    if a.ndim == 2 and a.strides[-1] != a.itemsize:
+        # Column-major blocks: a row-major copy of the block then whole-row steps
+        # beats a per-column accumulate.
+        a = row_major(a)
+    return row_accumulate(a, op)
 
 
 def ema_weights(alpha: float, t: int) -> np.ndarray:
@@ -318,25 +319,26 @@ def ema_weights(alpha: float, t: int) -> np.ndarray:
     return w
 
 
-def _gappy_weights(nan: np.ndarray, alpha: float) -> np.ndarray:
+def _gappy_weights(steps: np.ndarray, seed: np.ndarray, alpha: float) -> np.ndarray:
     """Return per-column EMA weights (T x D) for columns with NaN: NaN rows weigh 0.
 
     Skipping NaN inputs makes the EMA the plain recurrence over each column's valid
     values, so a valid value of rank r among m gets alpha * (1 - alpha)^(m-1-r) and
-    the first one (the seed) (1 - alpha)^(m-1).
+    the first one (the seed) (1 - alpha)^(m-1). `steps` holds m-1-r for valid
+    values and -1 for NaN; the powers come from one table of (1 - alpha)^k.
     """
-    valid = ~nan
-    rank = np.cumsum(valid, axis=0) - 1
-    total = rank[-1]
-    power = (1.0 - alpha) ** np.maximum(total - rank, 0)
-    w = np.where(valid, alpha * power, 0.0)
-    seed = valid & (rank == 0)
+    table = (1.0 - alpha) ** np.arange(steps.shape[0], dtype=np.int64)
+    power = table[np.maximum(steps, 0)]
+    w = np.where(steps >= 0, alpha * power, 0.0)
     w[seed] = power[seed]
     return w
 
 
 def ema_last(
-    a: np.ndarray, alphas: tuple[float, ...], nan: np.ndarray | None = None
+    a: np.ndarray,
+    alphas: tuple[float, ...],
+    nan: np.ndarray | None = None,
+    missing: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (EMA state per alpha after the last row, valid inputs per column).
 
@@ -350,7 +352,8 @@ def ema_last(
     if t == 0:
         return np.full((k, n), NAN), np.zeros(n, dtype=np.int64)
     nan = np.isnan(a) if nan is None else nan
-    missing = np.count_nonzero(nan, axis=0)
+    if missing is None:  # NaN count per column (callers may know it already)
+        missing = np.count_nonzero(nan, axis=0)
     dirty = np.flatnonzero(missing)
     ref = a[-1]
     # Columns with NaN go through the same product (each output column depends on
@@ -367,8 +370,12 @@ def ema_last(
             missing[dirty] < t, sub[t - 1 - pos, np.arange(len(dirty))], 0.0
         )
         centred_sub = np.where(sub_nan, 0.0, sub - sub_ref)
+        valid = ~sub_nan
+        rank = np.cumsum(valid, axis=0) - 1
+        steps = np.where(valid, rank[-1] - rank, -1)
+        seed = valid & (rank == 0)
         for i, al in enumerate(alphas):
-            w = _gappy_weights(sub_nan, al)
+            w = _gappy_weights(steps, seed, al)
             value = np.einsum("tj,tj->j", w, centred_sub) + sub_ref
             state[i, dirty] = np.where(missing[dirty] < t, value, NAN)
     return state, (t - missing).astype(np.int64)

@@ -68,15 +68,21 @@ def week_bounds(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
 
 def _weekly_last(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     out = a[ends]
-    # Walk back inside each week to its last valid value (weeks have <= 7 sessions).
+    gaps = np.flatnonzero(np.isnan(out).any(axis=0))
+    if len(gaps) == 0:
+        return out
+    # Walk back inside each week to its last valid value (weeks have <= 7 sessions),
+    # only in the columns that miss one.
+    sub, src = out[:, gaps], a[:, gaps]
     for back in range(1, int((ends - starts).max(initial=0)) + 1):
-        missing = np.isnan(out)
+        missing = np.isnan(sub)
         if not missing.any():
             break
         rows = ends - back
         np.copyto(
-            out, a[np.maximum(rows, 0)], where=(rows >= starts)[:, None] & missing
+            sub, src[np.maximum(rows, 0)], where=(rows >= starts)[:, None] & missing
         )
+    out[:, gaps] = sub
     return out
 
 

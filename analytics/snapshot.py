@@ -216,7 +216,8 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             ).items()
         }
         alphas = tuple(ema_alpha(k) for k in PANEL_EMA_WINDOWS)
-        states, count = ema_last(c, alphas, self.info.nan)
+        missing = t - self.info.valid_count
+        states, count = ema_last(c, alphas, self.info.nan, missing)
         self.ema_states, self.ema_count = self._u(states), self._u(count)
         self._prepare_weeks()
 

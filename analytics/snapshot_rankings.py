@@ -37,10 +37,12 @@ class RankingParts:
         where = {sym: i for i, sym in enumerate(self.meta_symbols)}
         self.row_symbols = np.asarray(rows, dtype=object)
         self.row_meta = {}
+        # One lookup per row shared by the columns; -1 picks the trailing None.
+        at = np.fromiter((where.get(r, -1) for r in rows), np.intp, len(rows))
         for c in META_COLUMNS:
-            values = self.meta_values[c]
-            picked = [values[where[r]] if r in where else None for r in rows]
-            self.row_meta[c] = np.asarray(picked, dtype=object)
+            values = np.empty(len(self.meta_values[c]) + 1, dtype=object)
+            values[:-1] = self.meta_values[c]
+            self.row_meta[c] = values[at]
         self.row_groups = {c: group_codes(self.row_meta[c]) for c in META_COLUMNS}
         self.row_name_rank = np.argsort(np.argsort(self.row_symbols, kind="stable"))
         self.name_rank = self.row_name_rank[: len(self.symbols)]

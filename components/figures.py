@@ -47,13 +47,56 @@ RRG_PAD = 1.15
 
 
 # ------------------------------------------------------------------ market
+# Names drawn per sector, largest $ volume first: at least TREEMAP_MIN_NAMES, then
+# more until they cover TREEMAP_COVER of the sector's $ volume, at most
+# TREEMAP_MAX_NAMES; the rest of the sector is one "+N more" tile. A tile is a
+# few DOM nodes and a text measurement in the browser: ~500 tiles took most of
+# the Market page's drawing time. On the S&P 500 this draws ~210 names and
+# leaves at most about a quarter of a sector in its "+N more" tile.
+TREEMAP_MIN_NAMES = 10
+TREEMAP_MAX_NAMES = 30
+TREEMAP_COVER = 0.8
+MORE_ID = "+more"
+
+
+def _treemap_leaves(data: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
+    """Return each sector's largest names (see TREEMAP_COVER) plus one rest tile."""
+    data = data.sort_values(["sector", "size"], ascending=[True, False], kind="stable")
+    by_sector = data.groupby("sector")
+    rank = by_sector.cumcount()
+    total = by_sector["size"].transform("sum")
+    before = (by_sector["size"].cumsum() - data["size"]) / total
+    drawn = (rank < low) | ((before < TREEMAP_COVER) & (rank < high))
+    top, rest = data[drawn], data[~drawn]
+    if rest.empty:
+        return top
+    groups = rest.groupby("sector", sort=True)
+    more = pd.DataFrame(
+        {
+            "symbol": "",
+            "label": "+" + groups.size().astype(str) + " more",
+            "leaf": MORE_ID,
+            "size": groups["size"].sum(),
+            "weighted": groups["weighted"].sum(),
+        }
+    ).rename_axis("sector")
+    more["ret"] = more["weighted"] / more["size"]
+    return pd.concat([top, more.reset_index()], ignore_index=True)
+
+
 def treemap_figure(
     rankings: pd.DataFrame | None,
     dollar_volume: pd.Series | None = None,
     window: str = "ret_1d",
     height: int = 520,
+    per_sector: int | None = None,
 ) -> Figure:
-    """Return a sector -> stock treemap coloured by return, sized by $ volume."""
+    """Return a sector -> stock treemap coloured by return, sized by $ volume.
+
+    Sectors hold all names (size and $-volume-weighted return); inside each,
+    the largest names get a tile (exactly `per_sector` of them if given, else
+    the TREEMAP_COVER rule) and the rest share one.
+    """
     if rankings is None or rankings.empty or window not in rankings:
         return empty_figure(height=height)
     data = rankings[["symbol", "sector"]].copy()
@@ -65,23 +108,32 @@ def treemap_figure(
     data["size"] = size.where(size > 0, fill).fillna(fill).astype(float)
     data["ret"] = values(rankings[window])
     data["weighted"] = data["ret"].fillna(0.0) * data["size"]
+    data["label"] = data["leaf"] = data["symbol"]
     groups = data.groupby("sector", sort=True)
     sector_size = groups["size"].sum()
     sector_ret = groups["weighted"].sum() / sector_size
     sectors = sector_size.index.tolist()
-    leaf_ids = ("s:" + data["sector"] + "/" + data["symbol"]).tolist()
-    rets = np.concatenate([sector_ret.to_numpy(), data["ret"].to_numpy()])
-    custom = [["", r] for r in sector_ret.tolist()] + [
-        [s, r] for s, r in zip(data["symbol"], data["ret"].tolist(), strict=True)
+    low, high = (
+        (per_sector, per_sector)
+        if per_sector
+        else (TREEMAP_MIN_NAMES, TREEMAP_MAX_NAMES)
+    )
+    leaves = _treemap_leaves(data, low, high)
+    rets = np.concatenate([sector_ret.to_numpy(), leaves["ret"].to_numpy()])
+    rets = np.round(rets, 5)  # +0.01% resolution: fewer bytes to send
+    custom = [["", r] for r in rets[: len(sectors)].tolist()] + [
+        [s, r]
+        for s, r in zip(leaves["symbol"], rets[len(sectors) :].tolist(), strict=True)
     ]
     span = TREEMAP_RANGE.get(window, 0.1)
     label = WINDOW_LABELS.get(window, window)
     trace = {
         "type": "treemap",
-        "ids": [f"s:{s}" for s in sectors] + leaf_ids,
-        "labels": sectors + data["symbol"].tolist(),
-        "parents": [""] * len(sectors) + ("s:" + data["sector"]).tolist(),
-        "values": sector_size.tolist() + data["size"].tolist(),
+        "ids": [f"s:{s}" for s in sectors]
+        + ("s:" + leaves["sector"] + "/" + leaves["leaf"]).tolist(),
+        "labels": sectors + leaves["label"].tolist(),
+        "parents": [""] * len(sectors) + ("s:" + leaves["sector"]).tolist(),
+        "values": np.round(np.concatenate([sector_size, leaves["size"]])),
         "branchvalues": "total",
         "customdata": custom,
         "marker": {

@@ -122,7 +122,9 @@ def layout(
                         html.Div(
                             [
                                 html.Span(
-                                    "Sectors → stocks (size: $ volume, colour: return)"
+                                    "Sectors → stocks (size: $ volume, colour: "
+                                    "return; each sector's largest names, the "
+                                    "rest as one tile)"
                                 ),
                                 window_picker,
                             ],
