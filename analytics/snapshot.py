@@ -50,18 +50,13 @@ from analytics._numeric import (
 )
 from analytics.breadth import (
     BREADTH_COLUMNS,
-    breadth_columns,
-    breadth_counts,
     breadth_frame,
     breadth_panel,
     ema_alpha,
-    mcclellan_ratio,
 )
 from analytics.constants import (
     BREADTH_SMA_WINDOWS,
     DEFAULT_BENCHMARK,
-    MCCLELLAN_FAST_ALPHA,
-    MCCLELLAN_SLOW_ALPHA,
     NEW_HIGH_LOOKBACK,
     PANEL_EMA_WINDOWS,
     PANEL_SMA_WINDOWS,
@@ -79,7 +74,6 @@ from analytics.snapshot_parts import (
     ROW_FIELDS,
     RS_PRIOR,
     WORK_FIELDS,
-    ema_scalar,
     field_array,
     normalise_meta,
     session_date,
@@ -180,20 +174,7 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         c, t = self.arr["close"], len(self.index)
         self.info = ArrayInfo(c)
         self.sessions = self._u(self.info.valid_count).astype(np.int64)
-        fields = [self.arr[f] for f in WORK_FIELDS]
-        counts = breadth_counts(*fields, nan=self.info.nan)
-        if len(self.uout):
-            outside = breadth_counts(*(a[:, self.uout] for a in fields))
-            counts = {k: v - outside[k] for k, v in counts.items()}
-        self.bcols = breadth_columns(counts)
-        ratio = mcclellan_ratio(self.bcols["advancers"], self.bcols["decliners"])
-        self.mc_fast = self.mc_slow = NAN
-        for v in ratio.tolist():
-            self.mc_fast = ema_scalar(self.mc_fast, v, MCCLELLAN_FAST_ALPHA)
-            self.mc_slow = ema_scalar(self.mc_slow, v, MCCLELLAN_SLOW_ALPHA)
-        osc = self.bcols["mcclellan_osc"]
-        self.mc_sum_raw = float(np.nansum(osc)) if t else 0.0
-        self.ad_last = float(self.bcols["ad_line"][-1]) if t else 0.0
+        self._start_breadth()  # joined in update(); see snapshot_breadth
         n = len(self.symbols)
         if t >= NEW_HIGH_LOOKBACK:
             self.hi_prior = self._u(
@@ -266,16 +247,18 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         per = self._per_symbol(date, xu, xb)
         current, stage, changes = self._stages(date, xu, xb)
         breadth_row, flags, smas = self._breadth_row(xw, xu)
+        rankings, groups = self._rankings(per, stage, flags)
+        rotation, panel = self._rotation(date, close_all), self._panel(xu, smas)
+        self._settle_breadth(breadth_row)  # the settled sessions' counts, joined last
         full_index = self.index.append(pd.DatetimeIndex([date]))
         bcols = {k: np.append(self.bcols[k], breadth_row[k]) for k in BREADTH_COLUMNS}
-        rankings, groups = self._rankings(per, stage, flags)
         return {
             "rankings": rankings,
             "stages": current.reset_index(),
             "stage_changes": changes,
-            "rotation": self._rotation(date, close_all),
+            "rotation": rotation,
             "breadth": breadth_frame(bcols, full_index),
-            "breadth_panel": self._panel(xu, smas),
+            "breadth_panel": panel,
             "sectors": groups["sector"],
             "industries": groups["sub_industry"],
             "info": self._info(date, rankings),

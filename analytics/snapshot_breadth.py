@@ -1,4 +1,8 @@
-"""The snapshot engine's breadth: the newest session's row from settled tail sums."""
+"""The snapshot engine's breadth: settled counts, and the newest session's row.
+
+The settled sessions' counts (`breadth_counts`, about a third of a full snapshot on
+a large panel) run as a `Job`, in the worker thread on large panels.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,14 @@ import numpy as np
 import pandas as pd
 
 from analytics._numeric import NAN, ema_update, window_mean_from
-from analytics.breadth import ema_alpha, mcclellan_ratio, panel_references, panel_table
+from analytics.breadth import (
+    breadth_columns,
+    breadth_counts,
+    ema_alpha,
+    mcclellan_ratio,
+    panel_references,
+    panel_table,
+)
 from analytics.constants import (
     BREADTH_SMA_WINDOWS,
     MCCLELLAN_FAST_ALPHA,
@@ -15,11 +26,50 @@ from analytics.constants import (
     PANEL_SMA_WINDOWS,
     PERCENT,
 )
-from analytics.snapshot_parts import ema_scalar
+from analytics.snapshot_parts import THREAD_MIN_VALUES, WORK_FIELDS, Job, ema_scalar
+
+
+def _settled_counts(fields: list[np.ndarray], nan: np.ndarray, outside: np.ndarray):
+    """Return breadth counts of the working columns minus the non-universe ones."""
+    counts = breadth_counts(*fields, nan=nan)
+    if len(outside):
+        other = breadth_counts(*(a[:, outside] for a in fields))
+        counts = {k: v - other[k] for k, v in counts.items()}
+    return counts
 
 
 class BreadthParts:
     """Snapshot engine part: the newest session's breadth row and breadth panel."""
+
+    def _start_breadth(self) -> None:
+        """Start counting the settled sessions' breadth (joined by _settle_breadth)."""
+        fields = [self.arr[f] for f in WORK_FIELDS]
+        args = (fields, self.info.nan, self.uout)
+        self.bcols = None
+        threaded = fields[0].size >= THREAD_MIN_VALUES
+        self._counts = Job(_settled_counts, *args, threaded=threaded)
+
+    def _settle_breadth(self, row: dict) -> None:
+        """Finish the settled breadth once, then the newest row's running columns."""
+        if self.bcols is None:
+            self.bcols = bcols = breadth_columns(self._counts.result())
+            ratio = mcclellan_ratio(bcols["advancers"], bcols["decliners"])
+            self.mc_fast = self.mc_slow = NAN
+            for v in ratio.tolist():
+                self.mc_fast = ema_scalar(self.mc_fast, v, MCCLELLAN_FAST_ALPHA)
+                self.mc_slow = ema_scalar(self.mc_slow, v, MCCLELLAN_SLOW_ALPHA)
+            t = len(self.index)
+            osc = bcols["mcclellan_osc"]
+            self.mc_sum_raw = float(np.nansum(osc)) if t else 0.0
+            self.ad_last = float(bcols["ad_line"][-1]) if t else 0.0
+        adv, dec = row["advancers"], row["decliners"]
+        row["ad_line"] = self.ad_last + (adv - dec)
+        ratio = float(mcclellan_ratio(np.float64(adv), np.float64(dec)))
+        fast = ema_scalar(self.mc_fast, ratio, MCCLELLAN_FAST_ALPHA)
+        slow = ema_scalar(self.mc_slow, ratio, MCCLELLAN_SLOW_ALPHA)
+        osc = fast - slow
+        row["mcclellan_osc"] = osc
+        row["mcclellan_sum"] = NAN if osc != osc else self.mc_sum_raw + osc
 
     def _breadth_row(self, xw: dict, xu: dict) -> tuple[dict, dict, dict]:
         c, t = self.arr["close"], len(self.index)
@@ -35,7 +85,6 @@ class BreadthParts:
             "advancers": adv,
             "decliners": dec,
             "unchanged": float(np.count_nonzero(~np.isnan(diff))) - adv - dec,
-            "ad_line": self.ad_last + (adv - dec),
             "up_volume": float(np.einsum("ij,ij->i", vol, up.astype(np.float64))[0]),
             "down_volume": float(
                 np.einsum("ij,ij->i", vol, down.astype(np.float64))[0]
@@ -59,12 +108,6 @@ class BreadthParts:
         row["new_highs"], row["new_lows"] = float(new_high.sum()), float(new_low.sum())
         flags["new_52w_high"] = (new_high, np.zeros_like(new_high))
         flags["new_52w_low"] = (new_low, np.zeros_like(new_low))
-        ratio = float(mcclellan_ratio(np.float64(adv), np.float64(dec)))
-        fast = ema_scalar(self.mc_fast, ratio, MCCLELLAN_FAST_ALPHA)
-        slow = ema_scalar(self.mc_slow, ratio, MCCLELLAN_SLOW_ALPHA)
-        osc = fast - slow
-        row["mcclellan_osc"] = osc
-        row["mcclellan_sum"] = NAN if osc != osc else self.mc_sum_raw + osc
         return row, flags, smas
 
     def _panel(self, x: dict, smas: dict) -> pd.DataFrame:
