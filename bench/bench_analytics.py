@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 
-# "One core": keep BLAS (used for the EMA matrix product) single-threaded.
+# Keep BLAS (used for the EMA matrix product) single-threaded, as the app does
+# (dashapp.factory): spare BLAS threads spin and take the core the snapshot
+# worker thread uses. main() also limits an already loaded BLAS (run_all.py).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -25,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.rss_child:
         peak_rss_child(args.rss_child)
         return {}
+    threadpool_limits(1, user_api="blas")
+    blas = max((p["num_threads"] for p in threadpool_info()), default=1)
     panels, meta = synthetic_market(args.symbols)
     full, full_cpu = bench_full(panels, meta, QUICK_RUNS if args.quick else FULL_RUNS)
     incremental, incremental_cpu, build_ms = bench_incremental(
@@ -188,8 +193,9 @@ def main(argv: list[str] | None = None) -> dict:
     n, t = args.symbols, SESSIONS
     load = os.getloadavg()[0]
     print(
-        f"analytics snapshot: {n} stocks + 12 ETFs x {t} sessions, one process, "
-        f"BLAS 1 thread, load average {load:.1f} on {os.cpu_count()} CPUs"
+        f"analytics snapshot: {n} stocks + 12 ETFs x {t} sessions, one process "
+        f"(+ the snapshot worker thread), BLAS {blas} thread(s), load average "
+        f"{load:.1f} on {os.cpu_count()} CPUs"
     )
     print(
         f"{'figure':<46} {'median':>9} {'p99/max':>9} {'target':>8} {'':<3}"
