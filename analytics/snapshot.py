@@ -123,6 +123,7 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         self.stage_history = stage_history
         columns = [str(c) for c in close.columns.tolist()]
         self.columns = pd.Index(columns, dtype=object)
+        self._labels = close.columns  # as given (self.columns holds them as str)
         self.pos = pos = {sym: i for i, sym in enumerate(columns)}
         if self.meta_symbols:
             listed = self.meta_symbols
@@ -278,7 +279,9 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             return src.astype(np.float64, copy=False)
         src = pd.Series(src)
         if not any(src.index is known for known in self._known_indexes):
-            if not src.index.equals(self.columns):
+            # The history's own labels first: same dtype, so a fast comparison.
+            same = src.index.equals(self._labels) or src.index.equals(self.columns)
+            if not same:
                 return src.reindex(self.columns).to_numpy(dtype=np.float64)
             self._known_indexes = [src.index, *self._known_indexes[:7]]
         return src.to_numpy(dtype=np.float64)

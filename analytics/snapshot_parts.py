@@ -92,14 +92,16 @@ def normalise_meta(meta: pd.DataFrame | None) -> tuple[list[str], dict[str, list
     """Return (symbols in first-seen order, {column: values}); later duplicates win."""
     if meta is None or len(meta) == 0 or "symbol" not in meta:
         return [], {c: [] for c in META_COLUMNS}
-    symbols = [str(s) for s in meta["symbol"].tolist()]
-    last = {sym: i for i, sym in enumerate(symbols)}
-    rows = list(last.values())
+    symbols = np.asarray([str(s) for s in meta["symbol"].tolist()], dtype=object)
+    codes, firsts = pd.factorize(symbols)  # codes number symbols by first sight
+    # Each symbol's last row: its first row in the reversed codes.
+    _, from_end = np.unique(codes[::-1], return_index=True)
+    rows = len(codes) - 1 - from_end
     values = {}
     for c in META_COLUMNS:
         column = meta[c].tolist() if c in meta else [None] * len(symbols)
-        values[c] = [column[i] for i in rows]
-    return list(last), values
+        values[c] = np.asarray(column, dtype=object)[rows].tolist()
+    return firsts.tolist(), values
 
 
 def field_array(

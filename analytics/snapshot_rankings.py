@@ -34,11 +34,11 @@ class RankingParts:
     def _prepare_rows(self) -> None:
         """Cache the ranking rows (universe, then symbols without data) and groups."""
         rows = [*self.symbols.tolist(), *self.missing]
-        where = {sym: i for i, sym in enumerate(self.meta_symbols)}
         self.row_symbols = np.asarray(rows, dtype=object)
         self.row_meta = {}
         # One lookup per row shared by the columns; -1 picks the trailing None.
-        at = np.fromiter((where.get(r, -1) for r in rows), np.intp, len(rows))
+        listed = pd.Index(self.meta_symbols, dtype=object)  # unique: normalise_meta
+        at = listed.get_indexer(self.row_symbols)
         for c in META_COLUMNS:
             values = np.empty(len(self.meta_values[c]) + 1, dtype=object)
             values[:-1] = self.meta_values[c]

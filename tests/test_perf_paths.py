@@ -24,7 +24,7 @@ from analytics._numeric import (
     row_major,
 )
 from analytics.constants import STAGE_CHANGE_WEEKS
-from analytics.snapshot_parts import week_id
+from analytics.snapshot_parts import normalise_meta, week_id
 from analytics.stages import NO_STAGE, stage_changes
 from dashapp.api.caching import set_cache_headers
 from dashapp.market import asof
@@ -160,3 +160,45 @@ def test_cache_headers_equal_werkzeug_setters(vary):
     want.vary.add("Authorization")
     want.vary.add("Cookie")
     assert list(got.headers.items()) == list(want.headers.items())
+
+
+def _plain_normalise_meta(meta: pd.DataFrame) -> tuple[list, dict]:
+    """The dict-based form normalise_meta replaced."""
+    symbols = [str(s) for s in meta["symbol"].tolist()]
+    last = {sym: i for i, sym in enumerate(symbols)}
+    values = {}
+    for c in ("sector", "sub_industry"):
+        column = meta[c].tolist() if c in meta else [None] * len(symbols)
+        values[c] = [column[i] for i in last.values()]
+    return list(last), values
+
+
+def test_normalise_meta_equals_the_dict_form():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        meta = pd.DataFrame(
+            {
+                "symbol": rng.choice(["A", "B", "C", "D", None, "E"], n).tolist(),
+                "sector": rng.choice(["x", "y", None], n).tolist(),
+            }
+        )
+        if rng.random() < 0.5:
+            meta["sub_industry"] = rng.integers(0, 4, n)
+        got, want = normalise_meta(meta), _plain_normalise_meta(meta)
+        assert got[0] == want[0]
+        for c, values in want[1].items():
+            assert [repr(v) for v in got[1][c]] == [repr(v) for v in values]
+
+
+def test_newest_row_aligns_by_label_whatever_its_index_object(panels):
+    day = pd.Timestamp("2021-04-21")
+    history = {k: v.loc[v.index < day] for k, v in panels.items()}
+    engine = A.SnapshotEngine(history, bench_symbol=BENCH)
+    row = panels["close"].loc[day]
+    want = row.to_numpy()
+    shuffled = row.sample(frac=1.0, random_state=2)
+    as_object = row.set_axis(pd.Index(row.index.tolist(), dtype=object))
+    for src in (row, shuffled, as_object):
+        got = engine._row_values({"close": src}, "close")
+        np.testing.assert_array_equal(got, want)
