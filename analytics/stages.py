@@ -124,8 +124,12 @@ def week_inputs(pv: np.ndarray, slope: np.ndarray) -> WeekInputs:
     with np.errstate(invalid="ignore"):
         up = (pv > STAGE_PV_THRESHOLD) & (slope > STAGE_SLOPE_THRESHOLD)
         down = (pv < -STAGE_PV_THRESHOLD) & (slope < -STAGE_SLOPE_THRESHOLD)
-        untrended = np.where(pv < 0, np.int8(1), np.int8(3))
-    base = np.where(up, np.int8(2), np.where(down, np.int8(4), np.int8(0)))
+        below = pv < 0
+    # Booleans as 0/1 bytes: base = 2 (up) or 4 (down, never with up) or 0, and
+    # untrended = 1 below the MA, else 3 (NaN compares False: 3).
+    base = up.view(np.int8) * np.int8(2)
+    base += down.view(np.int8) * np.int8(4)
+    untrended = np.int8(3) - below.view(np.int8) * np.int8(2)
     has = ~(np.isnan(pv) | np.isnan(slope))
     return WeekInputs(base, untrended, has)
 
@@ -180,19 +184,20 @@ def run_stage_machine(
     state = StageState.empty(n) if state is None else state
     hist = np.zeros((weeks, n), dtype=np.int8)
     transitions = np.zeros((weeks, n), dtype=np.int8)
-    parts = week_inputs(pv, slope)
-    has_any = parts.has.any(axis=1)
+    has_any = (~(np.isnan(pv) | np.isnan(slope))).any(axis=1)
     first = int(np.argmax(has_any)) if has_any.any() else weeks
     if state.week == -1 and first > 0:
         # Weeks before any symbol has a candidate only reset runs: skip them.
         state = replace(state, week=first - 1)
     else:
         first = 0
+    parts = week_inputs(pv[first:], slope[first:])
     before = state
     for w in range(first, weeks):
         before = state
-        state = stage_step(state, parts.base[w], parts.untrended[w], parts.has[w])
-        hist[w] = np.where(parts.has[w], state.stage, NO_STAGE)
+        i = w - first
+        state = stage_step(state, parts.base[i], parts.untrended[i], parts.has[i])
+        hist[w] = np.where(parts.has[i], state.stage, NO_STAGE)
         transitions[w] = np.where(state.changed, before.stage, NO_STAGE)
     if weeks and first == weeks:
         before = replace(state, week=state.week - 1)

@@ -23,9 +23,13 @@ from analytics._numeric import (
     row_cumsum,
     row_major,
 )
-from analytics.constants import STAGE_CHANGE_WEEKS
+from analytics.constants import (
+    STAGE_CHANGE_WEEKS,
+    STAGE_PV_THRESHOLD,
+    STAGE_SLOPE_THRESHOLD,
+)
 from analytics.snapshot_parts import normalise_meta, week_id
-from analytics.stages import NO_STAGE, stage_changes
+from analytics.stages import NO_STAGE, stage_changes, week_inputs
 from dashapp.api.caching import set_cache_headers
 from dashapp.market import asof
 from dashapp.market.dataversion import current_live_cap
@@ -202,3 +206,29 @@ def test_newest_row_aligns_by_label_whatever_its_index_object(panels):
     for src in (row, shuffled, as_object):
         got = engine._row_values({"close": src}, "close")
         np.testing.assert_array_equal(got, want)
+
+
+def _plain_week_inputs(pv: np.ndarray, slope: np.ndarray):
+    """The np.where form week_inputs replaced."""
+    with np.errstate(invalid="ignore"):
+        up = (pv > STAGE_PV_THRESHOLD) & (slope > STAGE_SLOPE_THRESHOLD)
+        down = (pv < -STAGE_PV_THRESHOLD) & (slope < -STAGE_SLOPE_THRESHOLD)
+        untrended = np.where(pv < 0, np.int8(1), np.int8(3))
+    base = np.where(up, np.int8(2), np.where(down, np.int8(4), np.int8(0)))
+    return base, untrended, ~(np.isnan(pv) | np.isnan(slope))
+
+
+def test_week_inputs_equal_the_where_form():
+    rng = np.random.default_rng(9)
+    pv, slope = rng.normal(0, 5, (2, 40, 300))
+    for a in (pv, slope):
+        a[rng.random(a.shape) < 0.1] = np.nan
+        a[rng.random(a.shape) < 0.01] = np.inf
+        a[rng.random(a.shape) < 0.01] = -np.inf
+    pv[:, :3] = STAGE_PV_THRESHOLD  # on the thresholds
+    for got_pv, got_slope in ((pv, slope), (pv[0], slope[0])):
+        got = week_inputs(got_pv, got_slope)
+        want = _plain_week_inputs(got_pv, got_slope)
+        for g, w in zip((got.base, got.untrended, got.has), want, strict=True):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
