@@ -207,10 +207,16 @@ def run_stage_machine(
 def ma_slope_pv(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (MA30, pv, slope) for every week of a weekly close array."""
     ma30 = ArrayInfo(close).rolling_mean(STAGE_MA_WEEKS)
-    lagged = np.full(ma30.shape, NAN)
-    lagged[STAGE_SLOPE_LAG:] = ma30[:-STAGE_SLOPE_LAG]
-    pv = safe_div(PERCENT * (close - ma30), ma30)
-    slope = PERCENT * (safe_div(ma30, lagged) - 1.0)
+    # MA30 is NaN before its first full window, and so are pv and slope there.
+    first = STAGE_MA_WEEKS - 1
+    pv = np.full(ma30.shape, NAN)
+    slope = np.full(ma30.shape, NAN)
+    ma, lag = ma30[first:], first + STAGE_SLOPE_LAG
+    pv[first:] = safe_div(PERCENT * (close[first:] - ma), ma)
+    if len(ma30) > lag:
+        slope[lag:] = PERCENT * (
+            safe_div(ma30[lag:], ma30[first:-STAGE_SLOPE_LAG]) - 1.0
+        )
     return ma30, pv, slope
 
 

@@ -22,14 +22,16 @@ from analytics._numeric import (
     nan_columns,
     row_cumsum,
     row_major,
+    safe_div,
 )
 from analytics.constants import (
     STAGE_CHANGE_WEEKS,
     STAGE_PV_THRESHOLD,
+    STAGE_SLOPE_LAG,
     STAGE_SLOPE_THRESHOLD,
 )
 from analytics.snapshot_parts import normalise_meta, week_id
-from analytics.stages import NO_STAGE, stage_changes, week_inputs
+from analytics.stages import NO_STAGE, ma_slope_pv, stage_changes, week_inputs
 from dashapp.api.caching import set_cache_headers
 from dashapp.market import asof
 from dashapp.market.dataversion import current_live_cap
@@ -232,3 +234,16 @@ def test_week_inputs_equal_the_where_form():
         for g, w in zip((got.base, got.untrended, got.has), want, strict=True):
             assert g.dtype == w.dtype
             np.testing.assert_array_equal(g, w)
+
+
+def test_ma_slope_pv_equals_the_whole_array_form():
+    rng = np.random.default_rng(2)
+    for weeks in (0, 5, 29, 30, 33, 34, 35, 60):
+        close = 50 * np.exp(rng.normal(0, 0.05, (weeks, 40)).cumsum(axis=0))
+        close[rng.random(close.shape) < 0.05] = np.nan
+        close[:, :2] = 0.0  # MA30 of zero: pv and slope undefined
+        ma30, pv, slope = ma_slope_pv(close)
+        lagged = np.full(ma30.shape, np.nan)
+        lagged[STAGE_SLOPE_LAG:] = ma30[:-STAGE_SLOPE_LAG]
+        np.testing.assert_array_equal(pv, safe_div(100.0 * (close - ma30), ma30))
+        np.testing.assert_array_equal(slope, 100.0 * (safe_div(ma30, lagged) - 1.0))
