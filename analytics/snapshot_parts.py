@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,27 +49,22 @@ VOLUME_TAIL_WEEKS = VOLUME_RATIO_WEEKS + 1
 # work overlaps well: beside pure-Python work such as building DataFrames, the
 # worker waits for the GIL at every step and runs ~2.5x slower.)
 THREAD_MIN_VALUES = 200_000
-_worker: list[ThreadPoolExecutor] = []  # created on first use, per process
 _worker_lock = threading.Lock()
-
-
-def _forget_worker() -> None:
-    # A forked child inherits the pool (and maybe a held lock) but not the
-    # threads: its jobs would never run.
-    global _worker_lock
-    _worker.clear()
-    _worker_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_worker)
+_worker: dict[str, Any] = {}  # "pool" and its one "thread", created on first use
 
 
 def _executor() -> ThreadPoolExecutor:
-    """Return this process's snapshot worker pool (one thread)."""
+    """Return the snapshot worker pool (one thread), new after a fork."""
     with _worker_lock:
-        if not _worker:
-            _worker.append(ThreadPoolExecutor(1, thread_name_prefix="snapshot"))
-        return _worker[0]
+        thread = _worker.get("thread")
+        # A forked child (gunicorn worker) inherits the pool but not its thread,
+        # which then reads as not alive: jobs would wait for ever, so start anew.
+        if thread is None or not thread.is_alive():
+            pool = ThreadPoolExecutor(1, thread_name_prefix="snapshot")
+            _worker.update(
+                pool=pool, thread=pool.submit(threading.current_thread).result()
+            )
+        return _worker["pool"]
 
 
 class Job:
