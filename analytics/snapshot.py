@@ -76,6 +76,7 @@ from analytics.snapshot_parts import (
     WORK_FIELDS,
     field_array,
     normalise_meta,
+    positions,
     session_date,
 )
 from analytics.snapshot_rankings import RankingParts
@@ -124,17 +125,17 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         columns = [str(c) for c in close.columns.tolist()]
         self.columns = pd.Index(columns, dtype=object)
         self._labels = close.columns  # as given (self.columns holds them as str)
-        self.pos = pos = {sym: i for i, sym in enumerate(columns)}
         if self.meta_symbols:
-            listed = self.meta_symbols
-            symbols = [s for s in listed if s in pos]
-            self.missing = [s for s in listed if s not in pos]
+            listed = np.asarray(self.meta_symbols, dtype=object)
+            found = positions(self.columns, self.meta_symbols)
+            symbols, in_panel = listed[found >= 0], found[found >= 0]
+            self.missing = listed[found < 0].tolist()
         else:
             skip = {bench_symbol, *self.sector_etfs}
             symbols = [s for s in columns if s not in skip]
+            in_panel = positions(self.columns, symbols)
             self.missing = []
         self.symbols = pd.Index(np.asarray(symbols, dtype=object), name="symbol")
-        in_panel = np.fromiter((pos[s] for s in symbols), np.intp, len(symbols))
         outside = np.ones(len(columns), dtype=bool)
         outside[in_panel] = False
         if outside.sum() <= len(symbols):
@@ -155,10 +156,16 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             self.arr[f] = full if self.take is None else full[:, self.take]
         # Row-wise kernels need row-major closes; pandas panels are column-major.
         self.arr["close"] = row_major(self.arr["close"])
-        self.has_bench = bench_symbol in pos
-        self.bench = full_close[:, pos[bench_symbol]] if self.has_bench else None
-        self.rot_symbols = [s for s in self.sector_etfs if s in pos]
-        self.rot_close = full_close[:, [pos[s] for s in self.rot_symbols]]
+        extra = positions(self.columns, [bench_symbol, *self.sector_etfs])
+        self.has_bench = bool(extra[0] >= 0)
+        self.bench = full_close[:, extra[0]] if self.has_bench else None
+        rot = extra[1:] >= 0
+        self.rot_symbols = [
+            s for s, ok in zip(self.sector_etfs, rot, strict=True) if ok
+        ]
+        self.rot_close = full_close[:, extra[1:][rot]]
+        # Benchmark then rotation columns of a newest row (-1: the NaN appended).
+        self.extra_pos = np.append(extra[:1], extra[1:][rot])
         self._known_indexes: list[pd.Index] = []
         self._ytd_cache: dict[int, np.ndarray] = {}
         self._lag_cache: dict[int, np.ndarray] = {}
@@ -242,8 +249,7 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
         full = {f: self._row_values(row, f) for f in ROW_FIELDS}
         xw = {f: v if self.take is None else v[self.take] for f, v in full.items()}
         xu = {f: self._u(v) for f, v in xw.items()}
-        extra = [self.pos.get(s) for s in [self.bench_symbol, *self.rot_symbols]]
-        close_all = np.array([NAN if i is None else full["close"][i] for i in extra])
+        close_all = np.append(full["close"], NAN)[self.extra_pos]
         xb = close_all[0] if self.has_bench else NAN
         per = self._per_symbol(date, xu, xb)
         current, stage, changes = self._stages(date, xu, xb)

@@ -98,6 +98,14 @@ def normalise_meta(meta: pd.DataFrame | None) -> tuple[list[str], dict[str, list
     return firsts.tolist(), values
 
 
+def positions(columns: pd.Index, names: list[str]) -> np.ndarray:
+    """Return each name's position in `columns` (-1 if absent; last of duplicates)."""
+    if columns.is_unique:
+        return columns.get_indexer(pd.Index(names, dtype=object)).astype(np.intp)
+    last = {c: i for i, c in enumerate(columns.tolist())}
+    return np.fromiter((last.get(n, -1) for n in names), np.intp, len(names))
+
+
 def field_array(
     panel: pd.DataFrame | None, like: pd.Index, columns: pd.Index, rows: int
 ) -> np.ndarray:

@@ -30,7 +30,7 @@ from analytics.constants import (
     STAGE_SLOPE_LAG,
     STAGE_SLOPE_THRESHOLD,
 )
-from analytics.snapshot_parts import normalise_meta, week_id
+from analytics.snapshot_parts import normalise_meta, positions, week_id
 from analytics.stages import NO_STAGE, ma_slope_pv, stage_changes, week_inputs
 from dashapp.api.caching import set_cache_headers
 from dashapp.market import asof
@@ -247,3 +247,12 @@ def test_ma_slope_pv_equals_the_whole_array_form():
         lagged[STAGE_SLOPE_LAG:] = ma30[:-STAGE_SLOPE_LAG]
         np.testing.assert_array_equal(pv, safe_div(100.0 * (close - ma30), ma30))
         np.testing.assert_array_equal(slope, 100.0 * (safe_div(ma30, lagged) - 1.0))
+
+
+def test_positions_equal_a_last_wins_dict():
+    names = ["B", "Z", "A", "C", "A"]
+    for labels in (["A", "B", "C"], ["A", "B", "A", "C"], []):
+        columns = pd.Index(labels, dtype=object)
+        last = {c: i for i, c in enumerate(labels)}
+        want = [last.get(n, -1) for n in names]
+        assert positions(columns, names).tolist() == want
