@@ -95,6 +95,18 @@ def text_col(**spec: Any) -> dict[str, Any]:
     return {"filter": "agTextColumnFilter", **spec}
 
 
+def symbol_col(width: int, **spec: Any) -> dict[str, Any]:
+    """Return the pinned, linked symbol column (a click opens the symbol page)."""
+    return text_col(
+        field="symbol",
+        headerName="Symbol",
+        pinned="left",
+        width=width,
+        cellClass="fw-semibold link-cell",
+        **spec,
+    )
+
+
 def is_numeric(spec: dict[str, Any]) -> bool:
     """Return whether a column definition is a numeric (right-aligned) column."""
     return spec.get("filter") == "agNumberColumnFilter" or spec.get("type") in (

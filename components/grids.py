@@ -12,6 +12,7 @@ from components.grid_columns import (
     densify,
     num_col,
     sign_classes,
+    symbol_col,
     text_col,
 )
 from components.theme import WINDOW_LABELS
@@ -194,13 +195,7 @@ def group_column_defs(by: str, columns: Sequence[str]) -> list[dict[str, Any]]:
 
 
 STAGE_LIST_COLUMNS: list[dict[str, Any]] = [
-    text_col(
-        field="symbol",
-        headerName="Symbol",
-        pinned="left",
-        width=96,
-        cellClass="fw-semibold link-cell",
-    ),
+    symbol_col(96),
     text_col(field="sector", headerName="Sector", width=170),
     num_col(
         0,

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import dcc, html
 
 from components.cards import frame_records
-from components.grid_columns import num_col, text_col
+from components.grid_columns import num_col, symbol_col, text_col
 from components.grid_dense import dense_grid
 
 TITLES = {"new_highs": "New 52-week highs", "new_lows": "New 52-week lows"}
@@ -19,15 +19,7 @@ RULE_TEXT = (
 )
 COLUMNS = ("symbol", "name", "close", "change_pct", "rs_rating")
 COLUMN_DEFS: list[dict[str, Any]] = [
-    text_col(
-        field="symbol",
-        headerName="Symbol",
-        pinned="left",
-        width=84,
-        cellClass="fw-semibold link-cell",
-        lockVisible=True,
-        tooltipField="name",
-    ),
+    symbol_col(84, lockVisible=True, tooltipField="name"),
     num_col(2, field="close", headerName="Close", width=84),
     num_col(1, "pp", signed=True, colour=True, field="change_pct",
             headerName="Chg", width=76),

@@ -40,12 +40,17 @@ DATA = Path(__file__).parent / "data"
 BENCH = "EQW"
 
 
-@pytest.fixture(scope="module")
-def panels() -> dict[str, pd.DataFrame]:
+def slice_panels() -> dict[str, pd.DataFrame]:
+    """Return the S&P 500 slice's panels with an equal-weight index as benchmark."""
     out = A.panels_from_bars(pd.read_csv(DATA / "sp500_slice_2018-2021_adj.csv.gz"))
     daily = out["close"].pct_change(fill_method=None).mean(axis=1).fillna(0.0)
     index = 100 * (1 + daily).cumprod()
     return {k: v.assign(**{BENCH: index}) for k, v in out.items()}
+
+
+@pytest.fixture(scope="module")
+def panels() -> dict[str, pd.DataFrame]:
+    return slice_panels()
 
 
 def _plain_changes(engine, nw: int, last_stage, left, date) -> pd.DataFrame:

@@ -8,7 +8,6 @@ at `update` instead of hanging.
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,18 +15,14 @@ import pytest
 import analytics as A
 from analytics import snapshot_breadth
 from analytics.snapshot_parts import Job
+from tests.test_perf_paths import BENCH, slice_panels
 
-DATA = Path(__file__).parent / "data"
-BENCH = "EQW"
 DAY = pd.Timestamp("2021-04-21")
 
 
 @pytest.fixture(scope="module")
 def panels() -> dict[str, pd.DataFrame]:
-    out = A.panels_from_bars(pd.read_csv(DATA / "sp500_slice_2018-2021_adj.csv.gz"))
-    daily = out["close"].pct_change(fill_method=None).mean(axis=1).fillna(0.0)
-    index = 100 * (1 + daily).cumprod()
-    return {k: v.assign(**{BENCH: index}) for k, v in out.items()}
+    return slice_panels()
 
 
 def _meta(symbols: list[str]) -> pd.DataFrame:
