@@ -61,7 +61,8 @@ WRITE_MINUTES = 30
 PREFILL_MINUTES = 30
 GAP_S = 1.0  # between minutes (live: 60 s)
 READ_EVERY_S = 0.01  # a busy dashboard: ~100 small reads a second
-WRITE_TARGET_MS = 150.0
+# Bars of issue 16 for the p99 of one full-market minute write, per database.
+WRITE_TARGET_MS = {"postgres": 150.0, "sqlite": 300.0}
 STALL_TARGET_MS = 5.0
 E2E_SYMBOLS = 500
 E2E_TARGET_S = 3.0
@@ -450,7 +451,7 @@ def main(argv: list[str] | None = None) -> dict:
     for w in writes:
         ok &= row(
             f"write 11,000-bar minute, {w['kind']} (submit->commit)",
-            w["ms_p50"], w["ms_p99"], WRITE_TARGET_MS, "ms",
+            w["ms_p50"], w["ms_p99"], WRITE_TARGET_MS[w["kind"]], "ms",
         )  # fmt: skip
         ok &= row(
             f"reader stall, {w['kind']}, other process",

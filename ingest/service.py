@@ -277,9 +277,13 @@ class IngestService(ServiceHealth):
         if newest is None:
             return None
         newest_ms = int(newest.value // 1_000_000)
-        oldest_ok = int(time.time() * 1000) - (
-            self.options.initial_backfill_max_minutes * MS_PER_MINUTE
-        )
+        now_ms = int(time.time() * 1000)
+        oldest_ok = now_ms - self.options.initial_backfill_max_minutes * MS_PER_MINUTE
+        # Over a weekend or a holiday the last session lies more than a day back:
+        # its tail is still worth fetching, so the cap reaches its pre-open.
+        last = sessions.last_session_start(now_ms)
+        if last is not None:
+            oldest_ok = min(oldest_ok, int(last.value // 1_000_000))
         return max(newest_ms, oldest_ok - oldest_ok % MS_PER_MINUTE)
 
     def _thread_main(self) -> None:

@@ -160,6 +160,17 @@ def next_active(ts: Any, horizon_days: int = 14) -> pd.Timestamp | None:
     return None
 
 
+def last_session_start(ts: Any, horizon_days: int = 14) -> pd.Timestamp | None:
+    """Return the pre-open of the latest trading day that began at or before `ts`."""
+    stamp = _to_timestamp(ts)
+    day = stamp.tz_convert(MARKET_TZ).date()
+    for offset in range(horizon_days + 1):
+        bounds = session_bounds(day - dt.timedelta(days=offset))
+        if bounds is not None and bounds.pre_open <= stamp:
+            return bounds.pre_open
+    return None
+
+
 def session_ms(ts_ms: int) -> str:
     """Return the session tag of a bar start given in epoch milliseconds."""
     return session_of(int(ts_ms))

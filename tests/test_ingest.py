@@ -270,6 +270,21 @@ def test_sessions_vectorised_matches_scalar_and_knows_early_closes():
     )
 
 
+@pytest.mark.parametrize(
+    "now, pre_open",
+    [
+        ("2026-12-05 14:55Z", "2026-12-04 09:00Z"),  # Saturday: Friday's
+        ("2026-12-07 08:59Z", "2026-12-04 09:00Z"),  # Monday before 04:00 ET
+        ("2026-12-07 09:00Z", "2026-12-07 09:00Z"),  # Monday at pre-open
+        ("2024-11-29 08:00Z", "2024-11-27 09:00Z"),  # Friday after Thanksgiving
+    ],
+)
+def test_last_session_start_skips_weekends_and_holidays(now, pre_open):
+    # The restart backfill reaches back to it (not only 24 h): weekend restarts
+    # still fetch the last session's tail.
+    assert sessions.last_session_start(now) == pd.Timestamp(pre_open)
+
+
 # -------------------------------------------------------------------- store
 def _rows(minute, n=50, close=10.0, vol=100):
     return [(f"S{i:03d}", minute, 10.0, 11.0, 9.0, close, vol, 10.1, 7)
@@ -390,3 +405,21 @@ def test_overflow_with_an_unwritable_spill_keeps_bars_in_memory(tmp_path):
     assert writer.wait_idle(10)
     writer.stop()
     assert len(store.read_minute()) == 16
+
+
+def test_rest_error_kinds_ignore_numbers_inside_urls():
+    from urllib3.exceptions import MaxRetryError, ResponseError
+
+    from ingest.massive_rest import is_fatal, is_rate_limited
+
+    def refused(status: int, port: int) -> MaxRetryError:
+        url = f"http://127.0.0.1:{port}/v2/aggs/ticker/AAA/range/1/minute/1796403000/1"
+        reason = ResponseError(ResponseError.SPECIFIC_ERROR.format(status_code=status))
+        return MaxRetryError(None, url, reason)
+
+    # Ports and timestamps holding "401", "403" or "429" (seen as flaky CI).
+    assert not is_fatal(refused(429, 40313)) and is_rate_limited(refused(429, 40313))
+    assert not is_fatal(refused(503, 40133)) and not is_rate_limited(refused(503, 4290))
+    assert is_fatal(refused(401, 8080)) and is_fatal(refused(403, 8080))
+    assert is_fatal(RuntimeError('{"status":"NOT_AUTHORIZED","message":"no"}'))
+    assert is_rate_limited(RuntimeError("You've exceeded the maximum requests per"))
