@@ -75,6 +75,7 @@ def num_col(
 ) -> dict[str, Any]:
     """Return a right-aligned numeric column (a number filter, fixed decimals)."""
     out: dict[str, Any] = {
+        "cellDataType": "number",
         "filter": "agNumberColumnFilter",
         "type": "rightAligned",
         "headerClass": RIGHT_HEADER,
@@ -92,7 +93,7 @@ def num_col(
 
 def text_col(**spec: Any) -> dict[str, Any]:
     """Return a text column with a text filter."""
-    return {"filter": "agTextColumnFilter", **spec}
+    return {"cellDataType": "text", "filter": "agTextColumnFilter", **spec}
 
 
 def symbol_col(width: int, **spec: Any) -> dict[str, Any]:
@@ -115,15 +116,26 @@ def is_numeric(spec: dict[str, Any]) -> bool:
     )
 
 
+def data_type(spec: dict[str, Any]) -> str:
+    """Return the AG Grid cellDataType a column definition stands for."""
+    if spec.get("cellRenderer") == "agCheckboxCellRenderer":
+        return "boolean"
+    return "number" if is_numeric(spec) else "text"
+
+
 def densify(spec: dict[str, Any]) -> dict[str, Any]:
-    """Return a column definition with numeric columns right-aligned and formatted.
+    """Return a column definition with a data type; numbers right-aligned, formatted.
 
     Definitions built elsewhere (other pages' own columns) get the same number
     rules: a number filter without a formatter becomes an integer column.
     """
-    if not is_numeric(spec) or spec.get("cellRenderer"):
-        return spec
     out = dict(spec)
+    # A declared type for every column: while AG Grid still has a type to infer
+    # from the first rows, a filter set before the rows arrive (the URL's `f=`)
+    # is dropped, and dash-ag-grid then writes back an empty filterModel.
+    out.setdefault("cellDataType", data_type(spec))
+    if not is_numeric(spec) or spec.get("cellRenderer"):
+        return out
     out.setdefault("type", "rightAligned")
     out.setdefault("headerClass", RIGHT_HEADER)
     cls = str(out.get("cellClass") or "")

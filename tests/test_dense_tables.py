@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import dash
+import dash_ag_grid as dag
 import pandas as pd
 import plotly
 import pytest
@@ -380,3 +382,34 @@ def test_dt19_the_browser_formats_and_encodes_like_python():
 
     assert out["signs"] == [sign(e) for e in expected]
     assert out["filters"] == grid_state.encode_filters(model)
+
+
+def _grids(component) -> list:
+    """Return every AG Grid in a layout tree."""
+    found = [component] if isinstance(component, dag.AgGrid) else []
+    children = getattr(component, "children", None)
+    if children is None:
+        return found
+    for child in children if isinstance(children, list | tuple) else [children]:
+        found += _grids(child)
+    return found
+
+
+def test_dt20_every_grid_column_declares_its_data_type(app):
+    # Without one, AG Grid infers it from the first rows and drops a filter
+    # model set before they arrive: the URL's f= was lost now and then.
+    with app.server.test_request_context("/"):
+        layouts = [
+            p["layout"]() for p in dash.page_registry.values() if callable(p["layout"])
+        ]
+    found = [g for tree in layouts for g in _grids(tree)]
+    assert len(found) >= 10, [g.id for g in found]
+    defs = [d for g in found for d in g.columnDefs]
+    defs += grids.group_column_defs("sector", ["median_ret_1d", "pct_above_sma50"])
+    for spec in defs:
+        assert spec.get("cellDataType") in ("number", "text", "boolean"), spec
+        if spec.get("filter") == "agNumberColumnFilter":
+            assert spec["cellDataType"] == "number", spec
+        if spec.get("cellRenderer") == "agCheckboxCellRenderer":
+            assert spec["cellDataType"] == "boolean", spec
+    assert {d.get("cellDataType") for d in defs} == {"number", "text", "boolean"}
