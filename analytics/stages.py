@@ -41,8 +41,6 @@ Method (this text is what the methodology page shows):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import numpy as np
 import pandas as pd
 
@@ -51,15 +49,20 @@ from analytics.constants import (
     MANSFIELD_WEEKS,
     PERCENT,
     RS_LINE_SCALE,
-    STAGE_CONFIRM_WEEKS,
     STAGE_MA_WEEKS,
-    STAGE_PV_THRESHOLD,
     STAGE_SLOPE_LAG,
-    STAGE_SLOPE_THRESHOLD,
     VOLUME_RATIO_WEEKS,
 )
+from analytics.stage_machine import (  # noqa: F401 (the machine, re-exported)
+    NO_STAGE,
+    MachineRun,
+    StageState,
+    WeekInputs,
+    run_stage_machine,
+    stage_step,
+    week_inputs,
+)
 
-NO_STAGE = 0
 STAGE_COLUMNS = [
     "stage",
     "weeks_in_stage",
@@ -74,134 +77,6 @@ STAGE_COLUMNS = [
     "candidate_weeks",
 ]
 CHANGE_COLUMNS = ["symbol", "date", "from_stage", "to_stage"]
-
-
-@dataclass
-class StageState:
-    """Per-symbol state of the stage machine after week `week` (vectorised)."""
-
-    stage: np.ndarray
-    stage_start: np.ndarray
-    prior: np.ndarray
-    last_trend: np.ndarray
-    candidate: np.ndarray
-    run_len: np.ndarray
-    run_start: np.ndarray
-    changed: np.ndarray
-    week: int = -1
-
-    @classmethod
-    def empty(cls, n: int) -> StageState:
-        """Return the state before any week for n symbols."""
-
-        def small() -> np.ndarray:
-            return np.zeros(n, dtype=np.int8)
-
-        def weeks() -> np.ndarray:
-            return np.zeros(n, dtype=np.int32)
-
-        return cls(
-            small(), weeks(), small(), small(), small(), small(), weeks(),
-            np.zeros(n, dtype=bool),
-        )  # fmt: skip
-
-    def copy(self) -> StageState:
-        """Return an independent copy (the arrays are replaced, never mutated)."""
-        return replace(self)
-
-
-@dataclass
-class WeekInputs:
-    """Pre-computed per-week candidate parts: base 2/4/0, untrended 1/3, has data."""
-
-    base: np.ndarray
-    untrended: np.ndarray
-    has: np.ndarray
-
-
-def week_inputs(pv: np.ndarray, slope: np.ndarray) -> WeekInputs:
-    """Split the candidate rule into its state-free parts (any leading shape)."""
-    with np.errstate(invalid="ignore"):
-        up = (pv > STAGE_PV_THRESHOLD) & (slope > STAGE_SLOPE_THRESHOLD)
-        down = (pv < -STAGE_PV_THRESHOLD) & (slope < -STAGE_SLOPE_THRESHOLD)
-        below = pv < 0
-    # Booleans as 0/1 bytes: base = 2 (up) or 4 (down, never with up) or 0, and
-    # untrended = 1 below the MA, else 3 (NaN compares False: 3).
-    base = up.view(np.int8) * np.int8(2)
-    base += down.view(np.int8) * np.int8(4)
-    untrended = np.int8(3) - below.view(np.int8) * np.int8(2)
-    has = ~(np.isnan(pv) | np.isnan(slope))
-    return WeekInputs(base, untrended, has)
-
-
-def stage_step(
-    state: StageState, base: np.ndarray, untrended: np.ndarray, has: np.ndarray
-) -> StageState:
-    """Return the state after one more week (see the module docstring for the rule)."""
-    t = state.week + 1
-    lt = state.last_trend
-    # 5 - last_trend maps a confirmed 2 to stage 3 and a confirmed 4 to stage 1.
-    other = np.where(lt == NO_STAGE, untrended, np.int8(5) - lt)
-    cand = np.where(has, np.where(base != 0, base, other), np.int8(NO_STAGE))
-    cont = has & (cand == state.candidate)
-    # Only "at least STAGE_CONFIRM_WEEKS" matters, so the run length is capped.
-    run_len = np.where(
-        cont,
-        np.minimum(state.run_len + np.int8(1), np.int8(STAGE_CONFIRM_WEEKS)),
-        has.astype(np.int8),
-    )
-    run_start = np.where(cont, state.run_start, np.int32(t))
-    confirm = (run_len >= STAGE_CONFIRM_WEEKS) & (cand != state.stage) & has
-    trending = confirm & ((cand == 2) | (cand == 4))
-    return StageState(
-        stage=np.where(confirm, cand, state.stage),
-        stage_start=np.where(confirm, run_start, state.stage_start),
-        prior=np.where(confirm, state.stage, state.prior),
-        last_trend=np.where(trending, cand, lt),
-        candidate=cand,
-        run_len=run_len,
-        run_start=run_start,
-        changed=confirm & (state.stage != NO_STAGE),
-        week=t,
-    )
-
-
-@dataclass
-class MachineRun:
-    """Result of running the stage machine over a block of weeks."""
-
-    hist: np.ndarray  # stage per week (0 = none)
-    transitions: np.ndarray  # stage left in that week (0 = no change)
-    state: StageState  # after the last week
-    before_last: StageState  # after the week before the last one
-
-
-def run_stage_machine(
-    pv: np.ndarray, slope: np.ndarray, state: StageState | None = None
-) -> MachineRun:
-    """Run the stage machine over all weeks of (weeks x symbols) pv and slope."""
-    weeks, n = pv.shape
-    state = StageState.empty(n) if state is None else state
-    hist = np.zeros((weeks, n), dtype=np.int8)
-    transitions = np.zeros((weeks, n), dtype=np.int8)
-    has_any = (~(np.isnan(pv) | np.isnan(slope))).any(axis=1)
-    first = int(np.argmax(has_any)) if has_any.any() else weeks
-    if state.week == -1 and first > 0:
-        # Weeks before any symbol has a candidate only reset runs: skip them.
-        state = replace(state, week=first - 1)
-    else:
-        first = 0
-    parts = week_inputs(pv[first:], slope[first:])
-    before = state
-    for w in range(first, weeks):
-        before = state
-        i = w - first
-        state = stage_step(state, parts.base[i], parts.untrended[i], parts.has[i])
-        hist[w] = np.where(parts.has[i], state.stage, NO_STAGE)
-        transitions[w] = np.where(state.changed, before.stage, NO_STAGE)
-    if weeks and first == weeks:
-        before = replace(state, week=state.week - 1)
-    return MachineRun(hist, transitions, state, before)
 
 
 def ma_slope_pv(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -115,6 +115,11 @@ def test_row_major_and_count_rows_equal_numpy():
         want = np.count_nonzero(mask, axis=1).astype(np.float64)
         np.testing.assert_array_equal(got, want)
         assert got.dtype == np.float64
+    # Full rows at and past the 16-bit lanes' limit count exactly.
+    for width in (65_535, 70_001):
+        wide = np.ones((2, width), dtype=bool)
+        wide[1, ::2] = False
+        np.testing.assert_array_equal(count_rows(wide), [width, width // 2])
 
 
 def test_window_mean_counts_and_nan_columns_equal_whole_array_forms(panels):
