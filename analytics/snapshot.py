@@ -130,11 +130,16 @@ class SnapshotEngine(RankingParts, StageParts, BreadthParts, RotationParts):
             found = positions(self.columns, self.meta_symbols)
             symbols, in_panel = listed[found >= 0], found[found >= 0]
             self.missing = listed[found < 0].tolist()
+            # Meta row of each ranking row (the universe, then those without data).
+            self.meta_rows = np.append(
+                np.flatnonzero(found >= 0), np.flatnonzero(found < 0)
+            )
         else:
             skip = {bench_symbol, *self.sector_etfs}
             symbols = [s for s in columns if s not in skip]
             in_panel = positions(self.columns, symbols)
             self.missing = []
+            self.meta_rows = np.full(len(symbols), -1, dtype=np.intp)
         self.symbols = pd.Index(np.asarray(symbols, dtype=object), name="symbol")
         outside = np.ones(len(columns), dtype=bool)
         outside[in_panel] = False

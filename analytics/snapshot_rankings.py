@@ -37,8 +37,7 @@ class RankingParts:
         self.row_symbols = np.asarray(rows, dtype=object)
         self.row_meta = {}
         # One lookup per row shared by the columns; -1 picks the trailing None.
-        listed = pd.Index(self.meta_symbols, dtype=object)  # unique: normalise_meta
-        at = listed.get_indexer(self.row_symbols)
+        at = self.meta_rows
         for c in META_COLUMNS:
             values = np.empty(len(self.meta_values[c]) + 1, dtype=object)
             values[:-1] = self.meta_values[c]
