@@ -121,6 +121,20 @@ class MachineRun:
     before_last: StageState  # after the week before the last one
 
 
+def start_state(
+    pv: np.ndarray, slope: np.ndarray, state: StageState | None
+) -> tuple[StageState, int]:
+    """Return the state to run from and the first week to step (see below)."""
+    weeks, n = pv.shape
+    state = StageState.empty(n) if state is None else state
+    has_any = (~(np.isnan(pv) | np.isnan(slope))).any(axis=1)
+    first = int(np.argmax(has_any)) if has_any.any() else weeks
+    if state.week == -1 and first > 0:
+        # Weeks before any symbol has a candidate only reset runs: skip them.
+        return replace(state, week=first - 1), first
+    return state, 0
+
+
 def run_stage_machine(
     pv: np.ndarray, slope: np.ndarray, state: StageState | None = None
 ) -> MachineRun:
@@ -131,16 +145,9 @@ def run_stage_machine(
     history and changes are read off the steps afterwards.
     """
     weeks, n = pv.shape
-    state = StageState.empty(n) if state is None else state
     hist = np.zeros((weeks, n), dtype=np.int8)
     transitions = np.zeros((weeks, n), dtype=np.int8)
-    has_any = (~(np.isnan(pv) | np.isnan(slope))).any(axis=1)
-    first = int(np.argmax(has_any)) if has_any.any() else weeks
-    if state.week == -1 and first > 0:
-        # Weeks before any symbol has a candidate only reset runs: skip them.
-        state = replace(state, week=first - 1)
-    else:
-        first = 0
+    state, first = start_state(pv, slope, state)
     if first == weeks:
         before = replace(state, week=state.week - 1) if weeks else state
         return MachineRun(hist, transitions, state, before)

@@ -13,6 +13,7 @@ from analytics.stage_machine import (
     StageState,
     run_stage_machine,
     stage_step,
+    start_state,
     week_inputs,
 )
 
@@ -20,15 +21,9 @@ from analytics.stage_machine import (
 def stepped(pv, slope, state=None) -> MachineRun:
     """Run the machine the plain way: one `stage_step` per week."""
     weeks, n = pv.shape
-    state = StageState.empty(n) if state is None else state
     hist = np.zeros((weeks, n), dtype=np.int8)
     transitions = np.zeros((weeks, n), dtype=np.int8)
-    has_any = (~(np.isnan(pv) | np.isnan(slope))).any(axis=1)
-    first = int(np.argmax(has_any)) if has_any.any() else weeks
-    if state.week == -1 and first > 0:
-        state = replace(state, week=first - 1)
-    else:
-        first = 0
+    state, first = start_state(pv, slope, state)
     parts = week_inputs(pv[first:], slope[first:])
     before = state
     for w in range(first, weeks):
