@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import sp500_daily  # noqa: E402
+from bench._common import pg_drop, pg_scratch, sp500_daily  # noqa: E402
 from dashapp.store import Store  # noqa: E402
 from ingest.demo import demo_sessions, generate_demo  # noqa: E402
 from ingest.history import DAILY, import_files  # noqa: E402
@@ -33,11 +33,6 @@ DATA = sp500_daily()  # TICKSTOCK_SHARED_DATA, else ../shared/data
 TARGET_ROWS_PER_S = 100_000
 DEMO_TARGET_S = 5.0
 REPEATS = 3
-PG_ADMIN_URL = (
-    os.environ.get("BENCH_DATABASE_URL")
-    or os.environ.get("TEST_DATABASE_URL")
-    or "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 PG_DB = "tickstock_bench_history"
 DEMO_END = dt.date(2026, 11, 24)
 
@@ -45,17 +40,12 @@ DEMO_END = dt.date(2026, 11, 24)
 def _pg_scratch(skipped: dict[str, str]) -> Callable[[], Store] | None:
     """Return a factory of empty stores in a scratch PostgreSQL database."""
     try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            c.execute(f"CREATE DATABASE {PG_DB}")
+        url = pg_scratch(PG_DB)
     except Exception as exc:  # no server: report and skip
         print(f"PostgreSQL skipped: {exc}")
         reason = f"PostgreSQL unreachable: {type(exc).__name__}: {exc}".strip()
         skipped["import_rows_per_s_postgresql"] = reason
         return None
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
 
     def fresh() -> Store:
         store = Store(url)
@@ -64,13 +54,6 @@ def _pg_scratch(skipped: dict[str, str]) -> Callable[[], Store] | None:
         return store
 
     return fresh
-
-
-def _pg_drop() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
 
 
 def _sqlite_factory(tmp: Path) -> Callable[[], Store]:
@@ -173,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
                 out[f"demo_s_{name}"] = statistics.median(demo[0])
         finally:
             if pg is not None:
-                _pg_drop()
+                pg_drop(PG_DB)
     print(
         f"(p99 = slowest of {repeats}; cpu = this process, median; "
         f"demo target = {DEMO_TARGET_S:.0f} s; load average {os.getloadavg()[0]:.1f})"
