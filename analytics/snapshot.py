@@ -83,7 +83,8 @@ from analytics.snapshot_rankings import RankingParts
 from analytics.snapshot_rotation import RotationParts
 from analytics.snapshot_stages import StageParts
 from analytics.stage_history import StageHistory
-from analytics.stages import StageState, current_frame, stage_changes
+from analytics.stage_machine import StageState
+from analytics.stages import current_frame, stage_changes
 
 __all__ = ["RANKING_COLUMNS", "SNAPSHOT_KEYS", "SnapshotEngine", "market_snapshot"]
 

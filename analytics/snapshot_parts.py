@@ -18,7 +18,8 @@ from analytics.constants import (
     VOLUME_RATIO_WEEKS,
 )
 from analytics.returns import return_column
-from analytics.stages import MANSFIELD_WEEKS, StageState
+from analytics.stage_machine import StageState
+from analytics.stages import MANSFIELD_WEEKS
 
 RANKING_COLUMNS = [
     "symbol",

@@ -25,7 +25,7 @@ from analytics.snapshot_parts import (
     column_array,
     pad,
 )
-from analytics.stages import NO_STAGE
+from analytics.stage_machine import NO_STAGE
 
 
 class RankingParts:

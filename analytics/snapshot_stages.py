@@ -22,17 +22,14 @@ from analytics.snapshot_parts import (
     week_id,
 )
 from analytics.stage_history import settled_run
-from analytics.stages import (
-    MANSFIELD_WEEKS,
+from analytics.stage_machine import (
     NO_STAGE,
     StageState,
-    current_frame,
-    ma_slope_pv,
     run_stage_machine,
-    stage_changes,
     stage_step,
     week_inputs,
 )
+from analytics.stages import MANSFIELD_WEEKS, current_frame, ma_slope_pv, stage_changes
 
 
 class StageParts:

@@ -16,14 +16,14 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from analytics.stages import (
+from analytics.stage_machine import (
     NO_STAGE,
     MachineRun,
     StageState,
-    ma_slope_pv,
     stage_step,
     week_inputs,
 )
+from analytics.stages import ma_slope_pv
 
 STATE_FIELDS = tuple(f.name for f in fields(StageState) if f.name != "week")
 # The ISO week of a day: 1970-01-01 was a Thursday, +3 makes weeks start Monday.

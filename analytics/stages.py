@@ -53,15 +53,7 @@ from analytics.constants import (
     STAGE_SLOPE_LAG,
     VOLUME_RATIO_WEEKS,
 )
-from analytics.stage_machine import (  # noqa: F401 (the machine, re-exported)
-    NO_STAGE,
-    MachineRun,
-    StageState,
-    WeekInputs,
-    run_stage_machine,
-    stage_step,
-    week_inputs,
-)
+from analytics.stage_machine import NO_STAGE, StageState, run_stage_machine
 
 STAGE_COLUMNS = [
     "stage",

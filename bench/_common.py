@@ -39,6 +39,13 @@ def pg_scratch(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+def pg_unreachable(exc: Exception) -> str:
+    """Return the skip reason of a PostgreSQL figure, and print it once."""
+    reason = f"PostgreSQL unreachable: {type(exc).__name__}: {exc}".strip()
+    print(f"PostgreSQL skipped: {reason}")
+    return reason
+
+
 def pg_drop(name: str) -> None:
     """Drop the scratch database `name`."""
     import psycopg

@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
     threadpool_limits(1, user_api="blas")
     blas = max((p["num_threads"] for p in threadpool_info()), default=1)
     panels, meta = synthetic_market(args.symbols)
-    full, full_cpu = bench_full(panels, meta, QUICK_RUNS if args.quick else FULL_RUNS)
+    runs = QUICK_RUNS if args.quick else FULL_RUNS
+    full, full_cpu = bench_full(panels, meta, runs)
     incremental, incremental_cpu, build_ms = bench_incremental(
         panels, meta, QUICK_RUNS if args.quick else INCREMENTAL_RUNS
     )
@@ -247,7 +248,6 @@ def main(argv: list[str] | None = None) -> dict:
     out["snapshot_engine_build_ms"] = build_ms
     del panels, meta
     us_panels, us_meta = synthetic_market(US_MARKET_SYMBOLS)
-    runs = QUICK_RUNS if args.quick else FULL_RUNS
     us, us_cpu = bench_full(us_panels, us_meta, runs)
     print(info(f"full market_snapshot {US_MARKET_SYMBOLS}x{t} (US), wall (ms)", us))
     print(info("  same, CPU time of the process (ms)", us_cpu))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import pg_drop, pg_scratch, sp500_daily  # noqa: E402
+from bench._common import pg_drop, pg_scratch, pg_unreachable, sp500_daily  # noqa: E402
 from dashapp.store import Store  # noqa: E402
 from ingest.demo import demo_sessions, generate_demo  # noqa: E402
 from ingest.history import DAILY, import_files  # noqa: E402
@@ -42,9 +42,7 @@ def _pg_scratch(skipped: dict[str, str]) -> Callable[[], Store] | None:
     try:
         url = pg_scratch(PG_DB)
     except Exception as exc:  # no server: report and skip
-        print(f"PostgreSQL skipped: {exc}")
-        reason = f"PostgreSQL unreachable: {type(exc).__name__}: {exc}".strip()
-        skipped["import_rows_per_s_postgresql"] = reason
+        skipped["import_rows_per_s_postgresql"] = pg_unreachable(exc)
         return None
 
     def fresh() -> Store:

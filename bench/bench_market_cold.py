@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import pg_drop, pg_scratch, shared_data  # noqa: E402
+from bench._common import pg_drop, pg_scratch, pg_unreachable, shared_data  # noqa: E402
 
 DATA = shared_data() / "daily"  # TICKSTOCK_SHARED_DATA, else ../shared/data
 FILES = (
@@ -96,9 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         url = pg_scratch(PG_DB)
     except Exception as exc:  # no server: report and skip
-        reason = f"PostgreSQL unreachable: {type(exc).__name__}: {exc}".strip()
-        print(f"PostgreSQL skipped: {reason}")
-        out["skipped"]["market_state_cold_s_postgresql"] = reason
+        out["skipped"]["market_state_cold_s_postgresql"] = pg_unreachable(exc)
     else:
         try:
             out.update(_report("postgresql", _import(url), runs))

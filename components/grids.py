@@ -28,11 +28,7 @@ STAGE_CLASSES = {
 }
 RETURN_COLUMNS = tuple(WINDOW_LABELS)
 
-BOOL = {
-    "cellDataType": "boolean",
-    "cellRenderer": "agCheckboxCellRenderer",
-    "filter": False,
-}
+BOOL = {"cellRenderer": "agCheckboxCellRenderer", "filter": False}
 RANKING_COLUMNS: dict[str, dict[str, Any]] = {
     "symbol": text_col(
         headerName="Symbol",

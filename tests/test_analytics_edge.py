@@ -16,7 +16,7 @@ from analytics.constants import (
     REASON_SHORT_HISTORY,
     REASON_STALE,
 )
-from analytics.stages import run_stage_machine
+from analytics.stage_machine import run_stage_machine
 
 SESSIONS = 300
 

@@ -31,7 +31,8 @@ from analytics.constants import (
     STAGE_SLOPE_THRESHOLD,
 )
 from analytics.snapshot_parts import normalise_meta, positions, week_id
-from analytics.stages import NO_STAGE, ma_slope_pv, stage_changes, week_inputs
+from analytics.stage_machine import NO_STAGE, week_inputs
+from analytics.stages import ma_slope_pv, stage_changes
 from dashapp.api.caching import set_cache_headers
 from dashapp.market import asof
 from dashapp.market.dataversion import current_live_cap

@@ -21,7 +21,7 @@ from analytics.stage_history import (
     build_stage_history,
     weekly_close_from_rows,
 )
-from analytics.stages import NO_STAGE
+from analytics.stage_machine import NO_STAGE
 from dashapp.market.cache import LocalCache
 from dashapp.market.counts import stock_meta
 from dashapp.store import Store
